@@ -1,0 +1,34 @@
+import { div, fromArray, matmul, mul, sigmoid, sum, type Tensor } from '@t2/tensor-core';
+import type { SvfFactors } from './factors';
+
+/** The expert mask of the reference implementation: `m = sigmoid(z) · maxMult`. */
+export function maskFromZ(z: Tensor, maxMult: number): Tensor {
+  const m = sigmoid(z);
+  return maxMult === 1 ? m : mul(m, maxMult);
+}
+
+/** The same mask on plain numbers (for cache keys and mixing, outside autograd). */
+export function maskValues(z: ArrayLike<number>, maxMult: number): Float32Array {
+  const m = new Float32Array(z.length);
+  for (let i = 0; i < z.length; i++) m[i] = maxMult / (1 + Math.exp(-z[i]!));
+  return m;
+}
+
+/**
+ * `W' = U diag(σ ⊙ m) Vᵀ · (Σσ / Σ(σ ⊙ m))`, through recorded ops so that a mask that
+ * depends on a trainable `z` receives its gradient. The sum ratio keeps the scale of W.
+ */
+export function composeWeight(factors: SvfFactors, mask: Tensor): Tensor {
+  const { U, singularValues: s, V } = factors;
+  if (mask.ndim !== 1 || mask.size !== s.size) {
+    throw new Error(`svf: mask has shape [${mask.shape.join(', ')}], the weight has ${s.size} singular values`);
+  }
+  const masked = mul(s, mask);
+  const scaled = mul(masked, div(sum(s), sum(masked)));
+  return matmul(mul(U, scaled), V, { transB: true });
+}
+
+/** `composeWeight` for a fixed mask given as numbers. */
+export function composeWeightFromMask(factors: SvfFactors, mask: ArrayLike<number>): Tensor {
+  return composeWeight(factors, fromArray(mask, [mask.length]));
+}

@@ -1,0 +1,67 @@
+/** Which Linear layers SVF adapts and how its experts are parameterised (PEFT-style config). */
+export interface SvfConfig {
+  /**
+   * Layers to adapt: a string matches a module whose dotted path equals it or ends with
+   * `.${name}`; a RegExp is tested against the full path. Default: the MLP projections.
+   */
+  targetModules?: readonly (string | RegExp)[];
+  /** Upper bound of the mask, `m = sigmoid(z) · maxMult` (reference default 1). */
+  maxMult?: number;
+  /** Centre of the initial `z` (reference default 0.1). */
+  initVal?: number;
+  /** Standard deviation of the noise added to `initVal` (reference: 0.01). */
+  initStd?: number;
+  /** Seed of the generator that draws the initial `z`. */
+  seed?: number;
+  /** Folder where the SVD factors of each target weight are kept between runs (Node only). */
+  cacheDir?: string;
+  /** Name of the base model, written into expert files (e.g. `stories260K`). */
+  baseModelName?: string;
+}
+
+export interface ResolvedSvfConfig {
+  targetModules: readonly (string | RegExp)[];
+  maxMult: number;
+  initVal: number;
+  initStd: number;
+  seed: number;
+  cacheDir: string | undefined;
+  baseModelName: string;
+}
+
+export const SVF_DEFAULT_TARGETS: readonly string[] = Object.freeze(['gate_proj', 'up_proj', 'down_proj']);
+
+export function resolveSvfConfig(config: SvfConfig = {}): ResolvedSvfConfig {
+  const resolved: ResolvedSvfConfig = {
+    targetModules: config.targetModules ?? SVF_DEFAULT_TARGETS,
+    maxMult: config.maxMult ?? 1,
+    initVal: config.initVal ?? 0.1,
+    initStd: config.initStd ?? 0.01,
+    seed: config.seed ?? 0,
+    cacheDir: config.cacheDir,
+    baseModelName: config.baseModelName ?? '',
+  };
+  if (!(resolved.maxMult > 0) || !Number.isFinite(resolved.maxMult)) {
+    throw new Error(`SvfConfig: maxMult must be a finite number > 0, got ${config.maxMult}`);
+  }
+  if (!Number.isFinite(resolved.initVal)) {
+    throw new Error(`SvfConfig: initVal must be finite, got ${config.initVal}`);
+  }
+  if (!(resolved.initStd >= 0) || !Number.isFinite(resolved.initStd)) {
+    throw new Error(`SvfConfig: initStd must be finite and ≥ 0, got ${config.initStd}`);
+  }
+  if (!Number.isInteger(resolved.seed)) {
+    throw new Error(`SvfConfig: seed must be an integer, got ${config.seed}`);
+  }
+  if (resolved.targetModules.length === 0) {
+    throw new Error('SvfConfig: targetModules is empty');
+  }
+  return resolved;
+}
+
+/** Whether the module at `path` is one of the targets. */
+export function matchesTarget(path: string, targets: readonly (string | RegExp)[]): boolean {
+  return targets.some((t) =>
+    typeof t === 'string' ? path === t || path.endsWith(`.${t}`) : t.test(path),
+  );
+}

@@ -1,0 +1,150 @@
+import {
+  fromArray,
+  type Module,
+  parseSafetensors,
+  readSafetensorsFile,
+  serializeSafetensors,
+  type Tensor,
+  writeSafetensorsFile,
+} from '@t2/tensor-core';
+import type { SvfExpert, SvfExpertMeta } from './expert';
+import { baseFingerprint, weightHash } from './hash';
+import { SvfLinear } from './layer';
+import type { SvfModel } from './model';
+
+export const EXPERT_FORMAT = 't2-svf-expert';
+const Z_SUFFIX = '.svf_z';
+
+function expertTensors(expert: SvfExpert): Map<string, Tensor> {
+  return new Map([...expert.z].map(([path, z]) => [`${path}${Z_SUFFIX}`, fromArray(z, [z.length])]));
+}
+
+function expertMetadata(expert: SvfExpert): Record<string, string> {
+  const { baseModel, baseFingerprint: fp, task } = expert.meta;
+  const md: Record<string, string> = {
+    format: EXPERT_FORMAT,
+    format_version: '1',
+    max_mult: String(expert.maxMult),
+    targets: JSON.stringify([...expert.z.keys()]),
+  };
+  if (baseModel !== undefined) md.base_model = baseModel;
+  if (fp !== undefined) md.base_fingerprint = fp;
+  if (task !== undefined) md.task = task;
+  return md;
+}
+
+/** An expert as safetensors bytes: one `<module path>.svf_z` tensor per adapted weight. */
+export function serializeExpert(expert: SvfExpert): Uint8Array {
+  return serializeSafetensors(expertTensors(expert), { metadata: expertMetadata(expert) });
+}
+
+/** Reads an expert from parsed safetensors contents; `file` names it in errors. */
+function expertFromFile(
+  tensors: Map<string, Tensor>,
+  metadata: Record<string, string>,
+  file: string,
+): SvfExpert {
+  if (metadata.format !== EXPERT_FORMAT) {
+    throw new Error(`${file}: not an SVF expert (metadata format is ${JSON.stringify(metadata.format)}, expected '${EXPERT_FORMAT}')`);
+  }
+  const maxMult = Number(metadata.max_mult);
+  if (!(maxMult > 0)) throw new Error(`${file}: invalid max_mult ${JSON.stringify(metadata.max_mult)}`);
+  const z = new Map<string, Float32Array>();
+  for (const [name, t] of tensors) {
+    if (!name.endsWith(Z_SUFFIX)) throw new Error(`${file}: unexpected tensor '${name}' (expert tensors end with '${Z_SUFFIX}')`);
+    if (t.ndim !== 1) throw new Error(`${file}: tensor '${name}' must be 1-D, got [${t.shape.join(', ')}]`);
+    z.set(name.slice(0, -Z_SUFFIX.length), Float32Array.from(t.data));
+  }
+  if (z.size === 0) throw new Error(`${file}: the expert has no tensors`);
+  const meta: SvfExpertMeta = {};
+  if (metadata.base_model !== undefined) meta.baseModel = metadata.base_model;
+  if (metadata.base_fingerprint !== undefined) meta.baseFingerprint = metadata.base_fingerprint;
+  if (metadata.task !== undefined) meta.task = metadata.task;
+  return { z, maxMult, meta };
+}
+
+/** Parses expert bytes (browser-safe); does not check them against a model. */
+export function parseExpert(bytes: Uint8Array, fileName = '<expert>'): SvfExpert {
+  const { tensors, metadata } = parseSafetensors(bytes, fileName);
+  return expertFromFile(tensors, metadata, fileName);
+}
+
+/**
+ * Writes an expert atomically. When `model` is given the file records the fingerprint of
+ * the base weights it adapts, so that `loadExpert` can refuse another base model.
+ */
+export async function saveExpert(
+  path: string,
+  expert: SvfExpert,
+  meta: SvfExpertMeta = {},
+  model?: SvfModel,
+): Promise<void> {
+  const full: SvfExpert = { ...expert, meta: { ...expert.meta, ...meta } };
+  if (model && full.meta.baseFingerprint === undefined) {
+    full.meta.baseFingerprint = await model.fingerprint([...expert.z.keys()]);
+  }
+  await writeSafetensorsFile(path, expertTensors(full), { metadata: expertMetadata(full) });
+}
+
+/** The base weight of the module at `path` (an SVF layer's own base weight when adapted). */
+function baseWeightAt(model: Module, path: string, file: string): Tensor {
+  let m: Module;
+  try {
+    m = model.getSubmodule(path);
+  } catch {
+    throw new Error(`${file}: the expert adapts '${path}', which this model does not have`);
+  }
+  if (m instanceof SvfLinear) return m.baseWeight();
+  const w = m.getParameter('weight');
+  if (!w) throw new Error(`${file}: module '${path}' has no weight`);
+  return w;
+}
+
+function isSvfModel(x: SvfModel | Module): x is SvfModel {
+  return 'layers' in x && 'fingerprint' in x && typeof (x as SvfModel).fingerprint === 'function';
+}
+
+/**
+ * Reads an expert and checks it against `model` (an injected `SvfModel`, or a plain model):
+ * the adapted weights must exist, have the expert's ranks, and — when the file carries a
+ * fingerprint — be bit-identical to the base weights the expert was trained on.
+ */
+export async function loadExpert(path: string, model: SvfModel | Module): Promise<SvfExpert> {
+  const { tensors, metadata } = await readSafetensorsFile(path);
+  const expert = expertFromFile(tensors, metadata, path);
+  const paths = [...expert.z.keys()];
+  let fingerprint: () => Promise<string>;
+  if (isSvfModel(model)) {
+    for (const p of paths) {
+      const layer = model.layers.get(p);
+      if (!layer) throw new Error(`${path}: the expert adapts '${p}', which is not an SVF layer of this model (targets: ${model.targets.slice(0, 3).join(', ')}…)`);
+      if (layer.rank !== expert.z.get(p)!.length) {
+        throw new Error(`${path}: '${p}${Z_SUFFIX}' has ${expert.z.get(p)!.length} values, the layer has rank ${layer.rank}`);
+      }
+    }
+    fingerprint = () => model.fingerprint(paths);
+  } else {
+    const weights = new Map(paths.map((p) => [p, baseWeightAt(model, p, path)]));
+    for (const [p, w] of weights) {
+      const k = Math.min(w.shape[0]!, w.shape[1]!);
+      if (w.ndim !== 2 || k !== expert.z.get(p)!.length) {
+        throw new Error(`${path}: '${p}${Z_SUFFIX}' has ${expert.z.get(p)!.length} values, the weight [${w.shape.join(', ')}] has rank ${k}`);
+      }
+    }
+    fingerprint = async () => {
+      const hashes = new Map<string, string>();
+      for (const [p, w] of weights) hashes.set(p, await weightHash(w));
+      return baseFingerprint(hashes);
+    };
+  }
+  const expected = expert.meta.baseFingerprint;
+  if (expected !== undefined) {
+    const actual = await fingerprint();
+    if (actual !== expected) {
+      throw new Error(
+        `${path}: this expert was made for another base model${expert.meta.baseModel ? ` ('${expert.meta.baseModel}')` : ''}: its adapted weights have fingerprint ${expected.slice(0, 16)}…, this model's have ${actual.slice(0, 16)}…`,
+      );
+    }
+  }
+  return expert;
+}

@@ -1,0 +1,211 @@
+import { Linear, type Module, Rng, type Tensor } from '@t2/tensor-core';
+import { loadOrDecompose } from './cache';
+import { matchesTarget, type ResolvedSvfConfig, resolveSvfConfig, type SvfConfig } from './config';
+import { type MixWeights, mix, type SvfExpert, type SvfExpertMeta, type SvfMasks } from './expert';
+import { baseFingerprint, weightHash } from './hash';
+import { SvfLinear } from './layer';
+
+/** What `inject` reports about the decomposition step. */
+export interface SvfInjectStats {
+  /** Target weights whose factors came from `cacheDir`. */
+  cached: number;
+  /** Target weights decomposed in this call. */
+  decomposed: number;
+}
+
+/**
+ * A model with SVF layers in place of its target Linears: the handle through which
+ * experts are trained, saved, swapped and mixed.
+ */
+export class SvfModel {
+  constructor(
+    readonly model: Module,
+    readonly config: ResolvedSvfConfig,
+    /** The adapted layers by module path, in model order. */
+    readonly layers: ReadonlyMap<string, SvfLinear>,
+    readonly stats: SvfInjectStats,
+  ) {}
+
+  /** Module paths of the adapted weights, in model order. */
+  get targets(): string[] {
+    return [...this.layers.keys()];
+  }
+
+  /** The z vectors, named like the model's parameters (`….mlp.up_proj.svf_z`). */
+  namedTrainableParameters(): [string, Tensor][] {
+    return [...this.layers].map(([path, layer]) => [`${path}.svf_z`, layer.z]);
+  }
+
+  trainableParameters(): Tensor[] {
+    return [...this.layers.values()].map((l) => l.z);
+  }
+
+  /** Σ k over the adapted weights. */
+  numTrainable(): number {
+    return [...this.layers.values()].reduce((n, l) => n + l.rank, 0);
+  }
+
+  /** A copy of the current z vectors as an expert. */
+  expert(meta: SvfExpertMeta = {}): SvfExpert {
+    return {
+      z: new Map([...this.layers].map(([path, l]) => [path, l.z.data.slice()])),
+      maxMult: this.config.maxMult,
+      meta: { baseModel: this.config.baseModelName || undefined, ...meta },
+    };
+  }
+
+  /** Loads an expert's z into every layer (and returns to z-driven masks, e.g. to train on). */
+  setExpert(expert: SvfExpert): void {
+    this.checkTargets(expert.z, 'setExpert');
+    if (expert.maxMult !== this.config.maxMult) {
+      throw new Error(
+        `setExpert: the expert uses maxMult ${expert.maxMult}, this model was injected with ${this.config.maxMult}`,
+      );
+    }
+    for (const [path, layer] of this.layers) layer.setZ(expert.z.get(path)!);
+  }
+
+  /** Fixes every layer's mask (one vector per adapted weight); null returns to z-driven masks. */
+  setMask(masks: SvfMasks | null): void {
+    if (masks === null) {
+      for (const layer of this.layers.values()) layer.setMask(null);
+      return;
+    }
+    this.checkTargets(masks, 'setMask');
+    for (const [path, layer] of this.layers) layer.setMask(masks.get(path)!);
+  }
+
+  /** `setMask(mix(experts, alpha))`: a Transformer² mixture of experts. */
+  setMixture(experts: readonly SvfExpert[], alpha: MixWeights): SvfMasks {
+    const masks = mix(experts, alpha);
+    this.setMask(masks);
+    return masks;
+  }
+
+  /** The masks in use now. */
+  currentMasks(): SvfMasks {
+    return new Map([...this.layers].map(([path, l]) => [path, l.currentMask()]));
+  }
+
+  get enabled(): boolean {
+    return [...this.layers.values()].every((l) => l.isEnabled);
+  }
+
+  /** With adapters disabled the model computes exactly the base model. */
+  setEnabled(flag: boolean): void {
+    for (const layer of this.layers.values()) layer.setEnabled(flag);
+  }
+
+  disable(): void {
+    this.setEnabled(false);
+  }
+
+  enable(): void {
+    this.setEnabled(true);
+  }
+
+  /** Runs `fn` on the base model (adapters disabled), restoring the previous state after. */
+  withBase<T>(fn: () => T): T {
+    const prev = [...this.layers.values()].map((l) => l.isEnabled);
+    this.setEnabled(false);
+    const restore = () => [...this.layers.values()].forEach((l, i) => l.setEnabled(prev[i]!));
+    let out: T;
+    try {
+      out = fn();
+    } catch (err) {
+      restore();
+      throw err;
+    }
+    if (out instanceof Promise) return out.finally(restore) as T;
+    restore();
+    return out;
+  }
+
+  /** Bakes the current W' into every adapted Linear weight (faster inference, no adapter math). */
+  merge(): void {
+    for (const layer of this.layers.values()) layer.merge();
+  }
+
+  /** Restores the base weights exactly. */
+  unmerge(): void {
+    for (const layer of this.layers.values()) layer.unmerge();
+  }
+
+  /** The hashes of the adapted base weights, by module path. */
+  weightHashes(): Map<string, string> {
+    return new Map([...this.layers].map(([path, l]) => [path, l.weightHash]));
+  }
+
+  /** The base-model fingerprint of a set of adapted weights (all of them by default). */
+  fingerprint(paths: readonly string[] = this.targets): Promise<string> {
+    const hashes = new Map<string, string>();
+    for (const p of paths) {
+      const layer = this.layers.get(p);
+      if (!layer) throw new Error(`fingerprint: '${p}' is not an SVF-adapted layer of this model`);
+      hashes.set(p, layer.weightHash);
+    }
+    return baseFingerprint(hashes);
+  }
+
+  private checkTargets(byPath: ReadonlyMap<string, ArrayLike<number>>, op: string): void {
+    const missing = this.targets.filter((p) => !byPath.has(p));
+    const extra = [...byPath.keys()].filter((p) => !this.layers.has(p));
+    if (missing.length || extra.length) {
+      throw new Error(
+        `${op}: the expert does not match the adapted layers (${[
+          missing.length ? `missing ${preview(missing)}` : '',
+          extra.length ? `unknown ${preview(extra)}` : '',
+        ]
+          .filter(Boolean)
+          .join('; ')})`,
+      );
+    }
+    for (const [path, layer] of this.layers) {
+      const n = byPath.get(path)!.length;
+      if (n !== layer.rank) throw new Error(`${op}: '${path}' has ${n} values, the layer has rank ${layer.rank}`);
+    }
+  }
+}
+
+function preview(paths: string[]): string {
+  return paths.length > 3 ? `${paths.slice(0, 3).join(', ')} and ${paths.length - 3} more` : paths.join(', ');
+}
+
+/**
+ * Replaces every target Linear of `model` by an SVF layer: decomposes each weight once
+ * (or reads its factors from `config.cacheDir`), freezes the whole model, and draws
+ * `z = initVal + initStd·N(0, 1)` from `config.seed`, in model order.
+ */
+export async function inject(model: Module, config: SvfConfig = {}): Promise<SvfModel> {
+  const cfg = resolveSvfConfig(config);
+  const targets = model
+    .namedModules()
+    .filter(([path]) => path !== '' && matchesTarget(path, cfg.targetModules));
+  const already = targets.filter(([, m]) => m instanceof SvfLinear).map(([p]) => p);
+  if (already.length) throw new Error(`inject: ${preview(already)} already carry SVF adapters`);
+  const linears = targets.filter(([, m]) => m instanceof Linear) as [string, Linear][];
+  if (linears.length === 0) {
+    throw new Error(
+      `inject: no Linear layer matches targetModules [${cfg.targetModules.map(String).join(', ')}]${
+        targets.length ? ` (matched non-Linear modules ${preview(targets.map(([p]) => p))})` : ''
+      }`,
+    );
+  }
+  model.requiresGrad(false);
+  const rng = new Rng(cfg.seed);
+  const layers = new Map<string, SvfLinear>();
+  const stats: SvfInjectStats = { cached: 0, decomposed: 0 };
+  for (const [path, linear] of linears) {
+    const weight = linear.weight;
+    const hash = await weightHash(weight);
+    const { factors, fromCache } = await loadOrDecompose(weight, hash, `${path}.weight`, cfg.cacheDir);
+    stats[fromCache ? 'cached' : 'decomposed']++;
+    const k = factors.singularValues.size;
+    const z = new Float32Array(k);
+    for (let i = 0; i < k; i++) z[i] = cfg.initVal + cfg.initStd * rng.normal();
+    const layer = new SvfLinear(linear, factors, { path, maxMult: cfg.maxMult, z, weightHash: hash });
+    model.setSubmodule(path, layer);
+    layers.set(path, layer);
+  }
+  return new SvfModel(model, cfg, layers, stats);
+}

@@ -1,0 +1,55 @@
+export { backward } from './autograd/backward';
+export { isGradEnabled, noGrad } from './autograd/grad-mode';
+export { record } from './autograd/record';
+export * from './io/index';
+export type {
+  AttentionParams,
+  Backend,
+  BinaryOp,
+  MatmulParams,
+  ReduceOp,
+  RopeParams,
+  UnaryOp,
+} from './kernels/backend';
+export { BufferPool, bufferPool } from './kernels/buffer-pool';
+export * from './kernels/gpujs/index';
+export { createJsBackend } from './kernels/js/index';
+export {
+  type BackendName,
+  getBackend,
+  loadBackend,
+  registerBackend,
+  registeredBackends,
+  setAutoChooser,
+  setBackend,
+  withBackend,
+} from './kernels/registry';
+export { Dropout, Embedding, Linear, RMSNorm } from './nn/layers';
+export { Module, ModuleList } from './nn/module';
+export * from './ops/arithmetic';
+export * from './ops/creation';
+export * from './ops/indexing';
+export * from './ops/layers';
+export * from './ops/matmul';
+export * from './ops/movement';
+export * from './ops/reduction';
+export * from './ops/softmax';
+export {
+  Adam,
+  type AdamOptions,
+  AdamW,
+  clipGradNorm,
+  Optimizer,
+  type OptimizerState,
+  SGD,
+} from './optim/optimizer';
+export {
+  applySchedule,
+  constantSchedule,
+  cosineSchedule,
+  linearWarmup,
+  type Schedule,
+} from './optim/schedule';
+export { defaultRng, manualSeed, Rng } from './random/rng';
+export * from './tensor/shape';
+export { type GradNode, keep, Storage, Tensor, tidy } from './tensor/tensor';

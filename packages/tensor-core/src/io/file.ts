@@ -1,0 +1,96 @@
+import { Tensor } from '../tensor/tensor';
+import { withAtomicFile } from './atomic';
+import { assertLittleEndian, dtypeSizes, encodeInto } from './dtypes';
+import { SafetensorsError } from './errors';
+import { parseHeader, readHeaderLength } from './header';
+import { type FileHandle, nodeModules, readExact, writeAll } from './node';
+import {
+  decodeEntry,
+  planLayout,
+  type SafetensorsFile,
+  type SerializeOptions,
+  type TensorDict,
+} from './safetensors';
+
+// 16-bit dtypes are encoded through a bounded scratch buffer, not a whole-file copy.
+const ENCODE_CHUNK_ELEMENTS = 1 << 22;
+
+/**
+ * Reads a safetensors file (Node). The header is validated before any tensor data is read;
+ * each tensor's bytes are then read straight into its own float32 buffer, so peak memory is
+ * about the size of the tensors, not twice the file.
+ */
+export async function readSafetensorsFile(path: string): Promise<SafetensorsFile> {
+  assertLittleEndian();
+  const { fs } = await nodeModules();
+  let fh: FileHandle;
+  try {
+    fh = await fs.open(path, 'r');
+  } catch (err) {
+    throw new SafetensorsError(`cannot open: ${(err as Error).message}`, { file: path });
+  }
+  try {
+    const size = (await fh.stat()).size;
+    const n = readHeaderLength(await readExact(fh, 0, Math.min(8, size)), size, path);
+    const header = parseHeader(await readExact(fh, 8, n), size - 8 - n, path);
+    const dataStart = 8 + n;
+    const read = new Map<string, Tensor>();
+    // File order, so the disk is read front to back.
+    for (const e of [...header.entries].sort((a, b) => a.begin - b.begin)) {
+      const span = e.end - e.begin;
+      try {
+        if (e.dtype === 'F32') {
+          const out = new Float32Array(span / 4);
+          await readExact(fh, dataStart + e.begin, span, new Uint8Array(out.buffer));
+          read.set(e.name, new Tensor(out, e.shape));
+        } else {
+          read.set(e.name, decodeEntry(e, await readExact(fh, dataStart + e.begin, span), path));
+        }
+      } catch (err) {
+        if (err instanceof SafetensorsError) throw err;
+        throw new SafetensorsError((err as Error).message, { file: path, tensor: e.name });
+      }
+    }
+    const tensors = new Map<string, Tensor>();
+    const dtypes = new Map<string, string>();
+    for (const e of header.entries) {
+      tensors.set(e.name, read.get(e.name)!);
+      dtypes.set(e.name, e.dtype);
+    }
+    return { tensors, metadata: header.metadata, dtypes };
+  } finally {
+    await fh.close();
+  }
+}
+
+/**
+ * Writes a safetensors file atomically (temp file + rename), with the same bytes as
+ * `serializeSafetensors` but streamed tensor by tensor instead of built in memory.
+ */
+export async function writeSafetensorsFile(
+  path: string,
+  tensors: TensorDict,
+  opts?: SerializeOptions,
+): Promise<void> {
+  assertLittleEndian();
+  const layout = planLayout(tensors, opts, path);
+  await withAtomicFile(path, async (fh) => {
+    await writeAll(fh, layout.prefix);
+    let scratch: Uint8Array | null = null;
+    for (const { tensor, dtype } of layout.items) {
+      const data = tensor.data;
+      if (dtype === 'F32') {
+        await writeAll(fh, new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+        continue;
+      }
+      const size = dtypeSizes[dtype]!;
+      scratch ??= new Uint8Array(ENCODE_CHUNK_ELEMENTS * size);
+      for (let i = 0; i < data.length; i += ENCODE_CHUNK_ELEMENTS) {
+        const part = data.subarray(i, Math.min(i + ENCODE_CHUNK_ELEMENTS, data.length));
+        const bytes = scratch.subarray(0, part.length * size);
+        encodeInto(dtype, part, bytes);
+        await writeAll(fh, bytes);
+      }
+    }
+  });
+}

@@ -1,0 +1,2 @@
+// gpu.js backends register themselves here.
+export {};
