@@ -23,7 +23,6 @@ export function t2VitestConfig() {
       testTimeout: 120_000,
       hookTimeout: 120_000,
       pool: 'forks',
-      poolOptions: { forks: { singleFork: false } },
     },
   });
 }

@@ -1,2 +1,29 @@
-// The public API of @t2/adapters-bone lands with its issue; until then it exports nothing.
-export {};
+// @t2/adapters-bone: Bone and BAT block-affine adapters (PEFT's BoneConfig / MiSS),
+// with PEFT-compatible adapter folders.
+export { batDelta, batWeight, boneUpdate } from './bone/block-math';
+export {
+  type BoneConfig,
+  type BoneConfigInput,
+  type BoneInitWeights,
+  type BoneVariant,
+  boneConfig,
+} from './bone/config';
+export { BoneLinear, boneBlockShape } from './bone/layer';
+export { injectFromPeft, type LoadOptions, load } from './bone/load';
+export {
+  BoneModel,
+  boneModelOf,
+  type InjectOptions,
+  inject,
+  type PeftAdapter,
+  type SaveOptions,
+  type TrainableSummary,
+} from './bone/model';
+export { type BonePeftType, fromPeftConfig, peftKey, toPeftConfig } from './bone/peft-file';
+export { ADAPTER_CONFIG_FILE, ADAPTER_WEIGHTS_FILE } from './shared/adapter-folder';
+export {
+  findTargetModules,
+  OUTPUT_HEAD,
+  type TargetModules,
+  type TargetSelection,
+} from './shared/target-modules';

@@ -11,7 +11,11 @@ async function cachePath(cacheDir: string, hash: string): Promise<string> {
 }
 
 /** Factors read back from the cache, or null when there is no (usable) entry. */
-async function readCached(file: string, weight: WeightLike, name: string): Promise<SvfFactors | null> {
+async function readCached(
+  file: string,
+  weight: WeightLike,
+  name: string,
+): Promise<SvfFactors | null> {
   const fs = await import('node:fs/promises');
   try {
     await fs.access(file);
@@ -51,7 +55,14 @@ export async function loadOrDecompose(
   await writeSafetensorsFile(
     file,
     { U: factors.U, S: factors.singularValues, V: factors.V },
-    { metadata: { format: CACHE_FORMAT, weight_hash: hash, shape: weight.shape.join(','), source: name } },
+    {
+      metadata: {
+        format: CACHE_FORMAT,
+        weight_hash: hash,
+        shape: weight.shape.join(','),
+        source: name,
+      },
+    },
   );
   return { factors, fromCache: false };
 }

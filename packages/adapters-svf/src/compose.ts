@@ -21,7 +21,9 @@ export function maskValues(z: ArrayLike<number>, maxMult: number): Float32Array 
 export function composeWeight(factors: SvfFactors, mask: Tensor): Tensor {
   const { U, singularValues: s, V } = factors;
   if (mask.ndim !== 1 || mask.size !== s.size) {
-    throw new Error(`svf: mask has shape [${mask.shape.join(', ')}], the weight has ${s.size} singular values`);
+    throw new Error(
+      `svf: mask has shape [${mask.shape.join(', ')}], the weight has ${s.size} singular values`,
+    );
   }
   const masked = mul(s, mask);
   const scaled = mul(masked, div(sum(s), sum(masked)));

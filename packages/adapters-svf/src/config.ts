@@ -29,7 +29,11 @@ export interface ResolvedSvfConfig {
   baseModelName: string;
 }
 
-export const SVF_DEFAULT_TARGETS: readonly string[] = Object.freeze(['gate_proj', 'up_proj', 'down_proj']);
+export const SVF_DEFAULT_TARGETS: readonly string[] = Object.freeze([
+  'gate_proj',
+  'up_proj',
+  'down_proj',
+]);
 
 export function resolveSvfConfig(config: SvfConfig = {}): ResolvedSvfConfig {
   const resolved: ResolvedSvfConfig = {

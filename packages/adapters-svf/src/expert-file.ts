@@ -16,7 +16,9 @@ export const EXPERT_FORMAT = 't2-svf-expert';
 const Z_SUFFIX = '.svf_z';
 
 function expertTensors(expert: SvfExpert): Map<string, Tensor> {
-  return new Map([...expert.z].map(([path, z]) => [`${path}${Z_SUFFIX}`, fromArray(z, [z.length])]));
+  return new Map(
+    [...expert.z].map(([path, z]) => [`${path}${Z_SUFFIX}`, fromArray(z, [z.length])]),
+  );
 }
 
 function expertMetadata(expert: SvfExpert): Record<string, string> {
@@ -45,22 +47,48 @@ function expertFromFile(
   file: string,
 ): SvfExpert {
   if (metadata.format !== EXPERT_FORMAT) {
-    throw new Error(`${file}: not an SVF expert (metadata format is ${JSON.stringify(metadata.format)}, expected '${EXPERT_FORMAT}')`);
+    throw new Error(
+      `${file}: not an SVF expert (metadata format is ${JSON.stringify(metadata.format)}, expected '${EXPERT_FORMAT}')`,
+    );
   }
   const maxMult = Number(metadata.max_mult);
-  if (!(maxMult > 0)) throw new Error(`${file}: invalid max_mult ${JSON.stringify(metadata.max_mult)}`);
+  if (!(maxMult > 0))
+    throw new Error(`${file}: invalid max_mult ${JSON.stringify(metadata.max_mult)}`);
   const z = new Map<string, Float32Array>();
   for (const [name, t] of tensors) {
-    if (!name.endsWith(Z_SUFFIX)) throw new Error(`${file}: unexpected tensor '${name}' (expert tensors end with '${Z_SUFFIX}')`);
-    if (t.ndim !== 1) throw new Error(`${file}: tensor '${name}' must be 1-D, got [${t.shape.join(', ')}]`);
+    if (!name.endsWith(Z_SUFFIX))
+      throw new Error(
+        `${file}: unexpected tensor '${name}' (expert tensors end with '${Z_SUFFIX}')`,
+      );
+    if (t.ndim !== 1)
+      throw new Error(`${file}: tensor '${name}' must be 1-D, got [${t.shape.join(', ')}]`);
     z.set(name.slice(0, -Z_SUFFIX.length), Float32Array.from(t.data));
   }
   if (z.size === 0) throw new Error(`${file}: the expert has no tensors`);
+  return { z: inModelOrder(z, metadata.targets), maxMult, meta: metaOf(metadata) };
+}
+
+/** safetensors sorts names; `targets` in the metadata keeps the model's layer order. */
+function inModelOrder(
+  z: Map<string, Float32Array>,
+  targets: string | undefined,
+): Map<string, Float32Array> {
+  let order: unknown;
+  try {
+    order = targets === undefined ? undefined : JSON.parse(targets);
+  } catch {
+    return z;
+  }
+  if (!Array.isArray(order) || order.length !== z.size || !order.every((p) => z.has(p))) return z;
+  return new Map(order.map((p: string) => [p, z.get(p)!]));
+}
+
+function metaOf(metadata: Record<string, string>): SvfExpertMeta {
   const meta: SvfExpertMeta = {};
   if (metadata.base_model !== undefined) meta.baseModel = metadata.base_model;
   if (metadata.base_fingerprint !== undefined) meta.baseFingerprint = metadata.base_fingerprint;
   if (metadata.task !== undefined) meta.task = metadata.task;
-  return { z, maxMult, meta };
+  return meta;
 }
 
 /** Parses expert bytes (browser-safe); does not check them against a model. */
@@ -117,9 +145,14 @@ export async function loadExpert(path: string, model: SvfModel | Module): Promis
   if (isSvfModel(model)) {
     for (const p of paths) {
       const layer = model.layers.get(p);
-      if (!layer) throw new Error(`${path}: the expert adapts '${p}', which is not an SVF layer of this model (targets: ${model.targets.slice(0, 3).join(', ')}…)`);
+      if (!layer)
+        throw new Error(
+          `${path}: the expert adapts '${p}', which is not an SVF layer of this model (targets: ${model.targets.slice(0, 3).join(', ')}…)`,
+        );
       if (layer.rank !== expert.z.get(p)!.length) {
-        throw new Error(`${path}: '${p}${Z_SUFFIX}' has ${expert.z.get(p)!.length} values, the layer has rank ${layer.rank}`);
+        throw new Error(
+          `${path}: '${p}${Z_SUFFIX}' has ${expert.z.get(p)!.length} values, the layer has rank ${layer.rank}`,
+        );
       }
     }
     fingerprint = () => model.fingerprint(paths);
@@ -128,7 +161,9 @@ export async function loadExpert(path: string, model: SvfModel | Module): Promis
     for (const [p, w] of weights) {
       const k = Math.min(w.shape[0]!, w.shape[1]!);
       if (w.ndim !== 2 || k !== expert.z.get(p)!.length) {
-        throw new Error(`${path}: '${p}${Z_SUFFIX}' has ${expert.z.get(p)!.length} values, the weight [${w.shape.join(', ')}] has rank ${k}`);
+        throw new Error(
+          `${path}: '${p}${Z_SUFFIX}' has ${expert.z.get(p)!.length} values, the weight [${w.shape.join(', ')}] has rank ${k}`,
+        );
       }
     }
     fingerprint = async () => {

@@ -45,8 +45,10 @@ function alphaTable(alpha: MixWeights, k: number, targets: number): number[][] {
     if (shape.length === 1) rows = Array.from(data, (a) => new Array<number>(targets).fill(a));
     else if (shape.length === 2) {
       rows = [];
-      for (let i = 0; i < shape[0]!; i++) rows.push(Array.from(data.subarray(i * shape[1]!, (i + 1) * shape[1]!)));
-    } else throw new Error(`mix: alpha must have shape [K] or [K, targets], got [${shape.join(', ')}]`);
+      for (let i = 0; i < shape[0]!; i++)
+        rows.push(Array.from(data.subarray(i * shape[1]!, (i + 1) * shape[1]!)));
+    } else
+      throw new Error(`mix: alpha must have shape [K] or [K, targets], got [${shape.join(', ')}]`);
   } else {
     const list = Array.from(alpha as ArrayLike<number | readonly number[]>);
     rows = list.map((a) => (typeof a === 'number' ? new Array<number>(targets).fill(a) : [...a]));
@@ -54,7 +56,9 @@ function alphaTable(alpha: MixWeights, k: number, targets: number): number[][] {
   if (rows.length !== k) throw new Error(`mix: ${rows.length} coefficients for ${k} experts`);
   rows.forEach((row, i) => {
     if (row.length !== targets) {
-      throw new Error(`mix: alpha row ${i} has ${row.length} values, the experts adapt ${targets} weights`);
+      throw new Error(
+        `mix: alpha row ${i} has ${row.length} values, the experts adapt ${targets} weights`,
+      );
     }
     row.forEach((a, j) => {
       if (!Number.isFinite(a)) throw new Error(`mix: alpha[${i}][${j}] is ${a}`);
@@ -75,7 +79,9 @@ export function mix(experts: readonly SvfExpert[], alpha: MixWeights): SvfMasks 
     const own = [...e.z.keys()];
     const missing = paths.filter((p) => !e.z.has(p));
     if (missing.length || own.length !== paths.length) {
-      throw new Error(`mix: expert ${i} adapts other weights than expert 0 (${missing.length ? `missing ${missing.join(', ')}` : `${own.length} vs ${paths.length} targets`})`);
+      throw new Error(
+        `mix: expert ${i} adapts other weights than expert 0 (${missing.length ? `missing ${missing.join(', ')}` : `${own.length} vs ${paths.length} targets`})`,
+      );
     }
   });
   const table = alphaTable(alpha, experts.length, paths.length);
@@ -86,7 +92,10 @@ export function mix(experts: readonly SvfExpert[], alpha: MixWeights): SvfMasks 
     const m = new Float32Array(len);
     masks.forEach((em, i) => {
       const mk = em.get(path)!;
-      if (mk.length !== len) throw new Error(`mix: expert ${i} has ${mk.length} values for '${path}', expert 0 has ${len}`);
+      if (mk.length !== len)
+        throw new Error(
+          `mix: expert ${i} has ${mk.length} values for '${path}', expert 0 has ${len}`,
+        );
       const a = table[i]![j]!;
       for (let t = 0; t < len; t++) m[t]! += a * mk[t]!;
     });

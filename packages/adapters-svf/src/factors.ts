@@ -41,7 +41,9 @@ export function factorsFromArrays(
 /** Thin SVD of a weight [out, in] with `@t2/svd` (float64 inside, float32 factors out). */
 export function decomposeWeight(weight: WeightLike, name: string): SvfFactors {
   if (weight.shape.length !== 2) {
-    throw new Error(`svf: weight '${name}' must be 2-D [out, in], got [${weight.shape.join(', ')}]`);
+    throw new Error(
+      `svf: weight '${name}' must be 2-D [out, in], got [${weight.shape.join(', ')}]`,
+    );
   }
   const [out, inF] = weight.shape as [number, number];
   const r = svd({ shape: weight.shape, data: weight.data }, { mode: 'thin', name });

@@ -6,7 +6,8 @@ export interface WeightLike {
 
 function subtle(): SubtleCrypto {
   const s = globalThis.crypto?.subtle;
-  if (!s) throw new Error('adapters-svf: Web Crypto (crypto.subtle) is not available to hash weights');
+  if (!s)
+    throw new Error('adapters-svf: Web Crypto (crypto.subtle) is not available to hash weights');
   return s;
 }
 

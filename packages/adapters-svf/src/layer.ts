@@ -98,7 +98,9 @@ export class SvfLinear extends Module {
   setZ(values: ArrayLike<number>): void {
     this.assertUnmerged('setZ');
     if (values.length !== this.rank) {
-      throw new Error(`SvfLinear '${this.path}': z has ${values.length} values, expected ${this.rank}`);
+      throw new Error(
+        `SvfLinear '${this.path}': z has ${values.length} values, expected ${this.rank}`,
+      );
     }
     this.z.data.set(values);
     this.fixedMask = null;
@@ -112,10 +114,13 @@ export class SvfLinear extends Module {
       return;
     }
     if (mask.length !== this.rank) {
-      throw new Error(`SvfLinear '${this.path}': mask has ${mask.length} values, expected ${this.rank}`);
+      throw new Error(
+        `SvfLinear '${this.path}': mask has ${mask.length} values, expected ${this.rank}`,
+      );
     }
     for (let i = 0; i < mask.length; i++) {
-      if (!Number.isFinite(mask[i]!)) throw new Error(`SvfLinear '${this.path}': mask[${i}] is ${mask[i]}`);
+      if (!Number.isFinite(mask[i]!))
+        throw new Error(`SvfLinear '${this.path}': mask[${i}] is ${mask[i]}`);
     }
     this.fixedMask = Float32Array.from(mask);
   }
@@ -158,7 +163,9 @@ export class SvfLinear extends Module {
   /** Writes W' for the current mask into `weight` (the base weight is kept for `unmerge`). */
   merge(): void {
     if (this.original) return;
-    const composed = noGrad(() => tidy(() => composeWeightFromMask(this.factors, this.currentMask())));
+    const composed = noGrad(() =>
+      tidy(() => composeWeightFromMask(this.factors, this.currentMask())),
+    );
     this.original = keep(fromArray(this.weight.data, this.weight.shape));
     this.weight.data.set(composed.data);
     composed.dispose();

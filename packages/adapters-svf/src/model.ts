@@ -17,13 +17,15 @@ export interface SvfInjectStats {
  * A model with SVF layers in place of its target Linears: the handle through which
  * experts are trained, saved, swapped and mixed.
  */
-export class SvfModel {
+export class SvfModel<M extends Module = Module> {
   constructor(
-    readonly model: Module,
+    readonly model: M,
     readonly config: ResolvedSvfConfig,
     /** The adapted layers by module path, in model order. */
     readonly layers: ReadonlyMap<string, SvfLinear>,
     readonly stats: SvfInjectStats,
+    /** `baseFingerprint` of all adapted weights, written into experts made here. */
+    readonly baseFingerprint: string,
   ) {}
 
   /** Module paths of the adapted weights, in model order. */
@@ -50,13 +52,18 @@ export class SvfModel {
     return {
       z: new Map([...this.layers].map(([path, l]) => [path, l.z.data.slice()])),
       maxMult: this.config.maxMult,
-      meta: { baseModel: this.config.baseModelName || undefined, ...meta },
+      meta: {
+        baseModel: this.config.baseModelName || undefined,
+        baseFingerprint: this.baseFingerprint,
+        ...meta,
+      },
     };
   }
 
   /** Loads an expert's z into every layer (and returns to z-driven masks, e.g. to train on). */
   setExpert(expert: SvfExpert): void {
     this.checkTargets(expert.z, 'setExpert');
+    this.checkBase(expert, 'setExpert');
     if (expert.maxMult !== this.config.maxMult) {
       throw new Error(
         `setExpert: the expert uses maxMult ${expert.maxMult}, this model was injected with ${this.config.maxMult}`,
@@ -77,6 +84,9 @@ export class SvfModel {
 
   /** `setMask(mix(experts, alpha))`: a Transformer² mixture of experts. */
   setMixture(experts: readonly SvfExpert[], alpha: MixWeights): SvfMasks {
+    experts.forEach((e, i) => {
+      this.checkBase(e, `setMixture (expert ${i})`);
+    });
     const masks = mix(experts, alpha);
     this.setMask(masks);
     return masks;
@@ -108,7 +118,11 @@ export class SvfModel {
   withBase<T>(fn: () => T): T {
     const prev = [...this.layers.values()].map((l) => l.isEnabled);
     this.setEnabled(false);
-    const restore = () => [...this.layers.values()].forEach((l, i) => l.setEnabled(prev[i]!));
+    const restore = () => {
+      [...this.layers.values()].forEach((l, i) => {
+        l.setEnabled(prev[i]!);
+      });
+    };
     let out: T;
     try {
       out = fn();
@@ -131,6 +145,27 @@ export class SvfModel {
     for (const layer of this.layers.values()) layer.unmerge();
   }
 
+  /**
+   * Puts plain Linear layers back (PEFT's `unload` / `merge_and_unload`): with `merge` they
+   * carry W' for the current mask, otherwise the base weights. The handle is spent after.
+   */
+  unload(opts: { merge?: boolean } = {}): M {
+    for (const [path, layer] of this.layers) {
+      if (opts.merge) layer.merge();
+      else layer.unmerge();
+      // A private generator: the placeholder init must not advance the global one.
+      const lin = new Linear(layer.inFeatures, layer.outFeatures, {
+        bias: layer.bias !== null,
+        rng: new Rng(0),
+      });
+      lin.weight = lin.registerParameter('weight', layer.weight, false);
+      if (layer.bias) lin.bias = lin.registerParameter('bias', layer.bias, false);
+      this.model.setSubmodule(path, lin);
+    }
+    (this.layers as Map<string, SvfLinear>).clear();
+    return this.model;
+  }
+
   /** The hashes of the adapted base weights, by module path. */
   weightHashes(): Map<string, string> {
     return new Map([...this.layers].map(([path, l]) => [path, l.weightHash]));
@@ -145,6 +180,16 @@ export class SvfModel {
       hashes.set(p, layer.weightHash);
     }
     return baseFingerprint(hashes);
+  }
+
+  /** Experts record the fingerprint of the weights they were trained on; it must be ours. */
+  private checkBase(expert: SvfExpert, op: string): void {
+    const fp = expert.meta.baseFingerprint;
+    if (fp !== undefined && fp !== this.baseFingerprint) {
+      throw new Error(
+        `${op}: the expert${expert.meta.task ? ` '${expert.meta.task}'` : ''} was made for another base model${expert.meta.baseModel ? ` ('${expert.meta.baseModel}')` : ''} (fingerprint ${fp.slice(0, 16)}…, this model ${this.baseFingerprint.slice(0, 16)}…)`,
+      );
+    }
   }
 
   private checkTargets(byPath: ReadonlyMap<string, ArrayLike<number>>, op: string): void {
@@ -162,13 +207,16 @@ export class SvfModel {
     }
     for (const [path, layer] of this.layers) {
       const n = byPath.get(path)!.length;
-      if (n !== layer.rank) throw new Error(`${op}: '${path}' has ${n} values, the layer has rank ${layer.rank}`);
+      if (n !== layer.rank)
+        throw new Error(`${op}: '${path}' has ${n} values, the layer has rank ${layer.rank}`);
     }
   }
 }
 
 function preview(paths: string[]): string {
-  return paths.length > 3 ? `${paths.slice(0, 3).join(', ')} and ${paths.length - 3} more` : paths.join(', ');
+  return paths.length > 3
+    ? `${paths.slice(0, 3).join(', ')} and ${paths.length - 3} more`
+    : paths.join(', ');
 }
 
 /**
@@ -176,7 +224,10 @@ function preview(paths: string[]): string {
  * (or reads its factors from `config.cacheDir`), freezes the whole model, and draws
  * `z = initVal + initStd·N(0, 1)` from `config.seed`, in model order.
  */
-export async function inject(model: Module, config: SvfConfig = {}): Promise<SvfModel> {
+export async function inject<M extends Module>(
+  model: M,
+  config: SvfConfig = {},
+): Promise<SvfModel<M>> {
   const cfg = resolveSvfConfig(config);
   const targets = model
     .namedModules()
@@ -198,14 +249,27 @@ export async function inject(model: Module, config: SvfConfig = {}): Promise<Svf
   for (const [path, linear] of linears) {
     const weight = linear.weight;
     const hash = await weightHash(weight);
-    const { factors, fromCache } = await loadOrDecompose(weight, hash, `${path}.weight`, cfg.cacheDir);
+    const { factors, fromCache } = await loadOrDecompose(
+      weight,
+      hash,
+      `${path}.weight`,
+      cfg.cacheDir,
+    );
     stats[fromCache ? 'cached' : 'decomposed']++;
     const k = factors.singularValues.size;
     const z = new Float32Array(k);
     for (let i = 0; i < k; i++) z[i] = cfg.initVal + cfg.initStd * rng.normal();
-    const layer = new SvfLinear(linear, factors, { path, maxMult: cfg.maxMult, z, weightHash: hash });
+    const layer = new SvfLinear(linear, factors, {
+      path,
+      maxMult: cfg.maxMult,
+      z,
+      weightHash: hash,
+    });
     model.setSubmodule(path, layer);
     layers.set(path, layer);
   }
-  return new SvfModel(model, cfg, layers, stats);
+  const fingerprint = await baseFingerprint(
+    new Map([...layers].map(([p, l]) => [p, l.weightHash])),
+  );
+  return new SvfModel(model, cfg, layers, stats, fingerprint);
 }

@@ -1,2 +1,73 @@
-// The public API of @t2/llama lands with its issue; until then it exports nothing.
-export {};
+export {
+  type FinishReason,
+  type GenerateOptions,
+  type GenerateResult,
+  generate,
+  generateBatch,
+  type TokenEvent,
+} from './generate/generate';
+export {
+  argmaxRow,
+  checkSamplingOptions,
+  type SamplingOptions,
+  sampleToken,
+} from './generate/sampling';
+export {
+  type CompletionLogits,
+  type CompletionScore,
+  completionLogits,
+  completionLogProbs,
+  type ScoreItem,
+  scoreCompletions,
+} from './generate/score';
+export {
+  type HfTensorsInput,
+  type LoadedModel,
+  type LoadHfFolderOptions,
+  loadHfFolder,
+  modelFromHfTensors,
+} from './loaders/hf-folder';
+export {
+  type Llama2cHeader,
+  llama2cConfig,
+  loadLlama2cFile,
+  modelFromLlama2c,
+  parseLlama2c,
+} from './loaders/llama2c';
+export { loadModel } from './loaders/load-model';
+export { type SaveHfFolderOptions, saveHfFolder } from './loaders/save';
+export {
+  CHECKPOINT_DTYPES,
+  CheckpointError,
+  expectedTensorShapes,
+  type FromTensorsOptions,
+  modelFromTensors,
+} from './loaders/weights';
+export { type ForwardContext, LlamaAttention, type Projection } from './model/attention';
+export {
+  ConfigError,
+  createConfig,
+  type LlamaConfig,
+  type ModelType,
+  type ParseConfigOptions,
+  parseHfConfig,
+  type RopeScaling,
+  toHfConfig,
+} from './model/config';
+export { LlamaDecoderLayer } from './model/decoder-layer';
+export { KVCache } from './model/kv-cache';
+export {
+  createKVCache,
+  type ForwardOptions,
+  LlamaForCausalLM,
+  LlamaModel,
+  type ModelInit,
+} from './model/llama-model';
+export { LlamaMLP } from './model/mlp';
+export { applyRotary, type Positions, rotaryInvFreq } from './model/rotary';
+export {
+  type ChatMessage,
+  loadTokenizerFolder,
+  TextTokenizer,
+  type TokenizerOptions,
+} from './tokenizer/tokenizer';

@@ -1,2 +1,33 @@
-// The public API of @t2/rl-reinforce lands with its issue; until then it exports nothing.
-export {};
+export {
+  REINFORCE_DEFAULTS,
+  type ReinforceConfig,
+  type ResolvedReinforceConfig,
+  resolveReinforceConfig,
+} from './config';
+export {
+  type AnswerOptions,
+  type AnswerScores,
+  checkedReward,
+  decodeAnswer,
+  type GenerateAnswersOptions,
+  generateAnswers,
+  type ScoredAnswer,
+  scoreAnswers,
+} from './evaluate';
+export { type PolicyLoss, type PolicyLossOptions, policyLoss } from './loss';
+export { type RewardShaping, shapeRewards } from './rewards';
+export {
+  type BestCheckpoint,
+  ReinforceTrainer,
+  type ReinforceTrainerOptions,
+  type StepLog,
+  type TrainOptions,
+  type TrainSampler,
+  type TrainSummary,
+  type ValidationLog,
+} from './trainer';
+export type {
+  PromptSample,
+  RewardFunction,
+  TokenCodec,
+} from './types';

@@ -1,5 +1,7 @@
+import { bidiagonalDivideAndConquer } from './kernels/bdsdc';
 import { bidiagonalQr } from './kernels/bdsqr';
-import { applyQ, bidiagonalize, formOrthogonal, qrFactor } from './kernels/householder';
+import { applyReflectors } from './kernels/blocked';
+import { bidiagonalize, formOrthogonal, qrFactor } from './kernels/householder';
 import { SvdConvergenceError } from './errors';
 import { type MatrixLike, readMatrix, transpose } from './matrix';
 
@@ -27,6 +29,9 @@ export interface SvdResult {
   k: number;
 }
 
+/** Below this size the QR sweeps are cheaper than divide and conquer's bookkeeping. */
+const DIVIDE_AND_CONQUER_MIN = 32;
+
 /** Matrices at least this much taller than wide are QR-factored first (LAPACK's dgesvd uses 1.6). */
 const QR_FIRST_RATIO = 1.6;
 
@@ -34,7 +39,7 @@ const QR_FIRST_RATIO = 1.6;
 const SMALL = Math.sqrt(2 ** -1022) / 2 ** -53;
 const BIG = 1 / SMALL;
 
-function rangeScale(maxAbs: number): number {
+export function rangeScale(maxAbs: number): number {
   if (maxAbs > 0 && maxAbs < SMALL) return SMALL / maxAbs;
   if (maxAbs > BIG) return BIG / maxAbs;
   return 1;
@@ -55,7 +60,7 @@ function tallSvd(
   maxIterations: number | undefined,
 ): TallFactors {
   if (m >= QR_FIRST_RATIO * n && n > 1) {
-    // R-SVD: the QR rotations then act on an n×n R instead of the m×n U.
+    // R-SVD: the bidiagonal work then happens on an n×n R instead of the m×n A.
     const tau = new Float64Array(n);
     qrFactor(a, m, n, tau);
     const r = new Float64Array(n * n);
@@ -63,7 +68,7 @@ function tallSvd(
     const inner = tallSvd(r, n, n, name, maxIterations);
     const u = new Float64Array(m * n);
     u.set(inner.U);
-    applyQ(a, m, n, n, tau, u, n);
+    applyReflectors({ store: a, ks: 1, rs: n, count: n, shift: 0, tau }, u, m, n, n);
     return { U: u, S: inner.S, V: inner.V };
   }
   const d = new Float64Array(n);
@@ -71,18 +76,34 @@ function tallSvd(
   const tauq = new Float64Array(n);
   const taup = new Float64Array(n);
   bidiagonalize(a, m, n, d, e, tauq, taup);
+  const left = { store: a, ks: 1, rs: n, count: n, shift: 0, tau: tauq };
+  const right = { store: a, ks: n, rs: 1, count: n - 1, shift: 1, tau: taup };
   const u = new Float64Array(m * n);
-  formOrthogonal(u, m, n, n, 0, a, 1, n, tauq);
-  const v = new Float64Array(n * n);
-  formOrthogonal(v, n, n, n - 1, 1, a, n, 1, taup);
-  const result = bidiagonalQr(
-    n,
-    d,
-    e,
-    { data: u, rows: m, ld: n, offset: 0 },
-    { data: v, rows: n, ld: n, offset: 0 },
-    maxIterations,
-  );
+  let v: Float64Array;
+  let result: { converged: boolean; iterations: number; maxIterations: number; unconverged: number };
+  if (n >= DIVIDE_AND_CONQUER_MIN) {
+    // Divide and conquer finds the bidiagonal's vectors with matrix products; Q and P are then
+    // applied to them in blocks, so nearly all the O(n³) work is matrix multiplication.
+    const dc = bidiagonalDivideAndConquer(n, d, e, maxIterations);
+    result = dc;
+    u.set(dc.u);
+    applyReflectors(left, u, m, n, n);
+    v = dc.v;
+    applyReflectors(right, v, n, n, n);
+    d.set(dc.s);
+  } else {
+    formOrthogonal(u, m, n, n, 0, a, 1, n, tauq);
+    v = new Float64Array(n * n);
+    formOrthogonal(v, n, n, n - 1, 1, a, n, 1, taup);
+    result = bidiagonalQr(
+      n,
+      d,
+      e,
+      { data: u, rows: m, ld: n, offset: 0 },
+      { data: v, rows: n, ld: n, offset: 0 },
+      maxIterations,
+    );
+  }
   if (!result.converged) {
     throw new SvdConvergenceError(
       name,
@@ -101,43 +122,43 @@ function descendingOrder(s: Float64Array): Int32Array {
   return order;
 }
 
-/**
- * Copies the chosen columns of `from` (rows×ld) into a rows×k matrix, multiplying column c by
- * signs[c].
- */
+/** Copies the chosen columns of `from` (rows×ld) into a rows×k matrix. */
 function gatherColumns(
   from: Float64Array,
   rows: number,
   ld: number,
   columns: Int32Array,
   k: number,
-  signs: Float64Array,
 ): Float64Array {
   const out = new Float64Array(rows * k);
   for (let r = 0; r < rows; r++) {
     const fo = r * ld;
     const oo = r * k;
-    for (let c = 0; c < k; c++) out[oo + c] = signs[c]! * from[fo + columns[c]!]!;
+    for (let c = 0; c < k; c++) out[oo + c] = from[fo + columns[c]!]!;
   }
   return out;
 }
 
 /**
- * The sign convention: in every column of U the entry of largest magnitude (the first one on a
- * tie) is positive, and the matching column of V is flipped with it (scikit-learn's svd_flip).
+ * Applies the sign convention in place: in every column of U the entry of largest magnitude
+ * (the first one on a tie) is made positive, flipping the matching column of V with it
+ * (scikit-learn's svd_flip).
  */
-function signsFromU(u: Float64Array, rows: number, ld: number, columns: Int32Array, k: number) {
+export function signConvention(f: SvdResult): void {
+  const { U, V, m, n, k } = f;
   const best = new Float64Array(k);
-  for (let r = 0; r < rows; r++) {
-    const o = r * ld;
+  for (let r = 0; r < m; r++) {
+    const o = r * k;
     for (let c = 0; c < k; c++) {
-      const x = u[o + columns[c]!]!;
+      const x = U[o + c]!;
       if (Math.abs(x) > Math.abs(best[c]!)) best[c] = x;
     }
   }
-  const signs = new Float64Array(k);
-  for (let c = 0; c < k; c++) signs[c] = best[c]! < 0 ? -1 : 1;
-  return signs;
+  for (let c = 0; c < k; c++) {
+    if (best[c]! >= 0) continue;
+    for (let r = 0; r < m; r++) U[r * k + c] = -U[r * k + c]!;
+    for (let r = 0; r < n; r++) V[r * k + c] = -V[r * k + c]!;
+  }
 }
 
 export function checkRank(rank: number | undefined, k: number, name: string): number {
@@ -179,17 +200,18 @@ export function svd(a: MatrixLike, options: SvdOptions = {}): SvdResult {
   const uOf = wide ? f.V : f.U;
   const vOf = wide ? f.U : f.V;
   const order = descendingOrder(f.S);
-  const signs = signsFromU(uOf, m, k, order, rank);
   const S = new Float64Array(rank);
   for (let c = 0; c < rank; c++) S[c] = f.S[order[c]!]!;
-  return {
-    U: gatherColumns(uOf, m, k, order, rank, signs),
+  const result = {
+    U: gatherColumns(uOf, m, k, order, rank),
     S,
-    V: gatherColumns(vOf, n, k, order, rank, signs),
+    V: gatherColumns(vOf, n, k, order, rank),
     m,
     n,
     k: rank,
   };
+  signConvention(result);
+  return result;
 }
 
 /** Singular values only, descending; cheaper than {@link svd} since no vectors are accumulated. */

@@ -14,6 +14,7 @@ export type {
 export { BufferPool, bufferPool } from './kernels/buffer-pool';
 export * from './kernels/gpujs/index';
 export { createJsBackend } from './kernels/js/index';
+export * from './kernels/wasm/index';
 export {
   type BackendName,
   getBackend,

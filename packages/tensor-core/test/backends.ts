@@ -1,5 +1,22 @@
-/** Backends the op suite runs on (T2_TEST_BACKENDS=js,webasm overrides). */
+import { type GpuJsMode, gpuJsModeSupported } from '../src/index';
+
+/** The backends every op suite runs on when T2_TEST_BACKENDS does not say otherwise. */
+const DEFAULT_TEST_BACKENDS = ['js', 'cpu', 'webasm'];
+
+/**
+ * Backends the op suites run on: js plus the gpu.js modes that work in this process
+ * (`cpu`, `webasm` under Node). `T2_TEST_BACKENDS=js,webasm` overrides the list; a
+ * name given there is used as is, so an unavailable one fails loudly.
+ */
 export function testBackends(): string[] {
   const env = process.env.T2_TEST_BACKENDS;
-  return env ? env.split(',') : ['js'];
+  if (env) {
+    return env
+      .split(',')
+      .map((s) => s.trim())
+      .filter((s) => s.length > 0);
+  }
+  return DEFAULT_TEST_BACKENDS.filter(
+    (name) => name === 'js' || gpuJsModeSupported(name as GpuJsMode),
+  );
 }

@@ -71,9 +71,9 @@ describe.each(testBackends())('gradients on the %s backend', (backend) => {
         checkGradients((x, y) => t.matmul(x, y, { transA, transB }), [a, b]);
       }
     }
-    checkGradients(t.matmul, [leaf([2, 1, 3, 4], 17), leaf([3, 4, 2], 18)]);
-    checkGradients(t.matmul, [leaf([4], 19), leaf([4, 3], 20)]);
-    checkGradients(t.matmul, [leaf([3, 4], 21), leaf([4], 22)]);
+    checkGradients((x, y) => t.matmul(x, y), [leaf([2, 1, 3, 4], 17), leaf([3, 4, 2], 18)]);
+    checkGradients((x, y) => t.matmul(x, y), [leaf([4], 19), leaf([4, 3], 20)]);
+    checkGradients((x, y) => t.matmul(x, y), [leaf([3, 4], 21), leaf([4], 22)]);
   });
 
   it('softmax and logSoftmax on any axis', () => {

@@ -56,7 +56,8 @@ describe('f32ToF16', () => {
       if (got !== even) expect({ h, got }).toEqual({ h, got: even });
       const above = fromBits(toBits(mid) + 1);
       const below = fromBits(toBits(mid) - 1);
-      if (f32ToF16(above) !== h + 1) expect({ h, above: f32ToF16(above) }).toEqual({ h, above: h + 1 });
+      if (f32ToF16(above) !== h + 1)
+        expect({ h, above: f32ToF16(above) }).toEqual({ h, above: h + 1 });
       if (f32ToF16(below) !== h) expect({ h, below: f32ToF16(below) }).toEqual({ h, below: h });
       if (f32ToF16(-mid) !== (even | 0x8000)) expect(f32ToF16(-mid)).toBe(even | 0x8000);
     }
@@ -74,7 +75,8 @@ describe('f32ToF16', () => {
         else hi = m;
       }
       let h: number;
-      if (a >= 65520) h = 0x7c00; // at or past the midpoint of 65504 and 2^16
+      if (a >= 65520)
+        h = 0x7c00; // at or past the midpoint of 65504 and 2^16
       else if (a - halves[lo]! < halves[hi]! - a) h = lo;
       else if (a - halves[lo]! > halves[hi]! - a) h = hi;
       else h = lo % 2 === 0 ? lo : hi;

@@ -36,9 +36,15 @@ export function boneConfig(input: BoneConfigInput): BoneConfig {
     throw new Error(`BoneConfig: r must be a positive integer, got ${cfg.r}`);
   }
   if (cfg.initWeights !== true && cfg.initWeights !== false && cfg.initWeights !== 'bat') {
-    throw new Error(`BoneConfig: initWeights must be true, false or 'bat', got ${JSON.stringify(cfg.initWeights)}`);
+    throw new Error(
+      `BoneConfig: initWeights must be true, false or 'bat', got ${JSON.stringify(cfg.initWeights)}`,
+    );
   }
-  if (typeof cfg.targetModules === 'string' && cfg.layersToTransform != null) {
+  if (
+    typeof cfg.targetModules === 'string' &&
+    cfg.targetModules !== 'all-linear' &&
+    cfg.layersToTransform != null
+  ) {
     throw new Error('BoneConfig: layersToTransform cannot be used when targetModules is a regex');
   }
   return cfg;

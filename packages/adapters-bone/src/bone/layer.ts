@@ -12,7 +12,13 @@ import {
   zeros,
 } from '@t2/tensor-core';
 import { ParameterDict } from '../shared/parameter-dict';
-import { batMergeInPlace, batUnmergeInPlace, batWeight, boneMergeInPlace, boneUpdate } from './block-math';
+import {
+  batMergeInPlace,
+  batUnmergeInPlace,
+  batWeight,
+  boneMergeInPlace,
+  boneUpdate,
+} from './block-math';
 import type { BoneInitWeights, BoneVariant } from './config';
 import { variantOf } from './config';
 
@@ -80,9 +86,16 @@ export class BoneLinear extends Module {
   }
 
   /** Adds a zero (or, with `initWeights` false, Kaiming-uniform) block named `name`. */
-  addAdapter(name: string, r: number, initWeights: BoneInitWeights, rng: Rng = defaultRng()): Tensor {
-    if (this.info.has(name)) throw new Error(`Bone: '${this.path}' already has an adapter named '${name}'`);
-    if (name.includes('.') || name === '') throw new Error(`Bone: adapter name '${name}' must be non-empty without '.'`);
+  addAdapter(
+    name: string,
+    r: number,
+    initWeights: BoneInitWeights,
+    rng: Rng = defaultRng(),
+  ): Tensor {
+    if (this.info.has(name))
+      throw new Error(`Bone: '${this.path}' already has an adapter named '${name}'`);
+    if (name.includes('.') || name === '')
+      throw new Error(`Bone: adapter name '${name}' must be non-empty without '.'`);
     const variant = variantOf(initWeights);
     const out = this.outFeatures;
     if (variant === 'bat' && (this.inFeatures % r !== 0 || out % r !== 0)) {
@@ -93,7 +106,8 @@ export class BoneLinear extends Module {
     const shape = boneBlockShape(variant, r, out);
     // PEFT's Kaiming-uniform (a = sqrt(5)) bound for fan_in = shape[1].
     const bound = 1 / Math.sqrt(shape[1]!);
-    const block = initWeights === false ? rand(shape, { low: -bound, high: bound, rng }) : zeros(shape);
+    const block =
+      initWeights === false ? rand(shape, { low: -bound, high: bound, rng }) : zeros(shape);
     this.blocks.registerParameter(name, block, true);
     this.info.set(name, { variant, r });
     return block;
@@ -101,7 +115,8 @@ export class BoneLinear extends Module {
 
   deleteAdapter(name: string): void {
     this.infoOf(name);
-    if (this.mergedAdapters.includes(name)) throw new Error(`Bone: '${this.path}': unmerge '${name}' before deleting it`);
+    if (this.mergedAdapters.includes(name))
+      throw new Error(`Bone: '${this.path}': unmerge '${name}' before deleting it`);
     const rest = this.blocks.namedParameters().filter(([n]) => n !== name);
     this.blocks = this.registerModule('bone_block', new ParameterDict(rest));
     this.info.delete(name);
@@ -126,7 +141,15 @@ export class BoneLinear extends Module {
       const { variant, r } = this.infoOf(name);
       const w = this.baseLayer.weight.data;
       const block = this.block(name).data;
-      if (variant === 'bat') batUnmergeInPlace(w, this.outFeatures, this.inFeatures, block, r, `BAT '${this.path}' adapter '${name}'`);
+      if (variant === 'bat')
+        batUnmergeInPlace(
+          w,
+          this.outFeatures,
+          this.inFeatures,
+          block,
+          r,
+          `BAT '${this.path}' adapter '${name}'`,
+        );
       else boneMergeInPlace(w, this.outFeatures, this.inFeatures, block, r, -1);
     }
   }
@@ -139,7 +162,14 @@ export class BoneLinear extends Module {
       if (this.disabled || name === null || this.mergedAdapters.includes(name)) return w.detach();
       if (this.infoOf(name).variant === 'bat') return batWeight(w, this.block(name));
       const copy = Float32Array.from(w.data);
-      boneMergeInPlace(copy, this.outFeatures, this.inFeatures, this.block(name).data, this.infoOf(name).r, 1);
+      boneMergeInPlace(
+        copy,
+        this.outFeatures,
+        this.inFeatures,
+        this.block(name).data,
+        this.infoOf(name).r,
+        1,
+      );
       return new Tensor(copy, w.shape);
     });
   }
@@ -149,11 +179,15 @@ export class BoneLinear extends Module {
     if (this.disabled && this.mergedAdapters.length) {
       throw new Error(`Bone: '${this.path}' is disabled but has merged adapters; unmerge first`);
     }
-    if (this.disabled || name === null || this.mergedAdapters.includes(name)) return this.baseLayer.forward(x);
+    if (this.disabled || name === null || this.mergedAdapters.includes(name))
+      return this.baseLayer.forward(x);
     const block = this.block(name);
-    if (this.infoOf(name).variant === 'bone') return add(this.baseLayer.forward(x), boneUpdate(x, block));
+    if (this.infoOf(name).variant === 'bone')
+      return add(this.baseLayer.forward(x), boneUpdate(x, block));
     if (x.shape[x.ndim - 1] !== this.inFeatures) {
-      throw new Error(`BAT '${this.path}' (${this.inFeatures}→${this.outFeatures}): input ${formatShape(x.shape)} has the wrong last axis`);
+      throw new Error(
+        `BAT '${this.path}' (${this.inFeatures}→${this.outFeatures}): input ${formatShape(x.shape)} has the wrong last axis`,
+      );
     }
     // BAT's blocks mix the weights themselves, so W' is built for this step.
     const y = matmul(x, batWeight(this.baseLayer.weight, block), { transB: true });
@@ -162,7 +196,10 @@ export class BoneLinear extends Module {
 
   private infoOf(name: string): AdapterInfo {
     const info = this.info.get(name);
-    if (!info) throw new Error(`Bone: '${this.path}' has no adapter named '${name}' (has: ${this.adapterNames.join(', ') || 'none'})`);
+    if (!info)
+      throw new Error(
+        `Bone: '${this.path}' has no adapter named '${name}' (has: ${this.adapterNames.join(', ') || 'none'})`,
+      );
     return info;
   }
 }

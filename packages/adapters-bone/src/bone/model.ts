@@ -1,7 +1,9 @@
-import { defaultRng, Linear, type Module, type Rng, type Tensor } from '@t2/tensor-core';
+import { defaultRng, type Linear, type Module, type Rng, type Tensor } from '@t2/tensor-core';
+import { writeAdapterFolder } from '../shared/adapter-folder';
 import { findTargetModules } from '../shared/target-modules';
 import { type BoneConfig, type BoneConfigInput, boneConfig } from './config';
 import { BoneLinear } from './layer';
+import { peftKey, toPeftConfig } from './peft-file';
 
 export interface InjectOptions {
   /** Name of the new adapter (PEFT's default is 'default'). */
@@ -18,7 +20,11 @@ const handles = new WeakMap<Module, BoneModel>();
  * every base parameter and makes the new adapter active and trainable. Injecting into a
  * model that already has Bone adapters adds one more (the name must be new).
  */
-export function inject(model: Module, config: BoneConfigInput, opts: InjectOptions = {}): BoneModel {
+export function inject(
+  model: Module,
+  config: BoneConfigInput,
+  opts: InjectOptions = {},
+): BoneModel {
   const handle = handles.get(model) ?? new BoneModel(model);
   handles.set(model, handle);
   handle.addAdapter(opts.adapterName ?? 'default', config, opts);
@@ -28,6 +34,21 @@ export function inject(model: Module, config: BoneConfigInput, opts: InjectOptio
 /** The Bone handle of a model that has adapters, or undefined. */
 export function boneModelOf(model: Module): BoneModel | undefined {
   return handles.get(model);
+}
+
+export interface SaveOptions {
+  /** Which adapter to write (default: the active one). */
+  adapterName?: string;
+  /** Recorded as `base_model_name_or_path` (default: the config's). */
+  baseModelNameOrPath?: string;
+}
+
+/** The two parts of a PEFT adapter folder, in memory. */
+export interface PeftAdapter {
+  /** The contents of `adapter_config.json`. */
+  config: Record<string, unknown>;
+  /** The tensors of `adapter_model.safetensors`, under PEFT's key names. */
+  tensors: Map<string, Tensor>;
 }
 
 export interface TrainableSummary {
@@ -64,7 +85,10 @@ export class BoneModel {
 
   config(name = this.activeAdapter): BoneConfig {
     const cfg = this.configs.get(name);
-    if (!cfg) throw new Error(`Bone: no adapter named '${name}' (has: ${this.adapterNames.join(', ') || 'none'})`);
+    if (!cfg)
+      throw new Error(
+        `Bone: no adapter named '${name}' (has: ${this.adapterNames.join(', ') || 'none'})`,
+      );
     return cfg;
   }
 
@@ -83,7 +107,8 @@ export class BoneModel {
 
   /** See `inject`. */
   addAdapter(name: string, input: BoneConfigInput, opts: { rng?: Rng } = {}): void {
-    if (this.configs.has(name)) throw new Error(`Bone: the model already has an adapter named '${name}'`);
+    if (this.configs.has(name))
+      throw new Error(`Bone: the model already has an adapter named '${name}'`);
     const config = boneConfig(input);
     const paths = findTargetModules(this.model, config, (m) => m instanceof BoneLinear);
     const rng = opts.rng ?? defaultRng();
@@ -94,14 +119,17 @@ export class BoneModel {
     });
     const blocks: Tensor[] = [];
     try {
-      for (const layer of wrapped) blocks.push(layer.addAdapter(name, config.r, config.initWeights, rng));
+      for (const layer of wrapped)
+        blocks.push(layer.addAdapter(name, config.r, config.initWeights, rng));
     } catch (err) {
       for (const layer of wrapped) if (layer.hasAdapter(name)) layer.deleteAdapter(name);
       throw err;
     }
     paths.forEach((path, i) => {
-      if (!(this.model.getSubmodule(path) instanceof BoneLinear)) this.model.setSubmodule(path, wrapped[i]!);
+      if (!(this.model.getSubmodule(path) instanceof BoneLinear))
+        this.model.setSubmodule(path, wrapped[i]!);
     });
+    for (const layer of wrapped) layer.disabled = this.disabledFlag;
     this.configs.set(name, config);
     this.targetsOf.set(name, paths);
     this.setActive(name);
@@ -184,12 +212,43 @@ export class BoneModel {
     return { trainable, total, percent: total ? (100 * trainable) / total : 0 };
   }
 
-  /** `[modulePath, block]` for each layer carrying adapter `name`. */
+  /**
+   * `[name, block]` for each layer carrying adapter `name`, named as in PEFT's files without
+   * the `base_model.model.` prefix: `model.layers.0.self_attn.q_proj.bone_block`.
+   */
   namedAdapterParameters(name = this.activeAdapter): [string, Tensor][] {
+    return this.blocksOf(name).map(([path, block]) => [`${path}.bone_block`, block]);
+  }
+
+  /** `[layerPath, block]` for each layer carrying adapter `name`. */
+  blocksOf(name = this.activeAdapter): [string, Tensor][] {
     this.config(name);
     return this.layers()
       .filter((l) => l.hasAdapter(name))
       .map((l) => [l.path, l.block(name)]);
+  }
+
+  /** Adapter `name` as PEFT stores it (pure: no file system, so it also works in a browser). */
+  toPeft(opts: SaveOptions = {}): PeftAdapter {
+    const name = opts.adapterName ?? this.activeAdapter;
+    const config = this.config(name);
+    const blocks = this.blocksOf(name);
+    return {
+      config: toPeftConfig(
+        { ...config, baseModelNameOrPath: opts.baseModelNameOrPath ?? config.baseModelNameOrPath },
+        blocks.map(([path]) => path),
+      ),
+      tensors: new Map(blocks.map(([path, block]) => [peftKey(path), block])),
+    };
+  }
+
+  /**
+   * Writes a PEFT adapter folder (`adapter_config.json`, `adapter_model.safetensors` with
+   * keys `base_model.model.<path>.bone_block`), each file atomically.
+   */
+  async save(dir: string, opts: SaveOptions = {}): Promise<void> {
+    const { config, tensors } = this.toPeft(opts);
+    await writeAdapterFolder(dir, config, tensors);
   }
 
   /** Removes adapter `name` from every layer (unmerged first); layers left bare are unwrapped. */
@@ -216,7 +275,8 @@ export class BoneModel {
    * dict has Hugging Face names again. The handle is unusable afterwards.
    */
   mergeAndUnload(): Module {
-    if (!this.disabledFlag) this.merge();
+    this.enable();
+    this.merge();
     return this.unwrap();
   }
 
@@ -235,5 +295,3 @@ export class BoneModel {
     return this.model;
   }
 }
-
-export { Linear };

@@ -38,7 +38,10 @@ function escapeRegex(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
-function layerIndexOf(name: string, pattern: string | readonly string[] | null | undefined): number | null {
+function layerIndexOf(
+  name: string,
+  pattern: string | readonly string[] | null | undefined,
+): number | null {
   const patterns = pattern == null ? [] : typeof pattern === 'string' ? [pattern] : pattern;
   const regexes = patterns.length
     ? patterns.map((p) => new RegExp(`^(?:.*\\.)?${escapeRegex(p)}\\.(\\d+)\\.`))
@@ -87,12 +90,18 @@ export function findTargetModules(
     targets = [...new Set(pool.map(([n]) => n.split('.').pop()!).filter((n) => n !== OUTPUT_HEAD))];
   }
   if (typeof targets === 'string' && sel.layersToTransform != null) {
-    throw new Error('target modules: layersToTransform cannot be combined with a regex targetModules');
+    throw new Error(
+      'target modules: layersToTransform cannot be combined with a regex targetModules',
+    );
   }
   const layerSet =
     sel.layersToTransform == null
       ? null
-      : new Set(typeof sel.layersToTransform === 'number' ? [sel.layersToTransform] : sel.layersToTransform);
+      : new Set(
+          typeof sel.layersToTransform === 'number'
+            ? [sel.layersToTransform]
+            : sel.layersToTransform,
+        );
   const poolNames = new Set(pool.map(([n]) => n));
   const chosen: string[] = [];
   for (const [name, m] of model.namedModules()) {
@@ -108,7 +117,9 @@ export function findTargetModules(
       if (isAdapterLayer(m)) {
         throw new Error(`target modules: '${name}' is already wrapped by another kind of adapter`);
       }
-      throw new Error(`target modules: '${name}' is a ${m.constructor.name}; only Linear layers can be adapted`);
+      throw new Error(
+        `target modules: '${name}' is a ${m.constructor.name}; only Linear layers can be adapted`,
+      );
     }
     chosen.push(name);
   }

@@ -1,4 +1,12 @@
-import { Linear, Module, permute, reshape, type Rng, scaledDotProductAttention, type Tensor } from '@t2/tensor-core';
+import {
+  Linear,
+  Module,
+  permute,
+  type Rng,
+  reshape,
+  scaledDotProductAttention,
+  type Tensor,
+} from '@t2/tensor-core';
 import type { LlamaConfig } from './config';
 import type { KVCache } from './kv-cache';
 import { applyRotary, type Positions } from './rotary';
@@ -43,16 +51,32 @@ export class LlamaAttention extends Module {
     this.numKeyValueHeads = numKeyValueHeads;
     this.headDim = headDim;
     const rng = init.rng;
-    this.q_proj = this.registerModule('q_proj', new Linear(hiddenSize, numAttentionHeads * headDim, { bias: config.qkvBias, rng }));
-    this.k_proj = this.registerModule('k_proj', new Linear(hiddenSize, numKeyValueHeads * headDim, { bias: config.qkvBias, rng }));
-    this.v_proj = this.registerModule('v_proj', new Linear(hiddenSize, numKeyValueHeads * headDim, { bias: config.qkvBias, rng }));
-    this.o_proj = this.registerModule('o_proj', new Linear(numAttentionHeads * headDim, hiddenSize, { bias: config.oBias, rng }));
+    this.q_proj = this.registerModule(
+      'q_proj',
+      new Linear(hiddenSize, numAttentionHeads * headDim, { bias: config.qkvBias, rng }),
+    );
+    this.k_proj = this.registerModule(
+      'k_proj',
+      new Linear(hiddenSize, numKeyValueHeads * headDim, { bias: config.qkvBias, rng }),
+    );
+    this.v_proj = this.registerModule(
+      'v_proj',
+      new Linear(hiddenSize, numKeyValueHeads * headDim, { bias: config.qkvBias, rng }),
+    );
+    this.o_proj = this.registerModule(
+      'o_proj',
+      new Linear(numAttentionHeads * headDim, hiddenSize, { bias: config.oBias, rng }),
+    );
   }
 
   /** x [batch, seq, hidden] → [batch, seq, hidden]. */
   forward(x: Tensor, ctx: ForwardContext): Tensor {
     const [batch, seq] = x.shape as [number, number, number];
-    const q = applyRotary(this.splitHeads(this.q_proj.forward(x), batch, seq, this.numHeads), ctx.invFreq, ctx.positions);
+    const q = applyRotary(
+      this.splitHeads(this.q_proj.forward(x), batch, seq, this.numHeads),
+      ctx.invFreq,
+      ctx.positions,
+    );
     let k = applyRotary(
       this.splitHeads(this.k_proj.forward(x), batch, seq, this.numKeyValueHeads),
       ctx.invFreq,

@@ -144,7 +144,9 @@ export function parseHfConfig(json: unknown, opts: ParseConfigOptions = {}): Lla
   const modelType = c.model_type;
   if (modelType === undefined) fail("missing key 'model_type'");
   if (!MODEL_TYPES.includes(modelType as ModelType)) {
-    fail(`model_type '${String(modelType)}' is not supported (supported: ${MODEL_TYPES.join(', ')})`);
+    fail(
+      `model_type '${String(modelType)}' is not supported (supported: ${MODEL_TYPES.join(', ')})`,
+    );
   }
 
   if (!opts.allowUnknownKeys) {
@@ -185,12 +187,14 @@ export function parseHfConfig(json: unknown, opts: ParseConfigOptions = {}): Lla
   const optionalId = (key: string): number | null => {
     const v = c[key];
     if (v === undefined || v === null) return null;
-    if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) fail(`'${key}' must be a token id, got ${JSON.stringify(v)}`);
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < 0)
+      fail(`'${key}' must be a token id, got ${JSON.stringify(v)}`);
     return v as number;
   };
 
   const hiddenAct = c.hidden_act ?? 'silu';
-  if (hiddenAct !== 'silu') fail(`hidden_act '${String(hiddenAct)}' is not supported (only 'silu')`);
+  if (hiddenAct !== 'silu')
+    fail(`hidden_act '${String(hiddenAct)}' is not supported (only 'silu')`);
   if (bool('use_sliding_window', false)) fail('use_sliding_window: true is not supported');
   if (bool('rope_interleaved', false)) fail('rope_interleaved: true is not supported');
   if (bool('use_mrope', false)) fail('use_mrope: true is not supported');
@@ -205,7 +209,9 @@ export function parseHfConfig(json: unknown, opts: ParseConfigOptions = {}): Lla
   const numAttentionHeads = int('num_attention_heads');
   const numKeyValueHeads = int('num_key_value_heads', numAttentionHeads);
   if (numAttentionHeads % numKeyValueHeads !== 0) {
-    fail(`num_attention_heads ${numAttentionHeads} is not a multiple of num_key_value_heads ${numKeyValueHeads}`);
+    fail(
+      `num_attention_heads ${numAttentionHeads} is not a multiple of num_key_value_heads ${numKeyValueHeads}`,
+    );
   }
   const defaultHeadDim = hiddenSize / numAttentionHeads;
   const headDim = int('head_dim', Number.isInteger(defaultHeadDim) ? defaultHeadDim : undefined);
@@ -226,8 +232,10 @@ export function parseHfConfig(json: unknown, opts: ParseConfigOptions = {}): Lla
   let eosTokenIds: number[] = [];
   if (Array.isArray(eos)) eosTokenIds = eos.map((e) => Number(e));
   else if (typeof eos === 'number') eosTokenIds = [eos];
-  else if (eos !== undefined && eos !== null) fail(`'eos_token_id' must be an id or a list of ids, got ${JSON.stringify(eos)}`);
-  if (eosTokenIds.some((e) => !Number.isInteger(e) || e < 0)) fail(`'eos_token_id' has an invalid id: ${JSON.stringify(eos)}`);
+  else if (eos !== undefined && eos !== null)
+    fail(`'eos_token_id' must be an id or a list of ids, got ${JSON.stringify(eos)}`);
+  if (eosTokenIds.some((e) => !Number.isInteger(e) || e < 0))
+    fail(`'eos_token_id' has an invalid id: ${JSON.stringify(eos)}`);
 
   const config: LlamaConfig = {
     modelType: modelType as ModelType,
@@ -255,13 +263,18 @@ export function parseHfConfig(json: unknown, opts: ParseConfigOptions = {}): Lla
   return config;
 }
 
-function parseRopeScaling(raw: Record<string, unknown> | undefined | null, fail: (m: string) => never): RopeScaling | null {
+function parseRopeScaling(
+  raw: Record<string, unknown> | undefined | null,
+  fail: (m: string) => never,
+): RopeScaling | null {
   if (raw === undefined || raw === null) return null;
-  if (typeof raw !== 'object') fail(`rope_scaling must be an object or null, got ${JSON.stringify(raw)}`);
+  if (typeof raw !== 'object')
+    fail(`rope_scaling must be an object or null, got ${JSON.stringify(raw)}`);
   const type = raw.rope_type ?? raw.type ?? 'default';
   const factor = (): number => {
     const f = raw.factor;
-    if (typeof f !== 'number' || !(f > 0)) fail(`rope_scaling.factor must be a positive number, got ${JSON.stringify(f)}`);
+    if (typeof f !== 'number' || !(f > 0))
+      fail(`rope_scaling.factor must be a positive number, got ${JSON.stringify(f)}`);
     return f as number;
   };
   if (type === 'default') return null;
@@ -269,7 +282,8 @@ function parseRopeScaling(raw: Record<string, unknown> | undefined | null, fail:
   if (type === 'llama3') {
     const need = (k: string): number => {
       const v = raw[k];
-      if (typeof v !== 'number' || !(v > 0)) fail(`rope_scaling.${k} must be a positive number, got ${JSON.stringify(v)}`);
+      if (typeof v !== 'number' || !(v > 0))
+        fail(`rope_scaling.${k} must be a positive number, got ${JSON.stringify(v)}`);
       return v as number;
     };
     return {
@@ -285,7 +299,10 @@ function parseRopeScaling(raw: Record<string, unknown> | undefined | null, fail:
 
 /** Builds a complete config from the essentials, filling the LLaMA defaults. */
 export function createConfig(
-  c: Pick<LlamaConfig, 'hiddenSize' | 'intermediateSize' | 'numHiddenLayers' | 'numAttentionHeads' | 'vocabSize'> &
+  c: Pick<
+    LlamaConfig,
+    'hiddenSize' | 'intermediateSize' | 'numHiddenLayers' | 'numAttentionHeads' | 'vocabSize'
+  > &
     Partial<LlamaConfig>,
 ): LlamaConfig {
   const numKeyValueHeads = c.numKeyValueHeads ?? c.numAttentionHeads;
@@ -324,7 +341,11 @@ export function toHfConfig(config: LlamaConfig): Record<string, unknown> {
   const out: Record<string, unknown> = { ...(config.source ?? {}) };
   // rope_parameters (transformers ≥ 5) would override what is written below.
   delete out.rope_parameters;
-  const arch = { llama: 'LlamaForCausalLM', qwen2: 'Qwen2ForCausalLM', mistral: 'MistralForCausalLM' }[config.modelType];
+  const arch = {
+    llama: 'LlamaForCausalLM',
+    qwen2: 'Qwen2ForCausalLM',
+    mistral: 'MistralForCausalLM',
+  }[config.modelType];
   Object.assign(out, {
     architectures: out.architectures ?? [arch],
     model_type: config.modelType,
@@ -346,11 +367,15 @@ export function toHfConfig(config: LlamaConfig): Record<string, unknown> {
     torch_dtype: 'float32',
   });
   if (config.modelType !== 'qwen2') out.attention_bias = config.qkvBias;
-  else if (!config.qkvBias) throw new ConfigError('toHfConfig: a qwen2 model always has q/k/v biases');
+  else if (!config.qkvBias)
+    throw new ConfigError('toHfConfig: a qwen2 model always has q/k/v biases');
   if (config.modelType === 'llama') out.mlp_bias = config.mlpBias;
-  else if (config.mlpBias) throw new ConfigError(`toHfConfig: ${config.modelType} has no mlp_bias option`);
+  else if (config.mlpBias)
+    throw new ConfigError(`toHfConfig: ${config.modelType} has no mlp_bias option`);
   if (config.oBias !== (config.modelType !== 'qwen2' && config.qkvBias)) {
-    throw new ConfigError('toHfConfig: an o_proj bias without q/k/v biases has no Hugging Face config');
+    throw new ConfigError(
+      'toHfConfig: an o_proj bias without q/k/v biases has no Hugging Face config',
+    );
   }
   if (config.padTokenId !== null) out.pad_token_id = config.padTokenId;
   return out;

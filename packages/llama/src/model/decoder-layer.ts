@@ -16,7 +16,10 @@ export class LlamaDecoderLayer extends Module {
     super();
     this.self_attn = this.registerModule('self_attn', new LlamaAttention(config, layerIndex, init));
     this.mlp = this.registerModule('mlp', new LlamaMLP(config, init));
-    this.input_layernorm = this.registerModule('input_layernorm', new RMSNorm(config.hiddenSize, config.rmsNormEps));
+    this.input_layernorm = this.registerModule(
+      'input_layernorm',
+      new RMSNorm(config.hiddenSize, config.rmsNormEps),
+    );
     this.post_attention_layernorm = this.registerModule(
       'post_attention_layernorm',
       new RMSNorm(config.hiddenSize, config.rmsNormEps),
@@ -31,6 +34,7 @@ export class LlamaDecoderLayer extends Module {
   protected override onChildReplaced(name: string, replacement: Module): void {
     if (name === 'self_attn') this.self_attn = replacement as LlamaAttention;
     else if (name === 'mlp') this.mlp = replacement as LlamaMLP;
-    else if (name === 'input_layernorm' || name === 'post_attention_layernorm') this[name] = replacement as Norm;
+    else if (name === 'input_layernorm' || name === 'post_attention_layernorm')
+      this[name] = replacement as Norm;
   }
 }

@@ -12,9 +12,18 @@ export class LlamaMLP extends Module {
     super();
     const { hiddenSize, intermediateSize, mlpBias: bias } = config;
     const rng = init.rng;
-    this.gate_proj = this.registerModule('gate_proj', new Linear(hiddenSize, intermediateSize, { bias, rng }));
-    this.up_proj = this.registerModule('up_proj', new Linear(hiddenSize, intermediateSize, { bias, rng }));
-    this.down_proj = this.registerModule('down_proj', new Linear(intermediateSize, hiddenSize, { bias, rng }));
+    this.gate_proj = this.registerModule(
+      'gate_proj',
+      new Linear(hiddenSize, intermediateSize, { bias, rng }),
+    );
+    this.up_proj = this.registerModule(
+      'up_proj',
+      new Linear(hiddenSize, intermediateSize, { bias, rng }),
+    );
+    this.down_proj = this.registerModule(
+      'down_proj',
+      new Linear(intermediateSize, hiddenSize, { bias, rng }),
+    );
   }
 
   forward(x: Tensor): Tensor {
@@ -22,6 +31,7 @@ export class LlamaMLP extends Module {
   }
 
   protected override onChildReplaced(name: string, replacement: Module): void {
-    if (name === 'gate_proj' || name === 'up_proj' || name === 'down_proj') this[name] = replacement as Projection;
+    if (name === 'gate_proj' || name === 'up_proj' || name === 'down_proj')
+      this[name] = replacement as Projection;
   }
 }

@@ -5,11 +5,16 @@ import type { LlamaConfig, RopeScaling } from './config';
  * Inverse frequencies of the rotary embedding, computed once per model (with the
  * `linear` or `llama3` scaling of long-context checkpoints) rather than per step.
  */
-export function rotaryInvFreq(headDim: number, theta: number, scaling: RopeScaling | null): Float32Array {
+export function rotaryInvFreq(
+  headDim: number,
+  theta: number,
+  scaling: RopeScaling | null,
+): Float32Array {
   const half = headDim / 2;
   const inv = new Float32Array(half);
   // float32 at each step, as transformers computes inv_freq.
-  for (let i = 0; i < half; i++) inv[i] = Math.fround(1 / Math.fround(theta ** Math.fround((2 * i) / headDim)));
+  for (let i = 0; i < half; i++)
+    inv[i] = Math.fround(1 / Math.fround(theta ** Math.fround((2 * i) / headDim)));
   if (!scaling) return inv;
   if (scaling.type === 'linear') {
     for (let i = 0; i < half; i++) inv[i] = inv[i]! / scaling.factor;

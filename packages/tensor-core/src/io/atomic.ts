@@ -10,9 +10,11 @@ export async function withAtomicFile(
   write: (fh: FileHandle) => Promise<void>,
 ): Promise<void> {
   const { fs, path } = await nodeModules();
+  const dir = path.dirname(target);
+  // Same folder, so the rename cannot cross file systems; the name is capped below NAME_MAX.
   const tmp = path.join(
-    path.dirname(target),
-    `.${path.basename(target)}.${process.pid}.${Math.random().toString(36).slice(2, 10)}.tmp`,
+    dir,
+    `.${path.basename(target).slice(0, 200)}.${process.pid}.${Math.random().toString(36).slice(2, 10)}.tmp`,
   );
   let fh: FileHandle | undefined;
   try {
@@ -25,8 +27,18 @@ export async function withAtomicFile(
   } catch (err) {
     await fh?.close().catch(() => {});
     await fs.rm(tmp, { force: true }).catch(() => {});
-    throw new Error(`cannot write ${target}: ${(err as Error).message}`, { cause: err });
+    const wrapped = new Error(`cannot write ${target}: ${(err as Error).message}`, { cause: err });
+    const code = (err as { code?: unknown }).code;
+    if (code !== undefined) Object.assign(wrapped, { code });
+    throw wrapped;
   }
+  // Best effort: flush the folder entry so the rename itself survives a crash.
+  await fs
+    .open(dir, 'r')
+    .then(async (d) => {
+      await d.sync().finally(() => d.close());
+    })
+    .catch(() => {});
 }
 
 /** Writes `data` to `path` atomically (temp file in the same folder + rename). */

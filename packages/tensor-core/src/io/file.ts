@@ -30,37 +30,46 @@ export async function readSafetensorsFile(path: string): Promise<SafetensorsFile
     throw new SafetensorsError(`cannot open: ${(err as Error).message}`, { file: path });
   }
   try {
-    const size = (await fh.stat()).size;
-    const n = readHeaderLength(await readExact(fh, 0, Math.min(8, size)), size, path);
-    const header = parseHeader(await readExact(fh, 8, n), size - 8 - n, path);
-    const dataStart = 8 + n;
-    const read = new Map<string, Tensor>();
-    // File order, so the disk is read front to back.
-    for (const e of [...header.entries].sort((a, b) => a.begin - b.begin)) {
-      const span = e.end - e.begin;
-      try {
-        if (e.dtype === 'F32') {
-          const out = new Float32Array(span / 4);
-          await readExact(fh, dataStart + e.begin, span, new Uint8Array(out.buffer));
-          read.set(e.name, new Tensor(out, e.shape));
-        } else {
-          read.set(e.name, decodeEntry(e, await readExact(fh, dataStart + e.begin, span), path));
-        }
-      } catch (err) {
-        if (err instanceof SafetensorsError) throw err;
-        throw new SafetensorsError((err as Error).message, { file: path, tensor: e.name });
-      }
-    }
-    const tensors = new Map<string, Tensor>();
-    const dtypes = new Map<string, string>();
-    for (const e of header.entries) {
-      tensors.set(e.name, read.get(e.name)!);
-      dtypes.set(e.name, e.dtype);
-    }
-    return { tensors, metadata: header.metadata, dtypes };
+    return await readOpened(fh, path);
+  } catch (err) {
+    // Header and tensor errors already name the file; I/O errors (a file that shrank, a
+    // folder opened as a file) get its name too.
+    if (err instanceof SafetensorsError) throw err;
+    throw new SafetensorsError((err as Error).message, { file: path });
   } finally {
     await fh.close();
   }
+}
+
+async function readOpened(fh: FileHandle, path: string): Promise<SafetensorsFile> {
+  const size = (await fh.stat()).size;
+  const n = readHeaderLength(await readExact(fh, 0, Math.min(8, size)), size, path);
+  const header = parseHeader(await readExact(fh, 8, n), size - 8 - n, path);
+  const dataStart = 8 + n;
+  const read = new Map<string, Tensor>();
+  // File order, so the disk is read front to back.
+  for (const e of [...header.entries].sort((a, b) => a.begin - b.begin)) {
+    const span = e.end - e.begin;
+    try {
+      if (e.dtype === 'F32') {
+        const out = new Float32Array(span / 4);
+        await readExact(fh, dataStart + e.begin, span, new Uint8Array(out.buffer));
+        read.set(e.name, new Tensor(out, e.shape));
+      } else {
+        read.set(e.name, decodeEntry(e, await readExact(fh, dataStart + e.begin, span), path));
+      }
+    } catch (err) {
+      if (err instanceof SafetensorsError) throw err;
+      throw new SafetensorsError((err as Error).message, { file: path, tensor: e.name });
+    }
+  }
+  const tensors = new Map<string, Tensor>();
+  const dtypes = new Map<string, string>();
+  for (const e of header.entries) {
+    tensors.set(e.name, read.get(e.name)!);
+    dtypes.set(e.name, e.dtype);
+  }
+  return { tensors, metadata: header.metadata, dtypes };
 }
 
 /**

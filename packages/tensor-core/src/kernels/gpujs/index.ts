@@ -1,2 +1,81 @@
-// gpu.js backends register themselves here.
-export {};
+/**
+ * gpu.js backends. Importing this module registers one backend per gpu.js mode
+ * ('cpu', 'webasm', 'headlessgl', 'webgl2', 'webgl', 'webgpu') and the measuring
+ * chooser behind `setBackend('auto')`.
+ */
+import { loadBackend, registerBackend, setAutoChooser } from '../registry';
+import { type AutoMeasurement, fastest, measureBackends } from './auto';
+import { createGpuJsBackend, type GpuJsBackend } from './backend';
+import { GPU_JS_MODES, gpuJsModeSupported } from './context';
+
+export { type AutoMeasurement, measureBackends } from './auto';
+export { createGpuJsBackend, type GpuJsBackend, type GpuJsBackendOptions } from './backend';
+export {
+  GPU_JS_MODES,
+  type GpuJsMode,
+  gpuJsModeSupported,
+  gpuJsUnsupportedReason,
+} from './context';
+
+for (const mode of GPU_JS_MODES) {
+  registerBackend(mode, () => createGpuJsBackend(mode));
+}
+
+/** A 2×3 · 3×2 product every working backend must get right. */
+function smokeTest(b: GpuJsBackend): boolean {
+  const a = new Float32Array([1, 2, 3, 4, 5, 6]);
+  const out = b.matmul(a, a, {
+    batch: 1,
+    m: 2,
+    k: 3,
+    n: 2,
+    transA: false,
+    transB: true,
+    aBatchStride: 0,
+    bBatchStride: 0,
+  });
+  return [14, 32, 32, 77].every((v, i) => out[i] === v);
+}
+
+let available: Promise<string[]> | null = null;
+
+/**
+ * Backends that work in this environment: 'js' always, plus every gpu.js mode that is
+ * supported here and passes a smoke test. Computed once per process.
+ */
+export function availableBackends(): Promise<string[]> {
+  available ??= (async () => {
+    const names = ['js'];
+    for (const mode of GPU_JS_MODES) {
+      if (!gpuJsModeSupported(mode)) continue;
+      try {
+        if (smokeTest((await loadBackend(mode)) as GpuJsBackend)) names.push(mode);
+      } catch {
+        // A mode whose context cannot be created is simply not available.
+      }
+    }
+    return names;
+  })();
+  return available;
+}
+
+let autoDecision: Promise<{ choice: string; measurements: AutoMeasurement[] }> | null = null;
+
+/**
+ * What `setBackend('auto')` picks: every available backend is timed once on a
+ * 256³ matmul and a 64×512 softmax, checked against the js backend, and the fastest
+ * wins. The decision is cached for the process.
+ */
+export function chooseAutoBackend(): Promise<{ choice: string; measurements: AutoMeasurement[] }> {
+  autoDecision ??= (async () => {
+    const names = await availableBackends();
+    const candidates = await Promise.all(
+      names.map(async (name) => ({ name, backend: await loadBackend(name) })),
+    );
+    const measurements = measureBackends(candidates);
+    return { choice: fastest(measurements), measurements };
+  })();
+  return autoDecision;
+}
+
+setAutoChooser(async () => (await chooseAutoBackend()).choice);

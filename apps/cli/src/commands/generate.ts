@@ -1,0 +1,110 @@
+import { generate as generateTokens } from '@t2/llama';
+import { loadModelForCli, parseFlags, parseNumber, parseTokenList } from './model-path';
+import { type Command, UsageError } from './types';
+
+/** Text generation with the KV cache, streamed as it is produced. */
+export const generate: Command = {
+  name: 'generate',
+  summary: 'Generate a continuation of a prompt, streaming it as it is produced',
+  usage:
+    't2 generate --model PATH (--prompt TEXT | --tokens LIST) [options]\n\n' +
+    '  --model PATH           Hugging Face folder or llama2.c .bin\n' +
+    '  --prompt TEXT          prompt text (needs the folder tokenizer)\n' +
+    '  --tokens LIST          prompt token ids, comma-separated\n' +
+    '  --chat                 wrap --prompt in the chat template as a user message\n' +
+    '  --max-new-tokens N     at most N new tokens (default 64)\n' +
+    '  --temperature T        0 decodes greedily (default 0)\n' +
+    '  --top-p P              nucleus sampling (default 1: off)\n' +
+    '  --top-k K              sample among the K most likely tokens (default 0: off)\n' +
+    '  --seed S               sampling seed (default 0)\n' +
+    '  --stop TEXT            stop when TEXT is produced (repeatable; needs a tokenizer)\n' +
+    '  --json                 print {"tokens", "text", "finishReason"} at the end instead of streaming',
+  async run(argv, io) {
+    const { values } = parseFlags(argv, {
+      model: { type: 'string' },
+      prompt: { type: 'string' },
+      tokens: { type: 'string' },
+      chat: { type: 'boolean', default: false },
+      'max-new-tokens': { type: 'string' },
+      temperature: { type: 'string' },
+      'top-p': { type: 'string' },
+      'top-k': { type: 'string' },
+      seed: { type: 'string' },
+      stop: { type: 'string', multiple: true },
+      json: { type: 'boolean', default: false },
+    });
+    if ((values.tokens === undefined) === (values.prompt === undefined)) {
+      throw new UsageError('give exactly one of --prompt TEXT or --tokens LIST');
+    }
+    if (values.chat && values.prompt === undefined) throw new UsageError('--chat needs --prompt');
+    const options = {
+      maxNewTokens: parseNumber(values['max-new-tokens'], '--max-new-tokens', {
+        integer: true,
+        min: 0,
+        fallback: 64,
+      }),
+      temperature: parseNumber(values.temperature, '--temperature', { min: 0, fallback: 0 }),
+      topP: parseNumber(values['top-p'], '--top-p', { min: 0, max: 1, fallback: 1 }),
+      topK: parseNumber(values['top-k'], '--top-k', { integer: true, min: 0, fallback: 0 }),
+      seed: parseNumber(values.seed, '--seed', { integer: true, min: 0, fallback: 0 }),
+    };
+    if (options.topP === 0) throw new UsageError('--top-p: expected a number in (0, 1], got 0');
+    const { model, tokenizer } = await loadModelForCli(values.model);
+    const stopStrings = values.stop ?? [];
+    if (stopStrings.length && !tokenizer)
+      throw new UsageError('--stop needs a model folder with tokenizer.json');
+
+    let prompt: number[];
+    if (values.tokens !== undefined) {
+      prompt = parseTokenList(values.tokens, model.config.vocabSize);
+    } else {
+      if (!tokenizer) throw new UsageError(`${values.model} has no tokenizer.json; pass --tokens`);
+      if (values.chat) {
+        if (!tokenizer.hasChatTemplate)
+          throw new UsageError(`${values.model} has no chat template`);
+        // The rendered template already holds its special tokens.
+        const text = tokenizer.applyChatTemplate([{ role: 'user', content: values.prompt! }]);
+        prompt = tokenizer.encode(text, { addSpecialTokens: false });
+      } else {
+        prompt = tokenizer.encode(values.prompt!);
+      }
+      if (prompt.length === 0) throw new UsageError('--prompt: the text encodes to no tokens');
+    }
+    if (prompt.length >= model.config.maxPositionEmbeddings) {
+      throw new UsageError(
+        `the prompt's ${prompt.length} tokens leave no room in ${model.config.maxPositionEmbeddings} positions`,
+      );
+    }
+
+    const started = performance.now();
+    let first = true;
+    const result = generateTokens(model, prompt, {
+      ...options,
+      tokenizer,
+      stopStrings,
+      onToken: values.json
+        ? undefined
+        : (e) => {
+            if (tokenizer) {
+              if (e.text) io.stdout(e.text);
+            } else {
+              io.stdout(`${first ? '' : ' '}${e.token}`);
+              first = false;
+            }
+          },
+    });
+    const seconds = (performance.now() - started) / 1000;
+    if (values.json) {
+      io.stdout(
+        `${JSON.stringify({ prompt, tokens: result.tokens, text: result.text, finishReason: result.finishReason })}\n`,
+      );
+    } else {
+      io.stdout('\n');
+      const rate = seconds > 0 ? (result.tokens.length / seconds).toFixed(1) : '∞';
+      io.stderr(
+        `[${result.tokens.length} tokens, ${rate} tok/s, finished: ${result.finishReason}]\n`,
+      );
+    }
+    return 0;
+  },
+};

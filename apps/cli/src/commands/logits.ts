@@ -1,0 +1,66 @@
+import { noGrad } from '@t2/tensor-core';
+import { loadModelForCli, parseFlags, parseTokenList } from './model-path';
+import { type Command, UsageError } from './types';
+
+const TOP = 5;
+
+/** Teacher-forced logits of a token sequence: the model's prediction after every prefix. */
+export const logits: Command = {
+  name: 'logits',
+  summary: 'Print the logits a model gives at every position of a token sequence',
+  usage:
+    't2 logits --model PATH (--tokens 1,2,3 | --prompt TEXT) [--json]\n\n' +
+    '  --model PATH     Hugging Face folder or llama2.c .bin\n' +
+    '  --tokens LIST    token ids, comma-separated\n' +
+    '  --prompt TEXT    text, tokenized with the folder tokenizer (BOS added as it specifies)\n' +
+    '  --json           print {"logits": [[...], ...]}, one row per position, and nothing else',
+  async run(argv, io) {
+    const { values } = parseFlags(argv, {
+      model: { type: 'string' },
+      tokens: { type: 'string' },
+      prompt: { type: 'string' },
+      json: { type: 'boolean', default: false },
+    });
+    if ((values.tokens === undefined) === (values.prompt === undefined)) {
+      throw new UsageError('give exactly one of --tokens LIST or --prompt TEXT');
+    }
+    const { model, tokenizer } = await loadModelForCli(values.model);
+    let ids: number[];
+    if (values.tokens !== undefined) {
+      ids = parseTokenList(values.tokens, model.config.vocabSize);
+    } else {
+      if (!tokenizer) throw new UsageError(`${values.model} has no tokenizer.json; pass --tokens`);
+      ids = tokenizer.encode(values.prompt!);
+      if (ids.length === 0) throw new UsageError('--prompt: the text encodes to no tokens');
+    }
+    if (ids.length > model.config.maxPositionEmbeddings) {
+      throw new UsageError(
+        `${ids.length} tokens exceed the model's ${model.config.maxPositionEmbeddings} positions`,
+      );
+    }
+    const rows = noGrad(() => {
+      const out = model.forward([ids]);
+      const vocab = out.shape[2]!;
+      return ids.map((_, t) => out.data.subarray(t * vocab, (t + 1) * vocab));
+    });
+    if (values.json) {
+      io.stdout(`${JSON.stringify({ logits: rows.map((r) => Array.from(r)) })}\n`);
+      return 0;
+    }
+    const label = (id: number) => {
+      const piece = tokenizer?.idToToken(id);
+      return piece === undefined ? String(id) : `${id} ${JSON.stringify(piece)}`;
+    };
+    io.stdout(
+      `${ids.length} positions, vocabulary ${model.config.vocabSize}; top ${TOP} logits after each token (--json for all):\n`,
+    );
+    rows.forEach((row, t) => {
+      const top = Array.from(row.keys())
+        .sort((a, b) => row[b]! - row[a]! || a - b)
+        .slice(0, TOP)
+        .map((i) => `${label(i)}: ${row[i]!.toFixed(4)}`);
+      io.stdout(`[${t}] ${label(ids[t]!)} → ${top.join(', ')}\n`);
+    });
+    return 0;
+  },
+};

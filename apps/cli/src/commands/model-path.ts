@@ -1,0 +1,93 @@
+import { type ParseArgsConfig, parseArgs } from 'node:util';
+import { type LlamaForCausalLM, loadModel, type TextTokenizer } from '@t2/llama';
+import { UsageError } from './types';
+
+/** What a command gets from `--model PATH`. */
+export interface CliModel {
+  model: LlamaForCausalLM;
+  /** Absent for llama2.c checkpoints and folders without tokenizer.json. */
+  tokenizer?: TextTokenizer;
+  source: string;
+}
+
+/** Installs one adapter folder on a loaded model (supplied by the adapter packages). */
+export type AdapterInstaller = (model: LlamaForCausalLM, dir: string) => Promise<void>;
+
+export interface LoadModelForCliOptions {
+  /** Adapter folders, applied in order (`--adapter`, repeatable). */
+  adapters?: readonly string[];
+  installAdapter?: AdapterInstaller;
+}
+
+/**
+ * Loads `--model PATH`: a Hugging Face folder or a llama2.c `.bin`, then any adapters.
+ * The model is in eval mode.
+ */
+export async function loadModelForCli(
+  path: string | undefined,
+  opts: LoadModelForCliOptions = {},
+): Promise<CliModel> {
+  if (!path)
+    throw new UsageError('--model PATH is required (a Hugging Face folder or a llama2.c .bin)');
+  const { model, tokenizer, source } = await loadModel(path);
+  model.eval();
+  const adapters = opts.adapters ?? [];
+  if (adapters.length) {
+    if (!opts.installAdapter) throw new UsageError('this command cannot apply --adapter');
+    for (const dir of adapters) await opts.installAdapter(model, dir);
+  }
+  return { model, tokenizer, source };
+}
+
+/** node:util parseArgs, with its errors reported as usage errors. */
+export function parseFlags<T extends NonNullable<ParseArgsConfig['options']>>(
+  argv: string[],
+  options: T,
+): ReturnType<
+  typeof parseArgs<{ args: string[]; options: T; allowPositionals: false; strict: true }>
+> {
+  try {
+    return parseArgs({ args: argv, options, allowPositionals: false, strict: true });
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+}
+
+/** "1,2,3" (commas and/or spaces) → token ids, checked against the vocabulary when given. */
+export function parseTokenList(text: string, vocabSize?: number, flag = '--tokens'): number[] {
+  const parts = text.split(/[\s,]+/).filter((p) => p.length > 0);
+  if (parts.length === 0) throw new UsageError(`${flag}: no token ids in '${text}'`);
+  return parts.map((p) => {
+    const id = Number(p);
+    if (!/^\d+$/.test(p) || !Number.isSafeInteger(id))
+      throw new UsageError(`${flag}: '${p}' is not a token id`);
+    if (vocabSize !== undefined && id >= vocabSize) {
+      throw new UsageError(`${flag}: token id ${id} is outside the vocabulary [0, ${vocabSize})`);
+    }
+    return id;
+  });
+}
+
+/** A numeric flag value, checked. */
+export function parseNumber(
+  value: string | undefined,
+  flag: string,
+  opts: { integer?: boolean; min?: number; max?: number; fallback: number },
+): number {
+  if (value === undefined) return opts.fallback;
+  const n = Number(value);
+  const { integer = false, min = Number.NEGATIVE_INFINITY, max = Number.POSITIVE_INFINITY } = opts;
+  if (
+    value.trim() === '' ||
+    !Number.isFinite(n) ||
+    (integer && !Number.isInteger(n)) ||
+    n < min ||
+    n > max
+  ) {
+    const range = `${Number.isFinite(min) ? `≥ ${min}` : ''}${Number.isFinite(min) && Number.isFinite(max) ? ' and ' : ''}${Number.isFinite(max) ? `≤ ${max}` : ''}`;
+    throw new UsageError(
+      `${flag}: expected ${integer ? 'an integer' : 'a number'}${range ? ` ${range}` : ''}, got '${value}'`,
+    );
+  }
+  return n;
+}

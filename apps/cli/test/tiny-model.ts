@@ -1,0 +1,36 @@
+import { mkdir, writeFile } from 'node:fs/promises';
+import { createConfig, LlamaForCausalLM, saveHfFolder } from '@t2/llama';
+import { Rng } from '@t2/tensor-core';
+import { charTokenizerFiles } from '../src/pretrain/char-tokenizer';
+
+/**
+ * Writes a small randomly initialised LLaMA with a character tokenizer to `dir` (a Hugging
+ * Face folder), for CLI tests that need text in and out.
+ */
+export async function writeTinyModelFolder(
+  dir: string,
+  opts: { seed?: number; dim?: number; layers?: number } = {},
+): Promise<string> {
+  const { tokenizerJson, tokenizerConfig, vocabSize } = charTokenizerFiles();
+  const dim = opts.dim ?? 32;
+  const config = createConfig({
+    hiddenSize: dim,
+    intermediateSize: dim * 2,
+    numHiddenLayers: opts.layers ?? 2,
+    numAttentionHeads: 4,
+    numKeyValueHeads: 2,
+    vocabSize,
+    maxPositionEmbeddings: 256,
+    rmsNormEps: 1e-5,
+    bosTokenId: 1,
+    eosTokenIds: [2],
+    padTokenId: 0,
+    tieWordEmbeddings: true,
+  });
+  const model = new LlamaForCausalLM(config, { rng: new Rng(opts.seed ?? 0) });
+  await mkdir(dir, { recursive: true });
+  await saveHfFolder(model, dir);
+  await writeFile(`${dir}/tokenizer.json`, JSON.stringify(tokenizerJson));
+  await writeFile(`${dir}/tokenizer_config.json`, JSON.stringify(tokenizerConfig));
+  return dir;
+}

@@ -1,0 +1,106 @@
+import { formatShape, type Module, Rng, shapesEqual, type Tensor } from '@t2/tensor-core';
+import { readAdapterFolder } from '../shared/adapter-folder';
+import { rankAndAlpha } from './config';
+import { inject, type LoraModel } from './model';
+import { fromPeftConfig, PEFT_KEY_PREFIX } from './peft-file';
+
+export interface LoadOptions {
+  /** Name given to the loaded adapter (default 'default'). */
+  adapterName?: string;
+  /** Where the files came from, for error messages. */
+  source?: string;
+}
+
+const KEY = /^(.*)\.(lora_A|lora_B)\.weight$/;
+
+/**
+ * Adds the adapter held in PEFT's in-memory form (`adapter_config.json` contents and the
+ * safetensors tensors) to `model`. Every file key must land on a wrapped layer with the
+ * same shape, and every wrapped layer must find both of its keys. A PiSSA adapter
+ * (`init_lora_weights: "pissa"`) factorises the model's weights again, as PEFT does, so the
+ * base keeps the residual, then takes A and B from the file.
+ */
+export function injectFromPeft(
+  model: Module,
+  peftConfig: unknown,
+  tensors: Map<string, Tensor>,
+  opts: LoadOptions = {},
+): LoraModel {
+  const source = opts.source ?? 'adapter';
+  const config = fromPeftConfig(peftConfig, source);
+  const byPath = new Map<string, { A?: [string, Tensor]; B?: [string, Tensor] }>();
+  for (const [key, t] of tensors) {
+    const bare = key.startsWith(PEFT_KEY_PREFIX) ? key.slice(PEFT_KEY_PREFIX.length) : key;
+    const m = KEY.exec(bare);
+    if (!m)
+      throw new Error(
+        `${source}: tensor '${key}' is not a LoRA weight (expected keys ending in '.lora_A.weight' or '.lora_B.weight')`,
+      );
+    const entry = byPath.get(m[1]!) ?? {};
+    entry[m[2] === 'lora_A' ? 'A' : 'B'] = [key, t];
+    byPath.set(m[1]!, entry);
+  }
+  // Check every shape before touching the model, so a mismatch leaves it as it was.
+  for (const [path, entry] of byPath) {
+    let m: Module;
+    try {
+      m = model.getSubmodule(path);
+    } catch {
+      throw new Error(
+        `${source}: tensor '${(entry.A ?? entry.B)![0]}' is for module '${path}', which the model does not have`,
+      );
+    }
+    const base = (m as { baseLayer?: Module }).baseLayer ?? m;
+    const { inFeatures, outFeatures } = base as { inFeatures?: number; outFeatures?: number };
+    if (inFeatures === undefined || outFeatures === undefined) {
+      throw new Error(`${source}: module '${path}' is not a Linear layer`);
+    }
+    const { r } = rankAndAlpha(config, path);
+    for (const [which, want] of [
+      ['A', [r, inFeatures]],
+      ['B', [outFeatures, r]],
+    ] as const) {
+      const got = entry[which];
+      if (!got) throw new Error(`${source}: module '${path}' has no lora_${which}.weight`);
+      if (!shapesEqual(got[1].shape, want)) {
+        throw new Error(
+          `${source}: module '${path}' (weight ${formatShape([outFeatures, inFeatures])}, r = ${r}) needs lora_${which} of shape ${formatShape(want)}, but '${got[0]}' has shape ${formatShape(got[1].shape)}`,
+        );
+      }
+    }
+  }
+  const adapterName = opts.adapterName ?? 'default';
+  // A private generator: loading must not advance the global one.
+  const handle = inject(model, config, { adapterName, rng: new Rng(0) });
+  const targets = handle.targets(adapterName);
+  const missing = targets.filter((p) => !byPath.has(p));
+  const extra = [...byPath.keys()].filter((p) => !targets.includes(p));
+  if (missing.length || extra.length) {
+    handle.deleteAdapter(adapterName);
+    throw new Error(
+      missing.length
+        ? `${source}: no LoRA weights for module(s) ${missing.join(', ')} selected by target_modules`
+        : `${source}: weights for ${extra.join(', ')} are not selected by the config's target_modules`,
+    );
+  }
+  for (const path of targets) {
+    const layer = handle.layer(path);
+    const entry = byPath.get(path)!;
+    layer.loraAWeight(adapterName).data.set(entry.A![1].data);
+    layer.loraBWeight(adapterName).data.set(entry.B![1].data);
+  }
+  return handle;
+}
+
+/**
+ * Reads a PEFT LoRA adapter folder (`adapter_config.json`, `adapter_model.safetensors`)
+ * and adds it to `model` as adapter `adapterName` (active, trainable, base frozen).
+ */
+export async function load(
+  dir: string,
+  model: Module,
+  opts: Omit<LoadOptions, 'source'> = {},
+): Promise<LoraModel> {
+  const folder = await readAdapterFolder(dir);
+  return injectFromPeft(model, folder.config, folder.tensors, { ...opts, source: dir });
+}

@@ -1,0 +1,59 @@
+// Duplicated by necessity in @t2/adapters-bone (packages must not share internals).
+import {
+  readSafetensorsFile,
+  type Tensor,
+  writeFileAtomic,
+  writeSafetensorsFile,
+} from '@t2/tensor-core';
+import { nodeModules } from './node-fs';
+
+/** File names of a PEFT adapter folder. */
+export const ADAPTER_CONFIG_FILE = 'adapter_config.json';
+export const ADAPTER_WEIGHTS_FILE = 'adapter_model.safetensors';
+
+export interface AdapterFolder {
+  /** Parsed `adapter_config.json`. */
+  config: unknown;
+  tensors: Map<string, Tensor>;
+  /** Paths of the two files, for error messages. */
+  configFile: string;
+  weightsFile: string;
+}
+
+/** Writes `adapter_model.safetensors` then `adapter_config.json`, each atomically. */
+export async function writeAdapterFolder(
+  dir: string,
+  config: Record<string, unknown>,
+  tensors: Map<string, Tensor>,
+): Promise<void> {
+  const { fs, path } = await nodeModules();
+  await fs.mkdir(dir, { recursive: true });
+  // PEFT writes this metadata; transformers' loaders check it.
+  await writeSafetensorsFile(path.join(dir, ADAPTER_WEIGHTS_FILE), tensors, {
+    metadata: { format: 'pt' },
+  });
+  await writeFileAtomic(
+    path.join(dir, ADAPTER_CONFIG_FILE),
+    `${JSON.stringify(config, null, 2)}\n`,
+  );
+}
+
+export async function readAdapterFolder(dir: string): Promise<AdapterFolder> {
+  const { fs, path } = await nodeModules();
+  const configFile = path.join(dir, ADAPTER_CONFIG_FILE);
+  const weightsFile = path.join(dir, ADAPTER_WEIGHTS_FILE);
+  let text: string;
+  try {
+    text = await fs.readFile(configFile, 'utf8');
+  } catch (err) {
+    throw new Error(`cannot read ${configFile}: ${(err as Error).message}`);
+  }
+  let config: unknown;
+  try {
+    config = JSON.parse(text);
+  } catch (err) {
+    throw new Error(`${configFile}: invalid JSON (${(err as Error).message})`);
+  }
+  const { tensors } = await readSafetensorsFile(weightsFile);
+  return { config, tensors, configFile, weightsFile };
+}

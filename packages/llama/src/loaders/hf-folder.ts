@@ -1,0 +1,118 @@
+import { loadSafetensorsFolder, type Tensor } from '@t2/tensor-core';
+import { type LlamaConfig, type ParseConfigOptions, parseHfConfig } from '../model/config';
+import type { LlamaForCausalLM } from '../model/llama-model';
+import { loadTokenizerFolder, type TextTokenizer } from '../tokenizer/tokenizer';
+import { CheckpointError, modelFromTensors } from './weights';
+
+export interface LoadedModel {
+  model: LlamaForCausalLM;
+  config: LlamaConfig;
+  /** Present when the folder has a tokenizer.json. */
+  tokenizer?: TextTokenizer;
+  /** Where the model was read from. */
+  source: string;
+}
+
+export interface HfTensorsInput {
+  /** The parsed config.json. */
+  config: unknown;
+  tensors: Map<string, Tensor>;
+  dtypes?: Map<string, string>;
+  /** The parsed generation_config.json, whose eos_token_id list is added to the config's. */
+  generationConfig?: unknown;
+  fileName?: string;
+  configOptions?: ParseConfigOptions;
+}
+
+/** A model from an already parsed config.json and safetensors tensors (browser-safe). */
+export function modelFromHfTensors(input: HfTensorsInput): {
+  model: LlamaForCausalLM;
+  config: LlamaConfig;
+} {
+  const config = parseHfConfig(input.config, input.configOptions);
+  addGenerationEos(config, input.generationConfig);
+  const model = modelFromTensors(config, input.tensors, {
+    fileName: input.fileName,
+    dtypes: input.dtypes,
+  });
+  return { model, config };
+}
+
+function addGenerationEos(config: LlamaConfig, generationConfig: unknown): void {
+  const eos = (generationConfig as { eos_token_id?: unknown } | undefined)?.eos_token_id;
+  const ids = Array.isArray(eos) ? eos : eos === undefined || eos === null ? [] : [eos];
+  for (const id of ids) {
+    if (Number.isInteger(id) && id >= 0 && !config.eosTokenIds.includes(id))
+      config.eosTokenIds.push(id);
+  }
+}
+
+export interface LoadHfFolderOptions {
+  /** Accept config keys t2 does not know. */
+  allowUnknownConfigKeys?: boolean;
+  /** Skip the tokenizer even when the folder has one. */
+  skipTokenizer?: boolean;
+}
+
+/**
+ * Loads a Hugging Face model folder (Node): config.json, model.safetensors or a sharded
+ * index (F32, F16 or BF16), and tokenizer.json / tokenizer_config.json when present.
+ */
+export async function loadHfFolder(
+  dir: string,
+  opts: LoadHfFolderOptions = {},
+): Promise<LoadedModel> {
+  const [fs, path] = await Promise.all([import('node:fs/promises'), import('node:path')]);
+  const configFile = path.join(dir, 'config.json');
+  const configJson = await readJson(fs, configFile);
+  if (configJson === undefined) throw new CheckpointError(`${dir}: no config.json in this folder`);
+  const generationConfig = await readJson(fs, path.join(dir, 'generation_config.json'));
+  const config = parseHfConfig(configJson, {
+    fileName: configFile,
+    allowUnknownKeys: opts.allowUnknownConfigKeys,
+  });
+  addGenerationEos(config, generationConfig);
+
+  const { tensors, dtypes } = await loadSafetensorsFolder(dir);
+  const fileOf = await shardLocator(fs, path, dir);
+  const model = modelFromTensors(config, tensors, { fileName: fileOf(''), fileOf, dtypes });
+  const tokenizer = opts.skipTokenizer ? undefined : await loadTokenizerFolder(dir);
+  return { model, config, tokenizer: tokenizer ?? undefined, source: dir };
+}
+
+type Fs = typeof import('node:fs/promises');
+type Path = typeof import('node:path');
+
+/** Which weight file holds a tensor, so errors name the shard. */
+async function shardLocator(fs: Fs, path: Path, dir: string): Promise<(tensor: string) => string> {
+  const single = path.join(dir, 'model.safetensors');
+  const index = await readJson(fs, path.join(dir, 'model.safetensors.index.json')).catch(
+    () => undefined,
+  );
+  const hasSingle = await fs.stat(single).then(
+    (s) => s.isFile(),
+    () => false,
+  );
+  const weightMap = (index as { weight_map?: Record<string, string> } | undefined)?.weight_map;
+  if (hasSingle || !weightMap) return () => single;
+  return (tensor) => {
+    const shard = weightMap[tensor];
+    return shard ? path.join(dir, shard) : path.join(dir, 'model.safetensors.index.json');
+  };
+}
+
+/** Parsed JSON, or undefined when the file does not exist. */
+export async function readJson(fs: Fs, file: string): Promise<unknown> {
+  let text: string;
+  try {
+    text = await fs.readFile(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw new CheckpointError(`${file}: cannot read (${(err as Error).message})`);
+  }
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw new CheckpointError(`${file}: invalid JSON (${(err as Error).message})`);
+  }
+}

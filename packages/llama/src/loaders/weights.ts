@@ -1,0 +1,124 @@
+import type { Module, Rng, Tensor } from '@t2/tensor-core';
+import type { LlamaConfig } from '../model/config';
+import { LlamaForCausalLM } from '../model/llama-model';
+
+/** A checkpoint that does not fit the model; the message names the file and tensor. */
+export class CheckpointError extends Error {
+  override name = 'CheckpointError';
+}
+
+/** Every parameter a model with this config has, by Hugging Face name, with its shape. */
+export function expectedTensorShapes(config: LlamaConfig): Map<string, number[]> {
+  const {
+    hiddenSize: d,
+    intermediateSize: f,
+    numAttentionHeads: h,
+    numKeyValueHeads: kv,
+    headDim: hd,
+  } = config;
+  const out = new Map<string, number[]>();
+  out.set('model.embed_tokens.weight', [config.vocabSize, d]);
+  for (let i = 0; i < config.numHiddenLayers; i++) {
+    const p = `model.layers.${i}.`;
+    const lin = (name: string, o: number, n: number, bias: boolean) => {
+      out.set(`${p}${name}.weight`, [o, n]);
+      if (bias) out.set(`${p}${name}.bias`, [o]);
+    };
+    lin('self_attn.q_proj', h * hd, d, config.qkvBias);
+    lin('self_attn.k_proj', kv * hd, d, config.qkvBias);
+    lin('self_attn.v_proj', kv * hd, d, config.qkvBias);
+    lin('self_attn.o_proj', d, h * hd, config.oBias);
+    lin('mlp.gate_proj', f, d, config.mlpBias);
+    lin('mlp.up_proj', f, d, config.mlpBias);
+    lin('mlp.down_proj', d, f, config.mlpBias);
+    out.set(`${p}input_layernorm.weight`, [d]);
+    out.set(`${p}post_attention_layernorm.weight`, [d]);
+  }
+  out.set('model.norm.weight', [d]);
+  if (!config.tieWordEmbeddings) out.set('lm_head.weight', [config.vocabSize, d]);
+  return out;
+}
+
+/** Buffers some checkpoints carry that transformers recomputes and ignores on load. */
+const IGNORABLE = /^model\.(layers\.\d+\.self_attn\.)?rotary_emb\.inv_freq$/;
+
+export const CHECKPOINT_DTYPES = ['F32', 'F16', 'BF16'];
+
+export interface FromTensorsOptions {
+  /** Where the tensors came from, for error messages. */
+  fileName?: string;
+  /** Which file holds each tensor (sharded checkpoints), for error messages. */
+  fileOf?: (tensor: string) => string;
+  /** Stored dtype per tensor; anything but F32, F16 and BF16 is refused. */
+  dtypes?: Map<string, string>;
+}
+
+/**
+ * Builds a model around checkpoint tensors (adopted, not copied), after checking that
+ * exactly the expected tensors are there with the expected shapes and dtypes.
+ */
+export function modelFromTensors(
+  config: LlamaConfig,
+  tensors: Map<string, Tensor>,
+  opts: FromTensorsOptions = {},
+): LlamaForCausalLM {
+  const file = opts.fileName ?? '<tensors>';
+  const fileOf = opts.fileOf ?? (() => file);
+  const expected = expectedTensorShapes(config);
+  const missing = [...expected.keys()].filter((k) => !tensors.has(k));
+  if (missing.length) {
+    throw new CheckpointError(
+      `${file}: missing tensor${missing.length > 1 ? 's' : ''} ${listNames(missing)} (config: ${config.numHiddenLayers} layers, ` +
+        `tie_word_embeddings ${config.tieWordEmbeddings}, q/k/v bias ${config.qkvBias})`,
+    );
+  }
+  const extra = [...tensors.keys()].filter(
+    (k) =>
+      !expected.has(k) &&
+      !IGNORABLE.test(k) &&
+      !(k === 'lm_head.weight' && config.tieWordEmbeddings),
+  );
+  if (extra.length) {
+    throw new CheckpointError(
+      `${file}: unexpected tensor${extra.length > 1 ? 's' : ''} ${listNames(extra)}`,
+    );
+  }
+  for (const [name, shape] of expected) {
+    const t = tensors.get(name)!;
+    const dtype = opts.dtypes?.get(name);
+    if (dtype !== undefined && !CHECKPOINT_DTYPES.includes(dtype)) {
+      throw new CheckpointError(
+        `${fileOf(name)}: tensor '${name}' has dtype ${dtype}; weights must be ${CHECKPOINT_DTYPES.join(', ')}`,
+      );
+    }
+    if (t.shape.length !== shape.length || t.shape.some((s, i) => s !== shape[i])) {
+      throw new CheckpointError(
+        `${fileOf(name)}: tensor '${name}' has shape [${t.shape.join(', ')}], the config implies [${shape.join(', ')}]`,
+      );
+    }
+  }
+  return new LlamaForCausalLM(config, { rng: placeholderRng, adopt: adoptFrom(tensors) });
+}
+
+/** Placeholder weights are replaced at once, so they need not be random (that would be slow). */
+const placeholderRng = { uniform: () => 0, normal: () => 0 } as unknown as Rng;
+
+function adoptFrom(tensors: Map<string, Tensor>): (module: Module, prefix: string) => void {
+  return (module, prefix) => {
+    for (const [path, old] of module.namedParameters()) {
+      const loaded = tensors.get(prefix + path)!;
+      const dot = path.lastIndexOf('.');
+      const owner = module.getSubmodule(dot < 0 ? '' : path.slice(0, dot));
+      const name = path.slice(dot + 1);
+      const fields = owner as unknown as Record<string, unknown>;
+      if (fields[name] === old) fields[name] = loaded;
+      owner.registerParameter(name, loaded);
+      old.dispose();
+    }
+  };
+}
+
+function listNames(names: string[]): string {
+  const shown = names.slice(0, 8).map((n) => `'${n}'`);
+  return names.length > 8 ? `${shown.join(', ')} and ${names.length - 8} more` : shown.join(', ');
+}

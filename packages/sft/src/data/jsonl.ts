@@ -1,0 +1,79 @@
+import type { ChatMessage, SftExample } from '../types';
+
+/** A JSONL file with bad lines; every problem is listed as `file:line: why`. */
+export class SftDataError extends Error {
+  override name = 'SftDataError';
+  constructor(
+    readonly problems: string[],
+    /** The lines that did parse, so nothing is lost. */
+    readonly examples: SftExample[],
+  ) {
+    super(
+      `${problems.length} bad line${problems.length === 1 ? '' : 's'}:\n${problems.slice(0, 20).join('\n')}${problems.length > 20 ? `\n… and ${problems.length - 20} more` : ''}`,
+    );
+  }
+}
+
+/**
+ * Parses supervised data: one JSON object per line, either `{"prompt", "completion"}`,
+ * `{"messages": [{"role", "content"}, …]}` (rendered with the chat template) or
+ * `{"text"}` (loss on every token, for pretraining). Blank lines are skipped.
+ */
+export function parseSftJsonl(text: string, fileName = '<input>'): SftExample[] {
+  const examples: SftExample[] = [];
+  const problems: string[] = [];
+  const lines = text.replace(/^\uFEFF/, '').split(/\r?\n/);
+  lines.forEach((line, i) => {
+    if (line.trim() === '') return;
+    const where = `${fileName}:${i + 1}`;
+    let value: unknown;
+    try {
+      value = JSON.parse(line);
+    } catch (err) {
+      problems.push(`${where}: invalid JSON (${(err as Error).message})`);
+      return;
+    }
+    const why = validate(value);
+    if (typeof why === 'string') problems.push(`${where}: ${why}`);
+    else examples.push(why);
+  });
+  if (problems.length) throw new SftDataError(problems, examples);
+  return examples;
+}
+
+function validate(value: unknown): SftExample | string {
+  if (!value || typeof value !== 'object' || Array.isArray(value)) return 'expected a JSON object';
+  const v = value as Record<string, unknown>;
+  if ('messages' in v) {
+    if (!Array.isArray(v.messages) || v.messages.length === 0)
+      return '"messages" must be a non-empty array';
+    const messages: ChatMessage[] = [];
+    for (const [k, m] of v.messages.entries()) {
+      const mm = m as Record<string, unknown>;
+      if (!mm || typeof mm.role !== 'string' || typeof mm.content !== 'string') {
+        return `message ${k} needs string "role" and "content"`;
+      }
+      messages.push({ role: mm.role, content: mm.content });
+    }
+    if (messages[messages.length - 1]!.role !== 'assistant')
+      return 'the last message must be from the assistant';
+    return { kind: 'chat', messages };
+  }
+  if ('prompt' in v || 'completion' in v) {
+    if (typeof v.prompt !== 'string') return '"prompt" must be a string';
+    if (typeof v.completion !== 'string') return '"completion" must be a string';
+    if (v.completion === '') return '"completion" is empty';
+    return { kind: 'completion', prompt: v.prompt, completion: v.completion };
+  }
+  if ('text' in v) {
+    if (typeof v.text !== 'string' || v.text === '') return '"text" must be a non-empty string';
+    return { kind: 'text', text: v.text };
+  }
+  return 'expected {"prompt", "completion"}, {"messages"} or {"text"}';
+}
+
+/** Reads and parses a JSONL file (Node). */
+export async function readSftJsonl(path: string): Promise<SftExample[]> {
+  const { readFile } = await import('node:fs/promises');
+  return parseSftJsonl(await readFile(path, 'utf8'), path);
+}

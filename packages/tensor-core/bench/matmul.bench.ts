@@ -1,0 +1,171 @@
+/**
+ * `npm run bench -w @t2/tensor-core`: float32 matmul throughput of each tensor-core
+ * backend against three baselines, then the buffer pool's hit rate in a training loop.
+ * Prints one JSON line per case. Timings include moving operands in and results out.
+ */
+import { cpus } from 'node:os';
+import * as t from '../src/index';
+import { gpuJsNaiveWebasm, type MatmulFn, plainJsIkj, tfjsWasm } from './baselines';
+import { poolHitRate } from './training-loop';
+
+/** m × k × n, smallest work first so each estimate comes from a smaller measured case. */
+const SHAPES: [number, number, number][] = [
+  [64, 64, 64],
+  [256, 64, 64],
+  [256, 64, 172],
+  [256, 256, 256],
+  [512, 512, 512],
+  [512, 768, 768],
+  [1024, 1024, 1024],
+];
+
+/** A case whose warm-up plus one timed run is expected to exceed this is skipped. */
+const CASE_LIMIT_MS = 20_000;
+/** Timed runs repeat until this much time has passed (at least one, at most MAX_REPS). */
+const TARGET_MS = 400;
+const MAX_REPS = 15;
+
+function emit(line: Record<string, unknown>): void {
+  console.log(JSON.stringify(line));
+}
+
+function randomMatrix(n: number, seed: number): Float32Array {
+  const rng = new t.Rng(seed);
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) out[i] = 2 * rng.uniform() - 1;
+  return out;
+}
+
+/** Median milliseconds of repeated runs after one warm-up (which compiles kernels). */
+function time(fn: () => Float32Array): { ms: number; result: Float32Array; reps: number } {
+  const result = fn();
+  const samples: number[] = [];
+  const start = performance.now();
+  while (
+    samples.length < MAX_REPS &&
+    (samples.length === 0 || performance.now() - start < TARGET_MS)
+  ) {
+    const t0 = performance.now();
+    fn();
+    samples.push(performance.now() - t0);
+  }
+  samples.sort((a, b) => a - b);
+  return { ms: samples[Math.floor(samples.length / 2)]!, result, reps: samples.length };
+}
+
+/** Largest |got − want| relative to the largest |want|. */
+function relError(got: Float32Array, want: Float32Array): number {
+  let err = 0;
+  let scale = 0;
+  for (let i = 0; i < want.length; i++) {
+    err = Math.max(err, Math.abs(got[i]! - want[i]!));
+    scale = Math.max(scale, Math.abs(want[i]!));
+  }
+  return err / (scale || 1);
+}
+
+function backendMatmul(b: t.Backend): MatmulFn {
+  return (a, bb, m, k, n) =>
+    b.matmul(a, bb, {
+      batch: 1,
+      m,
+      k,
+      n,
+      transA: false,
+      transB: false,
+      aBatchStride: 0,
+      bBatchStride: 0,
+    });
+}
+
+async function main(): Promise<void> {
+  const tfw = await tfjsWasm();
+  const available = await t.availableBackends();
+  emit({
+    case: 'env',
+    date: new Date().toISOString(),
+    node: process.version,
+    cpu: cpus()[0]?.model,
+    cores: cpus().length,
+    backends: available,
+    tfjs_wasm_simd: tfw.simd,
+    tfjs_wasm_threads: tfw.threads,
+  });
+
+  const impls: { name: string; fn: MatmulFn }[] = [
+    { name: 'tfjs_wasm', fn: tfw.matmul },
+    { name: 'plain_js', fn: plainJsIkj },
+    { name: 'gpujs_webasm_naive', fn: gpuJsNaiveWebasm() },
+  ];
+  for (const name of ['js', 'cpu', 'webasm']) {
+    if (available.includes(name))
+      impls.push({ name, fn: backendMatmul(await t.loadBackend(name)) });
+    else emit({ case: 'matmul', impl: name, skipped: `backend '${name}' is not available here` });
+  }
+
+  /** Last measured GFLOP/s per implementation, to predict the next (larger) case. */
+  const lastRate = new Map<string, number>();
+  for (const [m, k, n] of SHAPES) {
+    const a = randomMatrix(m * k, m + k);
+    const b = randomMatrix(k * n, k + n);
+    const flops = 2 * m * k * n;
+    const rates = new Map<string, number>();
+    let want: Float32Array | null = null;
+    for (const { name, fn } of impls) {
+      const rate = lastRate.get(name);
+      if (rate !== undefined) {
+        // Warm-up plus one timed run, with a 1.5× margin: throughput drops as operands outgrow the caches.
+        const estimateMs = (1.5 * 2 * flops) / (rate * 1e6);
+        if (estimateMs > CASE_LIMIT_MS) {
+          emit({
+            case: 'matmul',
+            impl: name,
+            m,
+            k,
+            n,
+            skipped: `estimated ${(estimateMs / 1000).toFixed(0)} s > 20 s`,
+          });
+          continue;
+        }
+      }
+      const { ms, result, reps } = time(() => fn(a, b, m, k, n));
+      const gflops = flops / (ms * 1e6);
+      lastRate.set(name, gflops);
+      rates.set(name, gflops);
+      want ??= result;
+      const line: Record<string, unknown> = {
+        case: 'matmul',
+        impl: name,
+        m,
+        k,
+        n,
+        ms: +ms.toFixed(3),
+        reps,
+      };
+      line.gflops = +gflops.toFixed(3);
+      for (const base of ['tfjs_wasm', 'plain_js', 'gpujs_webasm_naive']) {
+        const r = rates.get(base);
+        if (r !== undefined && base !== name) line[`vs_${base}`] = +(gflops / r).toFixed(3);
+      }
+      line.rel_err_vs_tfjs = +relError(result, want).toExponential(2);
+      emit(line);
+    }
+  }
+
+  for (const name of ['js', 'cpu', 'webasm'].filter((x) => available.includes(x))) {
+    await t.setBackend(name);
+    const s = poolHitRate();
+    emit({
+      case: 'buffer_pool',
+      backend: name,
+      steps: s.steps,
+      acquires: s.acquires,
+      hits: s.hits,
+      hit_rate: +s.hitRate.toFixed(4),
+      ms_per_step: +s.msPerStep.toFixed(2),
+    });
+  }
+  await t.setBackend('js');
+}
+
+await main();

@@ -1,0 +1,234 @@
+import type { AttentionParams } from '../backend';
+import { EXACT_INDEX_LIMIT, type GpuJsContext, type KernelArg, view } from './context';
+import { rowMax, rowSumExp } from './reduce';
+
+/**
+ * Attention as a few one-thread-per-cell kernels over "rows" = (batch, head, query),
+ * row r = (b·heads + h)·tq + i. A row's key/value head is kvz = b·kvHeads + ⌊h / group⌋
+ * (grouped-query attention); these lines recover b, h, i and kvz from a row index.
+ */
+const ROW_COORDS = `
+  const bh = Math.floor(row / tq);
+  const i = row - bh * tq;
+  const b = Math.floor(bh / heads);
+  const h = bh - b * heads;
+  const kvz = b * kvHeads + Math.floor(h / group);`;
+
+function fits(p: AttentionParams): boolean {
+  const rows = p.batch * p.heads * p.tq;
+  return (
+    rows < EXACT_INDEX_LIMIT / 2 &&
+    p.tk < EXACT_INDEX_LIMIT &&
+    p.batch * p.kvHeads < EXACT_INDEX_LIMIT
+  );
+}
+
+/** Scaled scores S[row][j] (+ mask), −∞ where the causal limit hides key j. */
+function scores(
+  ctx: GpuJsContext,
+  qv: KernelArg,
+  kv: KernelArg,
+  mask: Float32Array | null,
+  p: AttentionParams,
+): KernelArg {
+  const { batch, heads, kvHeads, tq, tk, dim, scale, causal, maskStrides } = p;
+  const hasMask = mask !== null && maskStrides !== undefined;
+  const key = `attnScores:${causal ? 'causal' : 'full'}:${hasMask ? 'mask' : 'nomask'}`;
+  const kernel = ctx.kernel(
+    key,
+    () => `function attnScores(q, k, ${hasMask ? 'mask, m0, m1, m2, m3, ' : ''}tq, heads, kvHeads, group, dim, scale, shift, negInf) {
+      const row = this.thread.y;
+      const j = this.thread.x;
+      ${ROW_COORDS}
+      ${causal ? 'if (j > i + shift) { return negInf; }' : ''}
+      let s = 0;
+      for (let d = 0; d < dim; d++) {
+        s += q[row][d] * k[kvz][j][d];
+      }
+      s = s * scale;
+      ${hasMask ? 's += mask[b * m0 + h * m1 + i * m2 + j * m3];' : ''}
+      return s;
+    }`,
+    { intermediate: true },
+  );
+  const tail = [tq, heads, kvHeads, heads / kvHeads, dim, scale, tk - tq, Number.NEGATIVE_INFINITY];
+  const maskArgs = hasMask ? [mask, ...maskStrides] : [];
+  return kernel.runIntermediate([tk, batch * heads * tq], qv, kv, ...maskArgs, ...tail);
+}
+
+/** Forward attention; null when sizes need the js backend. */
+export function attention(
+  ctx: GpuJsContext,
+  q: Float32Array,
+  k: Float32Array,
+  v: Float32Array,
+  mask: Float32Array | null,
+  p: AttentionParams,
+): [Float32Array, Float32Array] | null {
+  const { batch, heads, kvHeads, tq, tk, dim } = p;
+  const rows = batch * heads * tq;
+  if (rows * tk * dim === 0 || !fits(p)) return null;
+  // The mask is read through a flat index, which must stay exact in float32.
+  if (mask && mask.length >= EXACT_INDEX_LIMIT) return null;
+  const qv = view(q, dim, rows);
+  const kv = view(k, dim, tk, batch * kvHeads);
+  const vv = view(v, dim, tk, batch * kvHeads);
+  const s = scores(ctx, qv, kv, mask, p);
+  const max = rowMax(ctx, s, rows, tk);
+  const sum = rowSumExp(ctx, s, max, rows, tk);
+  // A fully masked row (sum 0) attends to nothing and gets zeros rather than NaN.
+  const probsKernel = ctx.kernel(
+    'attnProbs',
+    () => `function attnProbs(s, max, sum) {
+      const total = sum[this.thread.y];
+      if (total > 0) {
+        return Math.exp(s[this.thread.y][this.thread.x] - max[this.thread.y]) / total;
+      }
+      return 0;
+    }`,
+  );
+  const probs = probsKernel.run([tk, rows], s, max, sum);
+  const outKernel = ctx.kernel(
+    'attnOut',
+    () => `function attnOut(probs, v, tq, heads, kvHeads, group, tk) {
+      const row = this.thread.y;
+      ${ROW_COORDS}
+      let acc = 0;
+      for (let j = 0; j < tk; j++) {
+        acc += probs[row][j] * v[kvz][j][this.thread.x];
+      }
+      return acc;
+    }`,
+  );
+  const out = outKernel.run(
+    [dim, rows],
+    view(probs, tk, rows),
+    vv,
+    tq,
+    heads,
+    kvHeads,
+    heads / kvHeads,
+    tk,
+  );
+  return [out, probs];
+}
+
+/**
+ * dP = dO · Vᵀ, rowDot = Σ_j P ⊙ dP, dS = P ⊙ (dP − rowDot) · scale;
+ * dQ = dS · K, dK = Σ_(heads in group) dSᵀ · Q, dV = Σ_(heads in group) Pᵀ · dO.
+ * dS is recomputed inside the dQ/dK kernels rather than stored.
+ */
+export function attentionBackward(
+  ctx: GpuJsContext,
+  dOut: Float32Array,
+  q: Float32Array,
+  k: Float32Array,
+  v: Float32Array,
+  probs: Float32Array,
+  p: AttentionParams,
+): [Float32Array, Float32Array, Float32Array] | null {
+  const { batch, heads, kvHeads, tq, tk, dim, scale } = p;
+  const rows = batch * heads * tq;
+  if (rows * tk * dim === 0 || !fits(p)) return null;
+  const group = heads / kvHeads;
+  const qv = view(q, dim, rows);
+  const kv = view(k, dim, tk, batch * kvHeads);
+  const vv = view(v, dim, tk, batch * kvHeads);
+  const dov = view(dOut, dim, rows);
+  const pv = view(probs, tk, rows);
+
+  const dpKernel = ctx.kernel(
+    'attnGradP',
+    () => `function attnGradP(dO, v, tq, heads, kvHeads, group, dim) {
+      const row = this.thread.y;
+      ${ROW_COORDS}
+      let acc = 0;
+      for (let d = 0; d < dim; d++) {
+        acc += dO[row][d] * v[kvz][this.thread.x][d];
+      }
+      return acc;
+    }`,
+    { intermediate: true },
+  );
+  const dP = dpKernel.runIntermediate([tk, rows], dov, vv, tq, heads, kvHeads, group, dim);
+
+  const rowDotKernel = ctx.kernel(
+    'attnGradRowDot',
+    () => `function attnGradRowDot(probs, dP, tk) {
+      let acc = 0;
+      for (let j = 0; j < tk; j++) {
+        acc += probs[this.thread.x][j] * dP[this.thread.x][j];
+      }
+      return acc;
+    }`,
+    { intermediate: true },
+  );
+  const rowDot = rowDotKernel.runIntermediate([rows], pv, dP, tk);
+
+  const dqKernel = ctx.kernel(
+    'attnGradQ',
+    () => `function attnGradQ(probs, dP, rowDot, k, tq, heads, kvHeads, group, tk, scale) {
+      const row = this.thread.y;
+      ${ROW_COORDS}
+      const rd = rowDot[row];
+      let acc = 0;
+      for (let j = 0; j < tk; j++) {
+        acc += probs[row][j] * (dP[row][j] - rd) * k[kvz][j][this.thread.x];
+      }
+      return acc * scale;
+    }`,
+  );
+  const dq = dqKernel.run([dim, rows], pv, dP, rowDot, kv, tq, heads, kvHeads, group, tk, scale);
+
+  // dK and dV: one thread per (kv row, key j, d), summing over the group's heads and queries.
+  const KV_COORDS = `
+      const z = this.thread.z;
+      const b = Math.floor(z / kvHeads);
+      const kvh = z - b * kvHeads;
+      const j = this.thread.y;`;
+  const dkKernel = ctx.kernel(
+    'attnGradK',
+    () => `function attnGradK(probs, dP, rowDot, q, tq, heads, kvHeads, group, scale) {
+      ${KV_COORDS}
+      let acc = 0;
+      for (let g = 0; g < group; g++) {
+        const base = (b * heads + kvh * group + g) * tq;
+        for (let i = 0; i < tq; i++) {
+          const row = base + i;
+          acc += probs[row][j] * (dP[row][j] - rowDot[row]) * q[row][this.thread.x];
+        }
+      }
+      return acc * scale;
+    }`,
+  );
+  const dk = dkKernel.run(
+    [dim, tk, batch * kvHeads],
+    pv,
+    dP,
+    rowDot,
+    qv,
+    tq,
+    heads,
+    kvHeads,
+    group,
+    scale,
+  );
+
+  const dvKernel = ctx.kernel(
+    'attnGradV',
+    () => `function attnGradV(probs, dO, tq, heads, kvHeads, group) {
+      ${KV_COORDS}
+      let acc = 0;
+      for (let g = 0; g < group; g++) {
+        const base = (b * heads + kvh * group + g) * tq;
+        for (let i = 0; i < tq; i++) {
+          const row = base + i;
+          acc += probs[row][j] * dO[row][this.thread.x];
+        }
+      }
+      return acc;
+    }`,
+  );
+  const dv = dvKernel.run([dim, tk, batch * kvHeads], pv, dov, tq, heads, kvHeads, group);
+  return [dq, dk, dv];
+}

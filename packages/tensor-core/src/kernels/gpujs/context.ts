@@ -1,0 +1,258 @@
+import { GPU, type IKernelRunShortcut, Input } from 'gpu.js';
+
+/** gpu.js execution modes a backend can be built on. */
+export type GpuJsMode = 'cpu' | 'webasm' | 'headlessgl' | 'webgl2' | 'webgl' | 'webgpu';
+
+export const GPU_JS_MODES: readonly GpuJsMode[] = [
+  'cpu',
+  'webasm',
+  'headlessgl',
+  'webgl2',
+  'webgl',
+  'webgpu',
+];
+
+const GL_MODES: ReadonlySet<GpuJsMode> = new Set(['headlessgl', 'webgl2', 'webgl']);
+
+/**
+ * Why `mode` cannot run here, or null when it can. webgpu is always refused: gpu.js
+ * WebGPU kernels only return Promises, and the Backend interface is synchronous.
+ */
+export function gpuJsUnsupportedReason(mode: GpuJsMode): string | null {
+  switch (mode) {
+    case 'cpu':
+      return null;
+    case 'webasm':
+      return GPU.isWebAssemblySupported ? null : 'WebAssembly is not available in this environment';
+    case 'headlessgl':
+      return GPU.isHeadlessGLSupported
+        ? null
+        : "headless-gl is not available (the optional 'gl' package did not load)";
+    case 'webgl2':
+      return GPU.isWebGL2Supported ? null : 'WebGL2 is not available in this environment';
+    case 'webgl':
+      return GPU.isWebGLSupported ? null : 'WebGL is not available in this environment';
+    case 'webgpu':
+      return 'gpu.js WebGPU kernels are asynchronous (every call returns a Promise) and the t2 Backend interface is synchronous';
+    default:
+      return `unknown gpu.js mode '${String(mode)}'`;
+  }
+}
+
+export function gpuJsModeSupported(mode: GpuJsMode): boolean {
+  return gpuJsUnsupportedReason(mode) === null;
+}
+
+/**
+ * What a kernel reads: a flat array viewed as up to three axes ([x, y, z], x fastest),
+ * a GL texture from a pipelined kernel, or a scalar.
+ */
+export type KernelArg = Input | Float32Array | number | object;
+
+/**
+ * In webasm every `let` holding an integer decays to f32, so a flat index above 2^24
+ * would be rounded. Kernels therefore index arrays by axes (`a[z][y][x]`), which gpu.js
+ * combines in i32 with the dimensions baked in; each per-axis index must stay below this.
+ */
+export const EXACT_INDEX_LIMIT = 2 ** 24;
+
+export interface KernelOptions {
+  /** Output consumed only by another kernel: kept on the device in GL modes. */
+  intermediate?: boolean;
+}
+
+/** Views `data` as [x, y, z] (x fastest) for a kernel argument. */
+export function view(data: Float32Array, x: number, y = 1, z = 1): Input {
+  return new Input(data as unknown as number[], [x, y, z]);
+}
+
+type Nested = Float32Array | Nested[];
+
+/**
+ * gpu.js returns 2-D/3-D outputs as nested rows. webasm's rows are subarrays of one
+ * buffer, so the flat result is a view; cpu and GL rows are separate and are copied.
+ */
+export function flatten(result: unknown, total: number): Float32Array {
+  if (result instanceof Float32Array) {
+    if (result.length !== total)
+      throw new Error(`gpu.js kernel returned ${result.length} values, expected ${total}`);
+    return result;
+  }
+  let first: Nested = result as Nested;
+  while (!(first instanceof Float32Array)) first = first[0]!;
+  if (first.byteOffset === 0 && first.buffer.byteLength === total * 4) {
+    return new Float32Array(first.buffer, 0, total);
+  }
+  const out = new Float32Array(total);
+  let offset = 0;
+  const copy = (node: Nested): void => {
+    if (node instanceof Float32Array) {
+      out.set(node, offset);
+      offset += node.length;
+    } else {
+      for (const child of node) copy(child);
+    }
+  };
+  copy(result as Nested);
+  if (offset !== total)
+    throw new Error(`gpu.js kernel returned ${offset} values, expected ${total}`);
+  return out;
+}
+
+interface Variant {
+  fn: IKernelRunShortcut;
+  lastOutput: string;
+}
+
+/**
+ * One kernel source and its compiled gpu.js instance(s). Output size is set per call
+ * (dynamicOutput). gpu.js's cpu mode mis-indexes `input()` arguments under
+ * dynamicArguments (it uses the output's extents), so there the kernel is compiled
+ * once per argument-size signature instead, with sizes baked in.
+ */
+export class CompiledKernel {
+  private readonly variants = new Map<string, Variant>();
+
+  constructor(
+    readonly key: string,
+    private readonly create: (dynamicArguments: boolean) => IKernelRunShortcut,
+    private readonly intermediate: boolean,
+    private readonly pipelined: boolean,
+    private readonly perShape: boolean,
+  ) {}
+
+  /** gpu.js modes that actually ran (webasm silently degrades to cpu on unsupported kernels). */
+  get executedModes(): string[] {
+    return [...this.variants.values()].map((v) => {
+      const k = (v.fn as unknown as { kernel?: { constructor?: { mode?: string } } }).kernel;
+      return k?.constructor?.mode ?? 'unknown';
+    });
+  }
+
+  private variant(args: readonly KernelArg[]): Variant {
+    let sig = '';
+    if (this.perShape) {
+      sig = args
+        .map((a) =>
+          a instanceof Input ? a.size.join('x') : a instanceof Float32Array ? a.length : '',
+        )
+        .join('|');
+    }
+    let v = this.variants.get(sig);
+    if (v) {
+      // Map order is the LRU order.
+      this.variants.delete(sig);
+    } else {
+      v = { fn: this.create(!this.perShape), lastOutput: '' };
+      if (this.variants.size >= MAX_SHAPE_VARIANTS) {
+        const [oldest, old] = this.variants.entries().next().value as [string, Variant];
+        this.variants.delete(oldest);
+        old.fn.destroy();
+      }
+    }
+    this.variants.set(sig, v);
+    return v;
+  }
+
+  private call(output: readonly number[], args: KernelArg[]): unknown {
+    const v = this.variant(args);
+    const sig = output.join('x');
+    if (sig !== v.lastOutput) {
+      v.fn.setOutput(output as number[]);
+      v.lastOutput = sig;
+    }
+    return (v.fn as unknown as (...a: KernelArg[]) => unknown)(...args);
+  }
+
+  /** Runs the kernel over `output` ([x], [x, y] or [x, y, z]) and returns the flat result. */
+  run(output: readonly number[], ...args: KernelArg[]): Float32Array {
+    if (this.intermediate)
+      throw new Error(`gpu.js kernel ${this.key} is an intermediate; use runIntermediate`);
+    let total = 1;
+    for (const d of output) total *= d;
+    return flatten(this.call(output, args), total);
+  }
+
+  /**
+   * Runs an intermediate kernel and returns what the next kernel reads with the same
+   * [x, y, z] indexing: a device texture in GL modes, else a view of the flat result.
+   */
+  runIntermediate(output: readonly number[], ...args: KernelArg[]): KernelArg {
+    const result = this.call(output, args);
+    if (this.pipelined) return result as object;
+    let total = 1;
+    for (const d of output) total *= d;
+    const [x = 1, y = 1, z = 1] = output;
+    return view(flatten(result, total), x, y, z);
+  }
+
+  destroy(): void {
+    for (const v of this.variants.values()) v.fn.destroy();
+    this.variants.clear();
+  }
+}
+
+/** Per-kernel bound on shape-specialised compilations (cpu mode). */
+const MAX_SHAPE_VARIANTS = 64;
+
+/**
+ * One gpu.js instance and its kernels. Kernels are compiled on first use and cached by
+ * key (op + whatever is baked into the source), never per call; sizes are arguments
+ * or dynamic output, and webasm caches its modules per size signature underneath.
+ */
+export class GpuJsContext {
+  readonly gpu: GPU;
+  private readonly kernels = new Map<string, CompiledKernel>();
+  /** Whether intermediates stay on the device (`pipeline: true`); GL modes by default. */
+  readonly pipelineIntermediates: boolean;
+
+  constructor(
+    readonly mode: GpuJsMode,
+    opts: { pipelineIntermediates?: boolean } = {},
+  ) {
+    const reason = gpuJsUnsupportedReason(mode);
+    if (reason) throw new Error(`gpu.js backend '${mode}' is unavailable: ${reason}`);
+    this.gpu = new GPU({ mode });
+    this.pipelineIntermediates = opts.pipelineIntermediates ?? GL_MODES.has(mode);
+  }
+
+  /** The cached kernel for `key`, compiled from `source()` the first time. */
+  kernel(key: string, source: () => string, opts: KernelOptions = {}): CompiledKernel {
+    let k = this.kernels.get(key);
+    if (!k) {
+      const intermediate = opts.intermediate ?? false;
+      const pipelined = intermediate && this.pipelineIntermediates;
+      const src = source();
+      const create = (dynamicArguments: boolean): IKernelRunShortcut => {
+        const fn = this.gpu.createKernel(src, {
+          output: [1],
+          dynamicOutput: true,
+          dynamicArguments,
+          precision: 'single',
+          tactic: 'precision',
+          pipeline: pipelined,
+        });
+        // Loop bounds are arguments; gpu.js caps non-constant loops at this count.
+        fn.setLoopMaxIterations(2 ** 30);
+        // A training step meets each kernel in a few dozen shapes; webasm rebuilds its
+        // module per shape beyond this many (default 8), which costs ~1 ms each time.
+        (fn as unknown as { moduleCacheLimit: number }).moduleCacheLimit = 32;
+        return fn;
+      };
+      k = new CompiledKernel(key, create, intermediate, pipelined, this.mode === 'cpu');
+      this.kernels.set(key, k);
+    }
+    return k;
+  }
+
+  /** Keys and executed modes of every kernel compiled so far (for checks and diagnostics). */
+  compiledKernels(): { key: string; modes: string[] }[] {
+    return [...this.kernels.values()].map((k) => ({ key: k.key, modes: k.executedModes }));
+  }
+
+  destroy(): void {
+    for (const k of this.kernels.values()) k.destroy();
+    this.kernels.clear();
+    void this.gpu.destroy();
+  }
+}

@@ -1,0 +1,73 @@
+/**
+ * The WebAssembly SIMD backend: packed f32x4 matmul and fused attention, norm,
+ * softmax, cross-entropy and elementwise kernels compiled from wasm/*.ts
+ * (AssemblyScript), optionally split over worker threads sharing the memory. Ops
+ * it does not override (movement, reductions, rope, where) run the js backend's code.
+ */
+import type { Backend } from '../backend';
+import { createJsBackend } from '../js/index';
+import { registerBackend } from '../registry';
+import { wasmAttention, wasmAttentionBackward } from './attention';
+import { wasmBinary, wasmUnary } from './elementwise';
+import { wasmMatmul } from './matmul';
+import {
+  wasmCrossEntropy,
+  wasmCrossEntropyBackward,
+  wasmRmsNorm,
+  wasmRmsNormBackward,
+  wasmSoftmax,
+} from './rows';
+import { WasmRuntime, type WasmRuntimeOptions } from './runtime';
+
+export { PARALLEL_MIN_FLOPS } from './matmul';
+export { type WasmRuntimeOptions, wasmSimdSupported } from './runtime';
+export { threadsSupported as wasmThreadsSupported } from './threads';
+
+export interface WasmBackend extends Backend {
+  /** Threads kernels are split over, the calling thread included. */
+  readonly threads: number;
+  /** Stops the worker threads; the backend keeps working on one thread. */
+  dispose(): void;
+}
+
+const live = new Set<WasmRuntime>();
+
+/** Creates a wasm backend (its own memory and, unless `threads: 1`, worker threads). */
+export async function createWasmBackend(opts: WasmRuntimeOptions = {}): Promise<WasmBackend> {
+  const rt = await WasmRuntime.create(opts);
+  live.add(rt);
+  return {
+    ...createJsBackend(),
+    name: 'wasm',
+    get threads() {
+      return rt.threads;
+    },
+    binary: (op, a, aShape, b, bShape, outShape) =>
+      wasmBinary(rt, op, a, aShape, b, bShape, outShape),
+    unary: (op, a) => wasmUnary(rt, op, a),
+    matmul: (a, b, p) => wasmMatmul(rt, a, b, p),
+    softmax: (a, rows, cols, log) => wasmSoftmax(rt, a, rows, cols, log),
+    rmsNorm: (x, w, rows, cols, eps) => wasmRmsNorm(rt, x, w, rows, cols, eps),
+    rmsNormBackward: (dy, x, w, rows, cols, eps) =>
+      wasmRmsNormBackward(rt, dy, x, w, rows, cols, eps),
+    attention: (q, k, v, mask, p) => wasmAttention(rt, q, k, v, mask, p),
+    attentionBackward: (dOut, q, k, v, probs, p) =>
+      wasmAttentionBackward(rt, dOut, q, k, v, probs, p),
+    crossEntropy: (logits, targets, rows, cols, ignoreIndex) =>
+      wasmCrossEntropy(rt, logits, targets, rows, cols, ignoreIndex),
+    crossEntropyBackward: (logits, targets, rows, cols, ignoreIndex, rowGrad) =>
+      wasmCrossEntropyBackward(rt, logits, targets, rows, cols, ignoreIndex, rowGrad),
+    dispose() {
+      rt.dispose();
+      live.delete(rt);
+    },
+  };
+}
+
+/** Stops the worker threads of every wasm backend created so far (they stay usable). */
+export function disposeWasmBackend(): void {
+  for (const rt of live) rt.dispose();
+  live.clear();
+}
+
+registerBackend('wasm', () => createWasmBackend());

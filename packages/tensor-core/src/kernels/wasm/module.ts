@@ -1,0 +1,106 @@
+import { KERNELS_WASM, KERNELS_WASM_SHARED, SHARED_MAX_PAGES } from './generated/kernels-wasm';
+
+/** The kernel entry points (pointers are byte offsets into the memory, sizes in floats). */
+export interface KernelExports {
+  matmul(
+    a: number,
+    b: number,
+    c: number,
+    m: number,
+    k: number,
+    n: number,
+    transA: number,
+    transB: number,
+    aStride: number,
+    bStride: number,
+    b0: number,
+    b1: number,
+    r0: number,
+    r1: number,
+    c0: number,
+    c1: number,
+    work: number,
+  ): void;
+  gemmWorkspaceBytes(): number;
+  attentionWorkspaceBytes(tk: number): number;
+  attentionForward(...args: number[]): void;
+  attentionBackward(...args: number[]): void;
+  unary(op: number, a: number, out: number, n: number): void;
+  binary(
+    op: number,
+    a: number,
+    aRow: number,
+    aCol: number,
+    b: number,
+    bRow: number,
+    bCol: number,
+    out: number,
+    rows: number,
+    cols: number,
+  ): void;
+  softmax(a: number, out: number, rows: number, cols: number, log: number): void;
+  rmsNorm(x: number, w: number, out: number, rows: number, cols: number, eps: number): void;
+  rmsNormBackward(
+    dy: number,
+    x: number,
+    w: number,
+    dx: number,
+    dw: number,
+    rows: number,
+    cols: number,
+    eps: number,
+  ): void;
+  crossEntropy(
+    logits: number,
+    targets: number,
+    out: number,
+    rows: number,
+    cols: number,
+    ignoreIndex: number,
+    scratch: number,
+  ): void;
+  crossEntropyBackward(
+    logits: number,
+    targets: number,
+    rowGrad: number,
+    out: number,
+    rows: number,
+    cols: number,
+    ignoreIndex: number,
+  ): void;
+}
+
+/** Kernels that worker threads run (by index, in this order). */
+export const PARALLEL_KERNELS = ['matmul', 'attentionForward', 'attentionBackward'] as const;
+export type ParallelKernel = (typeof PARALLEL_KERNELS)[number];
+
+function decodeBase64(text: string): Uint8Array<ArrayBuffer> {
+  const bin = atob(text);
+  const bytes = new Uint8Array(bin.length);
+  for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
+  return bytes;
+}
+
+const compiled = new Map<boolean, Promise<WebAssembly.Module>>();
+
+/**
+ * The compiled kernels module (cached). Compilation is asynchronous because browsers
+ * refuse synchronous compilation of more than 4 KB on the main thread.
+ */
+export function kernelsModule(shared: boolean): Promise<WebAssembly.Module> {
+  let m = compiled.get(shared);
+  if (!m) {
+    m = WebAssembly.compile(decodeBase64(shared ? KERNELS_WASM_SHARED : KERNELS_WASM));
+    compiled.set(shared, m);
+    m.catch(() => compiled.delete(shared));
+  }
+  return m;
+}
+
+export function createMemory(shared: boolean, initialPages: number): WebAssembly.Memory {
+  return shared
+    ? new WebAssembly.Memory({ initial: initialPages, maximum: SHARED_MAX_PAGES, shared: true })
+    : new WebAssembly.Memory({ initial: initialPages });
+}
+
+export { SHARED_MAX_PAGES };

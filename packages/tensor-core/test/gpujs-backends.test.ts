@@ -1,0 +1,77 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import {
+  availableBackends,
+  type Backend,
+  chooseAutoBackend,
+  createJsBackend,
+  GPU_JS_MODES,
+  getBackend,
+  gpuJsModeSupported,
+  gpuJsUnsupportedReason,
+  measureBackends,
+  registeredBackends,
+  setBackend,
+} from '../src/index';
+import { testBackends } from './backends';
+
+describe('gpu.js backend registration', () => {
+  afterAll(async () => {
+    await setBackend('js');
+  });
+
+  it('registers every gpu.js mode on import', () => {
+    expect(registeredBackends()).toEqual(expect.arrayContaining(['js', ...GPU_JS_MODES]));
+  });
+
+  it('lists js and every supported mode that passes its smoke test', async () => {
+    const names = await availableBackends();
+    expect(names[0]).toBe('js');
+    // gpu.js's cpu mode is plain JavaScript: it works everywhere.
+    expect(names).toContain('cpu');
+    expect(names.slice(1)).toEqual(GPU_JS_MODES.filter((m) => gpuJsModeSupported(m)));
+  });
+
+  it('refuses unavailable modes with the reason', async () => {
+    await expect(setBackend('webgpu')).rejects.toThrow(/webgpu.*asynchronous/);
+    for (const mode of GPU_JS_MODES.filter((m) => !gpuJsModeSupported(m))) {
+      await expect(setBackend(mode)).rejects.toThrow(gpuJsUnsupportedReason(mode)!);
+    }
+  });
+
+  it('the test harness runs every available backend unless T2_TEST_BACKENDS says otherwise', async () => {
+    if (process.env.T2_TEST_BACKENDS) return;
+    const names = await availableBackends();
+    expect(testBackends()).toEqual(['js', 'cpu', 'webasm'].filter((n) => names.includes(n)));
+  });
+
+  it('auto measures the available backends and activates the fastest correct one', async () => {
+    const { choice, measurements } = await chooseAutoBackend();
+    const names = await availableBackends();
+    expect(measurements.map((m) => m.backend)).toEqual(names);
+    for (const m of measurements) expect(m.excluded ?? '').not.toMatch(/disagrees/);
+    const timed = measurements.filter((m) => m.ms !== null);
+    expect(timed.length).toBeGreaterThan(0);
+    expect(choice).toBe(timed.reduce((a, b) => (b.ms! < a.ms! ? b : a)).backend);
+    const active = await setBackend('auto');
+    expect(active.name).toBe(choice);
+    expect(getBackend()).toBe(active);
+    // The decision is cached: asking again gives the same answer without re-measuring.
+    expect(await chooseAutoBackend()).toEqual({ choice, measurements });
+  });
+
+  it('auto excludes a backend whose results are wrong', () => {
+    const js = createJsBackend();
+    const broken: Backend = {
+      ...js,
+      name: 'broken',
+      matmul: (a, b, p) => js.matmul(a, b, p).map((x) => x * 1.01),
+    };
+    const [good, bad] = measureBackends([
+      { name: 'js', backend: js },
+      { name: 'broken', backend: broken },
+    ]);
+    expect(good!.ms).not.toBeNull();
+    expect(bad!.ms).toBeNull();
+    expect(bad!.excluded).toMatch(/matmul.*disagrees/);
+  });
+});
