@@ -2,7 +2,7 @@
  * Throughput of @t2/llama on the CPU (JSON lines): greedy decoding with the KV cache and
  * one full-sequence forward pass, for the real stories260K checkpoint and a randomly
  * initialised model of the stories15M shape. Run: npm run bench -w @t2/llama
- * (add `-- --backend js,webasm` to compare tensor-core backends; js by default).
+ * (add `-- --backend js,wasm` to compare tensor-core backends; js by default).
  */
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -25,27 +25,35 @@ const REFERENCE = {
 const shared =
   process.env.T2_SHARED ?? fileURLToPath(new URL('../../../../shared/', import.meta.url));
 
-function time(fn: () => void, minSeconds = 2): { seconds: number; runs: number } {
+/**
+ * Mean wall time per run, and CPU time of this process per run: on a shared machine the
+ * CPU time is the steadier figure (wall time also counts waiting for a core).
+ */
+function time(
+  fn: () => void,
+  minSeconds = 2,
+): { seconds: number; cpuSeconds: number; runs: number } {
   fn(); // warm-up (JIT, buffer pool)
   let runs = 0;
   const start = performance.now();
+  const cpuStart = process.cpuUsage();
   let elapsed = 0;
   do {
     fn();
     runs++;
     elapsed = (performance.now() - start) / 1000;
   } while (elapsed < minSeconds);
-  return { seconds: elapsed / runs, runs };
+  const cpu = process.cpuUsage(cpuStart);
+  return { seconds: elapsed / runs, cpuSeconds: (cpu.user + cpu.system) / 1e6 / runs, runs };
 }
 
 function report(
   model: keyof typeof REFERENCE,
   bench: string,
   tokens: number,
-  seconds: number,
-  runs: number,
+  t: { seconds: number; cpuSeconds: number; runs: number },
 ) {
-  const tokensPerSecond = tokens / seconds;
+  const tokensPerSecond = tokens / t.seconds;
   const ratios = Object.fromEntries(
     Object.entries(REFERENCE[model]).map(([name, tps]) => [
       name,
@@ -58,9 +66,10 @@ function report(
       model,
       backend: getBackend().name,
       tokens,
-      runs,
-      seconds: Number(seconds.toFixed(4)),
+      runs: t.runs,
+      seconds: Number(t.seconds.toFixed(4)),
       tokensPerSecond: Number(tokensPerSecond.toFixed(1)),
+      tokensPerCpuSecond: Number((tokens / t.cpuSeconds).toFixed(1)),
       referenceTokensPerSecond: REFERENCE[model],
       ratioToReference: ratios,
       note: 'reference figures are quoted from the issue, not measured in this run',
@@ -78,14 +87,14 @@ function benchModel(
     const out = generate(model, [1], { maxNewTokens: genTokens, eosTokenIds: [] });
     if (out.tokens.length !== genTokens) throw new Error('generation stopped early');
   });
-  report(name, 'greedy-generate-kv-cache', genTokens, gen.seconds, gen.runs);
+  report(name, 'greedy-generate-kv-cache', genTokens, gen);
   const rng = new Rng(0);
   const ids = [
     1,
     ...Array.from({ length: seqLen - 1 }, () => 3 + rng.int(model.config.vocabSize - 3)),
   ];
   const full = time(() => noGrad(() => tidy(() => void model.forward([ids]))));
-  report(name, 'full-sequence-forward', seqLen, full.seconds, full.runs);
+  report(name, 'full-sequence-forward', seqLen, full);
 }
 
 const { values } = parseArgs({ options: { backend: { type: 'string', default: 'js' } } });

@@ -138,7 +138,10 @@ const mistral7B = {
 };
 
 const paramCount = (json: unknown) =>
-  [...expectedTensorShapes(parseHfConfig(json)).values()].reduce((n, s) => n + s.reduce((a, b) => a * b, 1), 0);
+  [...expectedTensorShapes(parseHfConfig(json)).values()].reduce(
+    (n, s) => n + s.reduce((a, b) => a * b, 1),
+    0,
+  );
 
 describe('config.json of real checkpoints', () => {
   it('gives the published parameter counts', () => {
@@ -152,14 +155,14 @@ describe('config.json of real checkpoints', () => {
 
   it('reads grouped-query heads, biases, rope scaling and token ids', () => {
     const q = parseHfConfig(qwen25_05B);
-    expect([q.modelType, q.qkvBias, q.oBias, q.headDim, q.numKeyValueHeads, q.tieWordEmbeddings]).toEqual([
-      'qwen2',
-      true,
-      false,
-      64,
-      2,
-      true,
-    ]);
+    expect([
+      q.modelType,
+      q.qkvBias,
+      q.oBias,
+      q.headDim,
+      q.numKeyValueHeads,
+      q.tieWordEmbeddings,
+    ]).toEqual(['qwen2', true, false, 64, 2, true]);
     expect(q.ropeTheta).toBe(1e6);
     const l = parseHfConfig(llama32_1B);
     expect(l.ropeScaling).toEqual({
@@ -172,13 +175,18 @@ describe('config.json of real checkpoints', () => {
     expect(l.eosTokenIds).toEqual([128001, 128008, 128009]);
     const s = parseHfConfig(smolLM2);
     expect([s.padTokenId, s.bosTokenId, s.eosTokenIds, s.qkvBias]).toEqual([2, 0, [0], false]);
-    expect(parseHfConfig({ ...tinyLlama, rope_scaling: { type: 'linear', factor: 2 } }).ropeScaling).toEqual({
+    expect(
+      parseHfConfig({ ...tinyLlama, rope_scaling: { type: 'linear', factor: 2 } }).ropeScaling,
+    ).toEqual({
       type: 'linear',
       factor: 2,
     });
     // transformers 5 moves rope settings into rope_parameters.
     const { rope_theta: _t, rope_scaling: _s, ...v5 } = llama32_1B;
-    const fromV5 = parseHfConfig({ ...v5, rope_parameters: { ...llama32_1B.rope_scaling, rope_theta: 500000 } });
+    const fromV5 = parseHfConfig({
+      ...v5,
+      rope_parameters: { ...llama32_1B.rope_scaling, rope_theta: 500000 },
+    });
     expect(fromV5.ropeTheta).toBe(500000);
     expect(fromV5.ropeScaling).toEqual(l.ropeScaling);
   });
@@ -194,14 +202,26 @@ describe('config.json of real checkpoints', () => {
 
   it('rejects what it cannot run, naming the file and key', () => {
     const parse = (json: unknown) => () => parseHfConfig(json, { fileName: 'm/config.json' });
-    expect(parse({ ...qwen25_05B, use_sliding_window: true })).toThrow(/m\/config\.json: use_sliding_window/);
-    expect(parse({ ...tinyLlama, hidden_act: 'gelu' })).toThrow(/hidden_act 'gelu' is not supported/);
-    expect(parse({ ...tinyLlama, num_key_value_heads: 5 })).toThrow(/not a multiple of num_key_value_heads 5/);
+    expect(parse({ ...qwen25_05B, use_sliding_window: true })).toThrow(
+      /m\/config\.json: use_sliding_window/,
+    );
+    expect(parse({ ...tinyLlama, hidden_act: 'gelu' })).toThrow(
+      /hidden_act 'gelu' is not supported/,
+    );
+    expect(parse({ ...tinyLlama, num_key_value_heads: 5 })).toThrow(
+      /not a multiple of num_key_value_heads 5/,
+    );
     expect(parse({ ...tinyLlama, vocab_size: '32000' })).toThrow(/'vocab_size' must be an integer/);
-    expect(parse({ ...tinyLlama, rope_scaling: { rope_type: 'dynamic', factor: 2 } })).toThrow(/'dynamic' is not supported/);
-    expect(parse({ ...tinyLlama, rope_scaling: { rope_type: 'llama3', factor: 2 } })).toThrow(/rope_scaling\.low_freq_factor/);
+    expect(parse({ ...tinyLlama, rope_scaling: { rope_type: 'dynamic', factor: 2 } })).toThrow(
+      /'dynamic' is not supported/,
+    );
+    expect(parse({ ...tinyLlama, rope_scaling: { rope_type: 'llama3', factor: 2 } })).toThrow(
+      /rope_scaling\.low_freq_factor/,
+    );
     expect(parse({ ...tinyLlama, quantization_config: {} })).toThrow(ConfigError);
-    expect(parse({ ...tinyLlama, quantization_config: {} })).toThrow(/unknown key 'quantization_config'/);
+    expect(parse({ ...tinyLlama, quantization_config: {} })).toThrow(
+      /unknown key 'quantization_config'/,
+    );
     const { num_hidden_layers: _n, ...noLayers } = tinyLlama;
     expect(parse(noLayers)).toThrow(/m\/config\.json: missing key 'num_hidden_layers'/);
     expect(parse([])).toThrow(/expected a JSON object/);

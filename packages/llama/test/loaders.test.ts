@@ -6,6 +6,7 @@ import {
   f32ToBf16,
   f32ToF16,
   noGrad,
+  parseSafetensors,
   saveSafetensorsFolder,
   type Tensor,
 } from '@t2/tensor-core';
@@ -15,6 +16,7 @@ import {
   loadHfFolder,
   loadLlama2cFile,
   loadModel,
+  modelFromHfTensors,
   modelFromLlama2c,
   saveHfFolder,
   toHfConfig,
@@ -103,6 +105,25 @@ describe('Hugging Face folders', () => {
       const loaded = await loadHfFolder(dir);
       expectSameParameters(model, loaded.model);
     });
+  });
+
+  it('builds a model from parsed files without touching the file system (browser path)', async () => {
+    const config = JSON.parse(await readFile(join(stories260K.hf(), 'config.json'), 'utf8'));
+    const parsed = parseSafetensors(
+      await readFile(join(stories260K.hf(), 'model.safetensors')),
+      'model.safetensors',
+    );
+    const { model } = modelFromHfTensors({
+      config,
+      tensors: parsed.tensors,
+      dtypes: parsed.dtypes,
+    });
+    const reference = (await loadHfFolder(stories260K.hf())).model;
+    expect(logits(model, [1, 461, 461])).toEqual(logits(reference, [1, 461, 461]));
+    parsed.tensors.delete('model.norm.weight');
+    expect(() =>
+      modelFromHfTensors({ config, tensors: parsed.tensors, fileName: 'upload.safetensors' }),
+    ).toThrow(/upload\.safetensors: missing tensor 'model\.norm\.weight'/);
   });
 
   it('the stories260K folder holds the .bin weights with q/k rows permuted like the reference converter', async () => {

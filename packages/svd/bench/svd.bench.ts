@@ -21,7 +21,18 @@ const quick = process.env.SVD_BENCH_QUICK === '1';
 const here = dirname(fileURLToPath(import.meta.url));
 const fixture =
   process.env.STORIES260K_SAFETENSORS ??
-  join(here, '..', '..', '..', '..', 'shared', 'fixtures', 'stories260K', 'hf', 'model.safetensors');
+  join(
+    here,
+    '..',
+    '..',
+    '..',
+    '..',
+    'shared',
+    'fixtures',
+    'stories260K',
+    'hf',
+    'model.safetensors',
+  );
 
 interface Case {
   name: string;
@@ -94,7 +105,9 @@ const baselines: Record<string, (m: Case['matrices'][number]) => () => void> = {
     const a: number[][] = [];
     for (let i = 0; i < (tall ? rows : cols); i++) {
       a.push(
-        Array.from({ length: tall ? cols : rows }, (_, j) => (tall ? data[i * cols + j]! : data[j * cols + i]!)),
+        Array.from({ length: tall ? cols : rows }, (_, j) =>
+          tall ? data[i * cols + j]! : data[j * cols + i]!,
+        ),
       );
     }
     return () => {
@@ -168,14 +181,21 @@ const shapes: Array<[number, number, number, number]> = [
 for (const [rows, cols, reps, baselineReps] of shapes) {
   const data = gaussianMatrix(rows, cols, rows * 7919 + cols);
   const big = rows * cols > 1e6;
-  runCase({ name: `${rows}x${cols}`, matrices: [{ rows, cols, data }] }, reps, baselineReps, !(quick && big));
+  runCase(
+    { name: `${rows}x${cols}`, matrices: [{ rows, cols, data }] },
+    reps,
+    baselineReps,
+    !(quick && big),
+  );
 }
 
 let weights: Case['matrices'] | null = null;
 try {
   weights = mlpWeights(fixture);
 } catch (err) {
-  console.log(JSON.stringify({ bench: 'svd-thin-f64', case: 'stories260K-mlp', skipped: String(err) }));
+  console.log(
+    JSON.stringify({ bench: 'svd-thin-f64', case: 'stories260K-mlp', skipped: String(err) }),
+  );
 }
 if (weights) {
   runCase({ name: `stories260K-mlp (${weights.length} matrices)`, matrices: weights }, 5, 3, true);

@@ -1,6 +1,5 @@
-import { applyReflectors } from './kernels/blocked';
+import { applyReflectors, blockedQr } from './kernels/blocked';
 import { gemm, rowMajor } from './kernels/gemm';
-import { qrFactor } from './kernels/householder';
 import { type MatrixLike, readMatrix } from './matrix';
 import { gaussianSamples } from './random';
 import { checkRank, rangeScale, type SvdResult, signConvention, svd } from './svd';
@@ -21,7 +20,7 @@ export interface RandomizedSvdOptions {
 /** Replaces the m×l matrix y by an orthonormal basis of its range (thin Householder Q). */
 function orthonormalize(y: Float64Array, m: number, l: number): Float64Array {
   const tau = new Float64Array(l);
-  qrFactor(y, m, l, tau);
+  blockedQr(y, m, l, tau);
   const q = new Float64Array(m * l);
   for (let i = 0; i < l; i++) q[i * l + i] = 1;
   applyReflectors({ store: y, ks: 1, rs: l, count: l, shift: 0, tau }, q, m, l, l);

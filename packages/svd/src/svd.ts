@@ -1,8 +1,8 @@
+import { SvdConvergenceError } from './errors';
 import { bidiagonalDivideAndConquer } from './kernels/bdsdc';
 import { bidiagonalQr } from './kernels/bdsqr';
-import { applyReflectors } from './kernels/blocked';
-import { bidiagonalize, formOrthogonal, qrFactor } from './kernels/householder';
-import { SvdConvergenceError } from './errors';
+import { applyReflectors, blockedQr } from './kernels/blocked';
+import { bidiagonalize, formOrthogonal } from './kernels/householder';
 import { type MatrixLike, readMatrix, transpose } from './matrix';
 
 export interface SvdOptions {
@@ -62,7 +62,7 @@ function tallSvd(
   if (m >= QR_FIRST_RATIO * n && n > 1) {
     // R-SVD: the bidiagonal work then happens on an n×n R instead of the m×n A.
     const tau = new Float64Array(n);
-    qrFactor(a, m, n, tau);
+    blockedQr(a, m, n, tau);
     const r = new Float64Array(n * n);
     for (let i = 0; i < n; i++) r.set(a.subarray(i * n + i, i * n + n), i * n + i);
     const inner = tallSvd(r, n, n, name, maxIterations);
@@ -80,7 +80,12 @@ function tallSvd(
   const right = { store: a, ks: n, rs: 1, count: n - 1, shift: 1, tau: taup };
   const u = new Float64Array(m * n);
   let v: Float64Array;
-  let result: { converged: boolean; iterations: number; maxIterations: number; unconverged: number };
+  let result: {
+    converged: boolean;
+    iterations: number;
+    maxIterations: number;
+    unconverged: number;
+  };
   if (n >= DIVIDE_AND_CONQUER_MIN) {
     // Divide and conquer finds the bidiagonal's vectors with matrix products; Q and P are then
     // applied to them in blocks, so nearly all the O(n³) work is matrix multiplication.
@@ -230,7 +235,7 @@ export function singularValues(
   if (scale !== 1) for (let i = 0; i < work.length; i++) work[i] *= scale;
   if (rows >= QR_FIRST_RATIO * k && k > 1) {
     const tau = new Float64Array(k);
-    qrFactor(work, rows, k, tau);
+    blockedQr(work, rows, k, tau);
     const r = new Float64Array(k * k);
     for (let i = 0; i < k; i++) r.set(work.subarray(i * k + i, i * k + k), i * k + i);
     work = r;

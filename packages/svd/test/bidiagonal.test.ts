@@ -11,14 +11,21 @@ const cases: Array<[string, number, (i: number, next: () => number) => [number, 
   ['zeros on the diagonal', 150, (i, r) => [i % 3 === 0 ? 0 : r(), r()]],
   ['zeros on the superdiagonal (splits)', 150, (i, r) => [r(), i % 5 === 0 ? 0 : r()]],
   ['graded 2^-i', 90, (i) => [2 ** -i, 2 ** -i]],
-  ['tiny couplings', 160, (i, r) => [1 + r(), 1e-9 * r()]],
+  ['tiny couplings', 160, (_, r) => [1 + r(), 1e-9 * r()]],
   ['repeated diagonal, tiny couplings', 100, (i) => [1 + (i % 2), 1e-17]],
   ['zero matrix', 80, () => [0, 0]],
   ['leaf size', 25, (_, r) => [r(), r()]],
 ];
 
 /** ‖B − U diag(s) Vᵀ‖_F for the bidiagonal B. */
-function residual(n: number, d: Float64Array, e: Float64Array, u: Float64Array, s: Float64Array, v: Float64Array) {
+function residual(
+  n: number,
+  d: Float64Array,
+  e: Float64Array,
+  u: Float64Array,
+  s: Float64Array,
+  v: Float64Array,
+) {
   let sum = 0;
   for (let i = 0; i < n; i++) {
     for (let j = 0; j < n; j++) {
@@ -44,7 +51,9 @@ describe('bidiagonal divide and conquer', () => {
 
       const dc = bidiagonalDivideAndConquer(n, d.slice(), e.slice());
       expect(dc.converged).toBe(true);
-      expect(residual(n, d, e, dc.u, dc.s, dc.v)).toBeLessThanOrEqual(1e-13 * Math.max(norm, 1e-300));
+      expect(residual(n, d, e, dc.u, dc.s, dc.v)).toBeLessThanOrEqual(
+        1e-13 * Math.max(norm, 1e-300),
+      );
       expect(orthogonalityError(dc.u, n, n)).toBeLessThan(1e-13);
       expect(orthogonalityError(dc.v, n, n)).toBeLessThan(1e-13);
 

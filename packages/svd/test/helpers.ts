@@ -22,7 +22,13 @@ export function randomMatrix(m: number, n: number, seed: number): Float64Array {
 }
 
 /** C = A B for row-major A (m×k) and B (k×n). */
-export function matmul(a: ArrayLike<number>, b: ArrayLike<number>, m: number, k: number, n: number) {
+export function matmul(
+  a: ArrayLike<number>,
+  b: ArrayLike<number>,
+  m: number,
+  k: number,
+  n: number,
+) {
   const c = new Float64Array(m * n);
   for (let i = 0; i < m; i++) {
     for (let p = 0; p < k; p++) {
@@ -66,7 +72,8 @@ export function orthogonalityError(q: Float64Array, rows: number, k: number): nu
   const g = matmul(transpose(q, rows, k), q, k, rows, k);
   let worst = 0;
   for (let i = 0; i < k; i++) {
-    for (let j = 0; j < k; j++) worst = Math.max(worst, Math.abs(g[i * k + j]! - (i === j ? 1 : 0)));
+    for (let j = 0; j < k; j++)
+      worst = Math.max(worst, Math.abs(g[i * k + j]! - (i === j ? 1 : 0)));
   }
   return worst;
 }

@@ -13,7 +13,8 @@ describe('randomizedSvd', () => {
     const r = 10;
     const f = randomizedSvd({ rows: m, cols: n, data: a }, { rank: r, seed: 1 });
     expect([f.m, f.n, f.k]).toEqual([m, n, r]);
-    for (let i = 0; i < r; i++) expect(Math.abs(f.S[i]! - sigma[i]!) / sigma[i]!).toBeLessThan(1e-10);
+    for (let i = 0; i < r; i++)
+      expect(Math.abs(f.S[i]! - sigma[i]!) / sigma[i]!).toBeLessThan(1e-10);
     expect(orthogonalityError(f.U, m, r)).toBeLessThan(1e-12);
     expect(orthogonalityError(f.V, n, r)).toBeLessThan(1e-12);
   });
@@ -28,9 +29,11 @@ describe('randomizedSvd', () => {
     for (let c = 0; c < r; c++) {
       const bound = 10 * (sigma[l]! / sigma[c]!) ** 5;
       let du = 0;
-      for (let i = 0; i < m; i++) du = Math.max(du, Math.abs(f.U[i * r + c]! - exact.U[i * r + c]!));
+      for (let i = 0; i < m; i++)
+        du = Math.max(du, Math.abs(f.U[i * r + c]! - exact.U[i * r + c]!));
       let dv = 0;
-      for (let j = 0; j < n; j++) dv = Math.max(dv, Math.abs(f.V[j * r + c]! - exact.V[j * r + c]!));
+      for (let j = 0; j < n; j++)
+        dv = Math.max(dv, Math.abs(f.V[j * r + c]! - exact.V[j * r + c]!));
       expect(du).toBeLessThan(bound);
       expect(dv).toBeLessThan(bound);
     }
@@ -59,7 +62,8 @@ describe('randomizedSvd', () => {
     // rank + oversample ≥ min(m, n): the sample spans the whole range, so the result is exact.
     const full = randomizedSvd({ rows: 30, cols: 90, data: wide }, { rank: 25 });
     const exact = svd({ rows: 30, cols: 90, data: wide });
-    for (let i = 0; i < 25; i++) expect(Math.abs(full.S[i]! - exact.S[i]!)).toBeLessThan(1e-12 * exact.S[0]!);
+    for (let i = 0; i < 25; i++)
+      expect(Math.abs(full.S[i]! - exact.S[i]!)).toBeLessThan(1e-12 * exact.S[0]!);
     const zero = randomizedSvd({ rows: 20, cols: 10, data: new Float64Array(200) }, { rank: 3 });
     expect(Array.from(zero.S)).toEqual([0, 0, 0]);
     expect(orthogonalityError(zero.U, 20, 3)).toBeLessThan(1e-12);

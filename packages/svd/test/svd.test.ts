@@ -212,8 +212,11 @@ describe('svd: properties over random shapes up to 300', () => {
     [300, 40],
     [40, 300],
     [299, 256],
+    [300, 150],
+    [150, 300],
   ];
-  while (shapes.length < 24) shapes.push([1 + Math.floor(next() * 300), 1 + Math.floor(next() * 300)]);
+  while (shapes.length < 24)
+    shapes.push([1 + Math.floor(next() * 300), 1 + Math.floor(next() * 300)]);
   const kinds = ['gaussian', 'uniform', 'integers', 'sparse', 'graded'] as const;
 
   shapes.forEach(([m, n], t) => {
@@ -233,7 +236,8 @@ describe('svd: properties over random shapes up to 300', () => {
       const f = svd({ rows: m, cols: n, data: a });
       expectValidSvd(a, m, n, f);
       const values = singularValues({ rows: m, cols: n, data: a });
-      for (let i = 0; i < f.k; i++) expect(Math.abs(values[i]! - f.S[i]!)).toBeLessThan(1e-13 * f.S[0]!);
+      for (let i = 0; i < f.k; i++)
+        expect(Math.abs(values[i]! - f.S[i]!)).toBeLessThan(1e-13 * f.S[0]!);
     });
   });
 });

@@ -97,7 +97,9 @@ async function main(): Promise<void> {
     { name: 'plain_js', fn: plainJsIkj },
     { name: 'gpujs_webasm_naive', fn: gpuJsNaiveWebasm() },
   ];
-  for (const name of ['js', 'cpu', 'webasm']) {
+  // The brief's three backends always get a line; any other registered backend that works here too.
+  const backends = [...new Set(['js', 'cpu', 'webasm', ...available])];
+  for (const name of backends) {
     if (available.includes(name))
       impls.push({ name, fn: backendMatmul(await t.loadBackend(name)) });
     else emit({ case: 'matmul', impl: name, skipped: `backend '${name}' is not available here` });
@@ -128,7 +130,14 @@ async function main(): Promise<void> {
           continue;
         }
       }
-      const { ms, result, reps } = time(() => fn(a, b, m, k, n));
+      let timing: ReturnType<typeof time>;
+      try {
+        timing = time(() => fn(a, b, m, k, n));
+      } catch (e) {
+        emit({ case: 'matmul', impl: name, m, k, n, error: (e as Error).message });
+        continue;
+      }
+      const { ms, result, reps } = timing;
       const gflops = flops / (ms * 1e6);
       lastRate.set(name, gflops);
       rates.set(name, gflops);
@@ -152,7 +161,7 @@ async function main(): Promise<void> {
     }
   }
 
-  for (const name of ['js', 'cpu', 'webasm'].filter((x) => available.includes(x))) {
+  for (const name of backends.filter((x) => available.includes(x))) {
     await t.setBackend(name);
     const s = poolHitRate();
     emit({

@@ -274,16 +274,45 @@ describe.each([1, 2])('wasm backend with %i thread(s) matches the js backend', (
           }
           p.maskStrides = strides as [number, number, number, number];
         }
-        const [out, probs] = w.attention(q, k, v, mask, p);
+        const [out, saved] = w.attention(q, k, v, mask, p);
         const [rOut, rProbs] = js.attention(q, k, v, mask, p);
         expectNear(out, rOut, 1e-5, 1e-5, 'attention out');
-        expectNear(probs, rProbs, 1e-6, 1e-5, 'attention probs');
-        const dOut = random(out.length, rng);
-        const grads = w.attentionBackward(dOut, q, k, v, rProbs, p);
-        const ref = js.attentionBackward(dOut, q, k, v, rProbs, p);
-        for (const [i, name] of ['dq', 'dk', 'dv'].entries()) {
-          expectNear(grads[i]!, ref[i]!, 1e-5 * scaleOf(ref[i]!), 1e-4, `attention ${name}`);
+        const rows = c.batch * c.heads * c.tq;
+        if (mask) {
+          // With a mask the probabilities themselves are kept, as on the js backend.
+          expectNear(saved, rProbs, 1e-6, 1e-5, 'attention probs');
+        } else {
+          // Otherwise only each row's log-sum-exp of the scaled scores (−∞: no visible key).
+          expect(saved.length).toBe(rows);
+          const hd = c.dim;
+          const group = c.heads / c.kvHeads;
+          const lse = new Float64Array(rows);
+          for (let r = 0; r < rows; r++) {
+            const i = r % c.tq;
+            const bh = (r - i) / c.tq;
+            const kvBase = (Math.floor(bh / c.heads) * c.kvHeads + Math.floor((bh % c.heads) / group)) * c.tk * hd;
+            const limit = c.causal ? Math.max(0, Math.min(c.tk, i + c.tk - c.tq + 1)) : c.tk;
+            const scores: number[] = [];
+            for (let j = 0; j < limit; j++) {
+              let dot = 0;
+              for (let e = 0; e < hd; e++) dot += q[r * hd + e]! * k[kvBase + j * hd + e]!;
+              scores.push(dot * p.scale);
+            }
+            const m = Math.max(...scores);
+            lse[r] = scores.length ? m + Math.log(scores.reduce((acc, x) => acc + Math.exp(x - m), 0)) : -Infinity;
+          }
+          expectNear(saved, lse, 1e-5, 1e-5, 'attention row log-sum-exp');
         }
+        const dOut = random(out.length, rng);
+        const ref = js.attentionBackward(dOut, q, k, v, rProbs, p);
+        // From the js backend's probabilities, and from what this backend saved.
+        for (const [from, state] of [['js probs', rProbs], ['own saved state', saved]] as const) {
+          const grads = w.attentionBackward(dOut, q, k, v, state, p);
+          for (const [i, name] of ['dq', 'dk', 'dv'].entries()) {
+            expectNear(grads[i]!, ref[i]!, 1e-5 * scaleOf(ref[i]!), 1e-4, `attention ${name} from ${from}`);
+          }
+        }
+        expect(() => w.attentionBackward(dOut, q, k, v, new Float32Array(rows + 1), p)).toThrow(/saved state has/);
       });
     }
   });

@@ -29,7 +29,19 @@ function packA(
   for (let ir = 0; ir < mc; ir += MR) {
     const rows = min(MR, mc - ir);
     const dst = ap + <usize>(ir * kc) * 4;
-    if (!transA) {
+    if (!transA && rows == MR) {
+      // Four rows at a time: 4×4 blocks transposed into the panel's k-major order.
+      const s0 = a + (<usize>(i0 + ir) * lda + <usize>p0) * 4;
+      const rs = lda * 4;
+      let kk = 0;
+      for (; kk + 4 <= kc; kk += 4) {
+        transpose4(s0 + <usize>kk * 4, rs, dst + <usize>(kk * MR) * 4, MR * 4);
+      }
+      for (; kk < kc; kk++) {
+        const d = dst + <usize>(kk * MR) * 4;
+        for (let r = 0; r < MR; r++) store<f32>(d + <usize>r * 4, load<f32>(s0 + rs * r + <usize>kk * 4));
+      }
+    } else if (!transA) {
       for (let r = 0; r < MR; r++) {
         let d = dst + <usize>r * 4;
         if (r < rows) {
@@ -108,8 +120,8 @@ function packB(
       for (; kk + 4 <= kc; kk += 4) {
         const o = <usize>kk * 4;
         const d = dst + <usize>(kk * NR) * 4;
-        transpose4(s0 + o, rs, d);
-        transpose4(s0 + rs * 4 + o, rs, d + 16);
+        transpose4(s0 + o, rs, d, NR * 4);
+        transpose4(s0 + rs * 4 + o, rs, d + 16, NR * 4);
       }
       for (; kk < kc; kk++) {
         const d = dst + <usize>(kk * NR) * 4;
@@ -137,8 +149,8 @@ function packB(
 }
 
 // Writes the transpose of the 4×4 block at src (row stride rs bytes) as four
-// vectors 32 bytes apart (the packed-B row pitch).
-function transpose4(src: usize, rs: usize, dst: usize): void {
+// vectors `pitch` bytes apart.
+function transpose4(src: usize, rs: usize, dst: usize, pitch: usize): void {
   const r0 = v128.load(src);
   const r1 = v128.load(src + rs);
   const r2 = v128.load(src + rs * 2);
@@ -148,9 +160,9 @@ function transpose4(src: usize, rs: usize, dst: usize): void {
   const t2 = v128.shuffle<f32>(r0, r1, 2, 6, 3, 7);
   const t3 = v128.shuffle<f32>(r2, r3, 2, 6, 3, 7);
   v128.store(dst, v128.shuffle<f32>(t0, t1, 0, 1, 4, 5));
-  v128.store(dst, v128.shuffle<f32>(t0, t1, 2, 3, 6, 7), NR * 4);
-  v128.store(dst, v128.shuffle<f32>(t2, t3, 0, 1, 4, 5), NR * 8);
-  v128.store(dst, v128.shuffle<f32>(t2, t3, 2, 3, 6, 7), NR * 12);
+  v128.store(dst + pitch, v128.shuffle<f32>(t0, t1, 2, 3, 6, 7));
+  v128.store(dst + pitch * 2, v128.shuffle<f32>(t2, t3, 0, 1, 4, 5));
+  v128.store(dst + pitch * 3, v128.shuffle<f32>(t2, t3, 2, 3, 6, 7));
 }
 
 // C[0..MR, 0..NR] (row stride ldc floats) = (accumulate ? C : 0) + Ap·Bp.

@@ -2,4 +2,6 @@
 export { attentionBackward, attentionForward, attentionWorkspaceBytes } from './attention';
 export { binary, unary } from './elementwise';
 export { gemm, gemmWorkspaceBytes, matmul } from './gemm';
+export { permute, rope } from './movement';
+export { reduce } from './reduce';
 export { crossEntropy, crossEntropyBackward, rmsNorm, rmsNormBackward, softmax } from './rows';

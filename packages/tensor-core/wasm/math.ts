@@ -9,9 +9,16 @@ const LN2_LO: f32 = -2.12194440e-4;
 const EXP_HI: f32 = 88.72283905206835;
 const EXP_LO: f32 = -87.33654475055310898657;
 
+// 1.5·2^23: adding it rounds a float of magnitude < 2^22 to an integer held in the
+// low mantissa bits, which is cheaper than f32x4.nearest plus i32x4.trunc_sat.
+const ROUND_MAGIC: f32 = 12582912;
+
 export function vexp(x: v128): v128 {
-  const xc = f32x4.max(f32x4.min(x, f32x4.splat(EXP_HI)), f32x4.splat(EXP_LO));
-  const fx = f32x4.nearest(f32x4.mul(xc, f32x4.splat(LOG2E)));
+  // pmin/pmax are single instructions on x86 (min/max must order NaN and ±0); a NaN
+  // x passes through both and makes the result NaN.
+  const xc = f32x4.pmax(f32x4.pmin(x, f32x4.splat(EXP_HI)), f32x4.splat(EXP_LO));
+  const t = f32x4.add(f32x4.mul(xc, f32x4.splat(LOG2E)), f32x4.splat(ROUND_MAGIC));
+  const fx = f32x4.sub(t, f32x4.splat(ROUND_MAGIC));
   let r = f32x4.sub(xc, f32x4.mul(fx, f32x4.splat(LN2_HI)));
   r = f32x4.sub(r, f32x4.mul(fx, f32x4.splat(LN2_LO)));
   const z = f32x4.mul(r, r);
@@ -22,14 +29,12 @@ export function vexp(x: v128): v128 {
   y = f32x4.add(f32x4.mul(y, r), f32x4.splat(1.6666665459e-1));
   y = f32x4.add(f32x4.mul(y, r), f32x4.splat(5.0000001201e-1));
   y = f32x4.add(f32x4.add(f32x4.mul(y, z), r), f32x4.splat(1));
-  // 2^n as 2^(n−1)·2, so that n = 128 (x near EXP_HI) does not hit the inf exponent.
-  const n = i32x4.trunc_sat_f32x4_s(fx);
+  // 2^n as 2^(n−1)·2, so that n = 128 (x near EXP_HI) does not hit the inf exponent;
+  // n = −126 (x at EXP_LO) gives exponent bits 0, i.e. exactly 0.
+  const n = i32x4.sub(t, f32x4.splat(ROUND_MAGIC));
   const scale = i32x4.shl(i32x4.add(n, i32x4.splat(126)), 23);
   const out = f32x4.mul(f32x4.mul(y, scale), f32x4.splat(2));
-  // Saturate outside the range: +inf above, 0 below (NaN passes through the arithmetic).
-  const big = f32x4.gt(x, f32x4.splat(EXP_HI));
-  const small = f32x4.lt(x, f32x4.splat(EXP_LO));
-  return v128.andnot(v128.bitselect(f32x4.splat(Infinity), out, big), small);
+  return v128.bitselect(f32x4.splat(Infinity), out, f32x4.gt(x, f32x4.splat(EXP_HI)));
 }
 
 export function vsigmoid(x: v128): v128 {
@@ -61,9 +66,10 @@ export function hsum(v: v128): f32 {
   return f32x4.extract_lane(f32x4.add(s, v128.shuffle<f32>(s, s, 1, 0, 3, 2)), 0);
 }
 
+/** Horizontal maximum of four lanes, NaN lanes ignored (pmax keeps its first operand). */
 export function hmax(v: v128): f32 {
-  const s = f32x4.max(v, v128.shuffle<f32>(v, v, 2, 3, 0, 1));
-  return f32x4.extract_lane(f32x4.max(s, v128.shuffle<f32>(s, s, 1, 0, 3, 2)), 0);
+  const s = f32x4.pmax(v, v128.shuffle<f32>(v, v, 2, 3, 0, 1));
+  return f32x4.extract_lane(f32x4.pmax(s, v128.shuffle<f32>(s, s, 1, 0, 3, 2)), 0);
 }
 
 const SQRT_HALF: f32 = 0.707106781186547524;

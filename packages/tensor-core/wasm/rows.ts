@@ -2,16 +2,20 @@
 // matrix, vectorised along the row.
 import { hmax, hsum, logf, vexp } from './math';
 
+// The row maximum ignoring NaN, as the js backend's `if (x > max)` loop finds it.
 function rowMax(a: usize, cols: i32): f32 {
   let m = f32x4.splat(-Infinity);
   let c = 0;
-  for (; c + 4 <= cols; c += 4) m = f32x4.max(m, v128.load(a + <usize>c * 4));
+  for (; c + 4 <= cols; c += 4) m = f32x4.pmax(m, v128.load(a + <usize>c * 4));
   let s = hmax(m);
-  for (; c < cols; c++) s = max(s, load<f32>(a + <usize>c * 4));
+  for (; c < cols; c++) {
+    const x = load<f32>(a + <usize>c * 4);
+    if (x > s) s = x;
+  }
   return s;
 }
 
-// out[c] = exp(a[c] − shift); returns the sum.
+// out[c] = exp(a[c] − shift) unless out is 0; returns the sum.
 function expShifted(a: usize, out: usize, cols: i32, shift: f32): f32 {
   const sh = f32x4.splat(shift);
   let acc = f32x4.splat(0);
@@ -19,14 +23,14 @@ function expShifted(a: usize, out: usize, cols: i32, shift: f32): f32 {
   for (; c + 4 <= cols; c += 4) {
     const o = <usize>c * 4;
     const e = vexp(f32x4.sub(v128.load(a + o), sh));
-    v128.store(out + o, e);
+    if (out) v128.store(out + o, e);
     acc = f32x4.add(acc, e);
   }
   let s = hsum(acc);
   for (; c < cols; c++) {
     const o = <usize>c * 4;
     const e = f32x4.extract_lane(vexp(f32x4.splat(load<f32>(a + o) - shift)), 0);
-    store<f32>(out + o, e);
+    if (out) store<f32>(out + o, e);
     s += e;
   }
   return s;
@@ -42,13 +46,14 @@ function scaleRow(p: usize, cols: i32, f: f32): void {
   for (; c < cols; c++) store<f32>(p + <usize>c * 4, load<f32>(p + <usize>c * 4) * f);
 }
 
-/** Row softmax (or log-softmax), the maximum subtracted first. */
+/** Row softmax (or log-softmax), the maximum subtracted first; out may be a. */
 export function softmax(a: usize, out: usize, rows: i32, cols: i32, log: bool): void {
   for (let r = 0; r < rows; r++) {
     const base = <usize>r * <usize>cols * 4;
     let mx = rowMax(a + base, cols);
     if (mx == -Infinity) mx = 0;
-    const sum = expShifted(a + base, out + base, cols, mx);
+    // Log-softmax needs a after the sum, so it does not store the exponentials.
+    const sum = expShifted(a + base, log ? 0 : out + base, cols, mx);
     if (log) {
       const shift = f32x4.splat(mx + logf(sum));
       let c = 0;
@@ -150,7 +155,7 @@ export function rmsNormBackward(
   }
 }
 
-/** Per-row −log softmax(logits)[target]; ignored rows give 0. `scratch` holds cols floats. */
+/** Per-row −log softmax(logits)[target]; ignored rows give 0. */
 export function crossEntropy(
   logits: usize,
   targets: usize,
@@ -158,7 +163,6 @@ export function crossEntropy(
   rows: i32,
   cols: i32,
   ignoreIndex: i32,
-  scratch: usize,
 ): void {
   for (let r = 0; r < rows; r++) {
     const t = load<i32>(targets + <usize>r * 4);
@@ -169,7 +173,7 @@ export function crossEntropy(
     }
     const base = logits + <usize>r * <usize>cols * 4;
     const mx = rowMax(base, cols);
-    const sum = expShifted(base, scratch, cols, mx);
+    const sum = expShifted(base, 0, cols, mx);
     store<f32>(o, mx + logf(sum) - load<f32>(base + <usize>t * 4));
   }
 }

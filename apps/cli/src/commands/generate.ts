@@ -1,4 +1,5 @@
 import { generate as generateTokens } from '@t2/llama';
+import { installAdapter } from './adapters';
 import { loadModelForCli, parseFlags, parseNumber, parseTokenList } from './model-path';
 import { type Command, UsageError } from './types';
 
@@ -7,8 +8,9 @@ export const generate: Command = {
   name: 'generate',
   summary: 'Generate a continuation of a prompt, streaming it as it is produced',
   usage:
-    't2 generate --model PATH (--prompt TEXT | --tokens LIST) [options]\n\n' +
+    't2 generate --model PATH [--adapter DIR] (--prompt TEXT | --tokens LIST) [options]\n\n' +
     '  --model PATH           Hugging Face folder or llama2.c .bin\n' +
+    '  --adapter DIR          PEFT adapter folder to apply (repeatable)\n' +
     '  --prompt TEXT          prompt text (needs the folder tokenizer)\n' +
     '  --tokens LIST          prompt token ids, comma-separated\n' +
     '  --chat                 wrap --prompt in the chat template as a user message\n' +
@@ -22,6 +24,7 @@ export const generate: Command = {
   async run(argv, io) {
     const { values } = parseFlags(argv, {
       model: { type: 'string' },
+      adapter: { type: 'string', multiple: true },
       prompt: { type: 'string' },
       tokens: { type: 'string' },
       chat: { type: 'boolean', default: false },
@@ -49,7 +52,10 @@ export const generate: Command = {
       seed: parseNumber(values.seed, '--seed', { integer: true, min: 0, fallback: 0 }),
     };
     if (options.topP === 0) throw new UsageError('--top-p: expected a number in (0, 1], got 0');
-    const { model, tokenizer } = await loadModelForCli(values.model);
+    const { model, tokenizer } = await loadModelForCli(values.model, {
+      adapters: values.adapter,
+      installAdapter,
+    });
     const stopStrings = values.stop ?? [];
     if (stopStrings.length && !tokenizer)
       throw new UsageError('--stop needs a model folder with tokenizer.json');

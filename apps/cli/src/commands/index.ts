@@ -1,9 +1,21 @@
+import { evalCommand } from './eval';
 import { generate } from './generate';
 import { logits } from './logits';
 import { merge } from './merge';
+import { pretrain } from './pretrain';
 import { quickstart } from './quickstart';
+import { rl } from './rl';
 import { train } from './train';
 import type { Command } from './types';
 
 // Each command lives in its own file and is listed here, one line each.
-export const commands: Command[] = [quickstart, logits, generate, train, merge];
+export const commands: Command[] = [
+  quickstart,
+  logits,
+  generate,
+  train,
+  merge,
+  pretrain,
+  rl,
+  evalCommand,
+];

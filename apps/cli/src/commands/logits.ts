@@ -1,4 +1,5 @@
 import { noGrad } from '@t2/tensor-core';
+import { installAdapter } from './adapters';
 import { loadModelForCli, parseFlags, parseTokenList } from './model-path';
 import { type Command, UsageError } from './types';
 
@@ -9,14 +10,16 @@ export const logits: Command = {
   name: 'logits',
   summary: 'Print the logits a model gives at every position of a token sequence',
   usage:
-    't2 logits --model PATH (--tokens 1,2,3 | --prompt TEXT) [--json]\n\n' +
+    't2 logits --model PATH [--adapter DIR] (--tokens 1,2,3 | --prompt TEXT) [--json]\n\n' +
     '  --model PATH     Hugging Face folder or llama2.c .bin\n' +
+    '  --adapter DIR    PEFT adapter folder to apply (repeatable)\n' +
     '  --tokens LIST    token ids, comma-separated\n' +
     '  --prompt TEXT    text, tokenized with the folder tokenizer (BOS added as it specifies)\n' +
     '  --json           print {"logits": [[...], ...]}, one row per position, and nothing else',
   async run(argv, io) {
     const { values } = parseFlags(argv, {
       model: { type: 'string' },
+      adapter: { type: 'string', multiple: true },
       tokens: { type: 'string' },
       prompt: { type: 'string' },
       json: { type: 'boolean', default: false },
@@ -24,7 +27,10 @@ export const logits: Command = {
     if ((values.tokens === undefined) === (values.prompt === undefined)) {
       throw new UsageError('give exactly one of --tokens LIST or --prompt TEXT');
     }
-    const { model, tokenizer } = await loadModelForCli(values.model);
+    const { model, tokenizer } = await loadModelForCli(values.model, {
+      adapters: values.adapter,
+      installAdapter,
+    });
     let ids: number[];
     if (values.tokens !== undefined) {
       ids = parseTokenList(values.tokens, model.config.vocabSize);

@@ -1,6 +1,9 @@
-// Blocked matrix multiply C ← alpha·A·B + beta·C on strided float64 views. Blocks of A and B
-// are packed into contiguous panels (which also absorbs transposes) and multiplied by a 4×4
-// register-blocked kernel: sixteen scalar accumulators are what V8 keeps in registers.
+// Blocked matrix multiply C ← alpha·A·B + beta·C on strided float64 views (the GotoBLAS
+// layout): blocks of A and B are packed into contiguous 4-wide panels, which also absorbs
+// transposes, and a 4×4 register-blocked kernel multiplies them into a block of C. The kernel
+// is WebAssembly SIMD where available (wasm-block.ts) and scalar JavaScript otherwise.
+
+import { createWasmBlock } from './wasm-block';
 
 const MR = 4;
 const NR = 4;
@@ -16,70 +19,63 @@ export interface View {
   cs: number;
 }
 
-let packA = new Float64Array(MC * KC);
-let packB = new Float64Array(KC * NC);
-const edge = new Float64Array(MR * NR);
+/** A row-major matrix with leading dimension ld as a {@link View}, optionally transposed. */
+export function rowMajor(data: Float64Array, ld: number, offset = 0, transposed = false): View {
+  return transposed ? { data, offset, rs: 1, cs: ld } : { data, offset, rs: ld, cs: 1 };
+}
 
-/** Packs rows [i0, i0+mc) × columns [p0, p0+kc) of A as MR-row panels, p-major within a panel. */
-function packPanelsA(a: View, i0: number, mc: number, p0: number, kc: number): void {
-  const { data, offset, rs, cs } = a;
-  let q = 0;
-  for (let ir = 0; ir < mc; ir += MR) {
-    const rows = Math.min(MR, mc - ir);
-    const base = offset + (i0 + ir) * rs + p0 * cs;
-    if (rows === MR) {
-      for (let p = 0, o = base; p < kc; p++, o += cs) {
-        packA[q] = data[o]!;
-        packA[q + 1] = data[o + rs]!;
-        packA[q + 2] = data[o + 2 * rs]!;
-        packA[q + 3] = data[o + 3 * rs]!;
-        q += MR;
-      }
-    } else {
-      for (let p = 0, o = base; p < kc; p++, o += cs) {
-        for (let r = 0; r < MR; r++) packA[q + r] = r < rows ? data[o + r * rs]! : 0;
-        q += MR;
-      }
+// Packed A, packed B and the product block share one buffer, laid out as the kernels expect.
+const A_AT = 0;
+const B_AT = MC * KC;
+const C_AT = B_AT + KC * NC;
+const BUFFER_LENGTH = C_AT + MC * NC;
+
+interface Backend {
+  buf: Float64Array;
+  /** buf[C_AT..] (mcp×ncp) = packed A (mcp rows) × packed B (ncp columns) over kc. */
+  block: (mcp: number, ncp: number, kc: number) => void;
+}
+
+function scalarBackend(): Backend {
+  const buf = new Float64Array(BUFFER_LENGTH);
+  return { buf, block: (mcp, ncp, kc) => scalarBlock(buf, mcp, ncp, kc) };
+}
+
+function wasmBackend(): Backend | null {
+  const w = createWasmBlock(BUFFER_LENGTH * 8);
+  if (!w) return null;
+  return {
+    buf: w.memory,
+    block: (mcp, ncp, kc) => w.block(mcp, ncp, kc, A_AT * 8, B_AT * 8, C_AT * 8),
+  };
+}
+
+let backend: Backend = scalarBackend();
+let kernelKind: 'wasm' | 'js' = 'js';
+setGemmKernel('wasm');
+
+/** Chooses gemm's kernel ('js' forces the scalar one); returns the one now in use. */
+export function setGemmKernel(kind: 'wasm' | 'js'): 'wasm' | 'js' {
+  const wasm = kind === 'wasm' ? wasmBackend() : null;
+  backend = wasm ?? scalarBackend();
+  kernelKind = wasm ? 'wasm' : 'js';
+  return kernelKind;
+}
+
+export function gemmKernel(): 'wasm' | 'js' {
+  return kernelKind;
+}
+
+function scalarBlock(buf: Float64Array, mcp: number, ncp: number, kc: number): void {
+  for (let jr = 0; jr < ncp; jr += NR) {
+    for (let ir = 0; ir < mcp; ir += MR) {
+      scalarTile(buf, kc, A_AT + ir * kc, B_AT + jr * kc, C_AT + ir * ncp + jr, ncp);
     }
   }
 }
 
-/** Packs rows [p0, p0+kc) × columns [j0, j0+nc) of B as NR-column panels, p-major within a panel. */
-function packPanelsB(b: View, p0: number, kc: number, j0: number, nc: number): void {
-  const { data, offset, rs, cs } = b;
-  let q = 0;
-  for (let jr = 0; jr < nc; jr += NR) {
-    const cols = Math.min(NR, nc - jr);
-    const base = offset + p0 * rs + (j0 + jr) * cs;
-    if (cols === NR) {
-      for (let p = 0, o = base; p < kc; p++, o += rs) {
-        packB[q] = data[o]!;
-        packB[q + 1] = data[o + cs]!;
-        packB[q + 2] = data[o + 2 * cs]!;
-        packB[q + 3] = data[o + 3 * cs]!;
-        q += NR;
-      }
-    } else {
-      for (let p = 0, o = base; p < kc; p++, o += rs) {
-        for (let c = 0; c < NR; c++) packB[q + c] = c < cols ? data[o + c * cs]! : 0;
-        q += NR;
-      }
-    }
-  }
-}
-
-/** out[0..15] = 4×4 block of packA(panel at pa) × packB(panel at pb) over kc. */
-function kernel4x4(
-  kc: number,
-  pa: number,
-  pb: number,
-  alpha: number,
-  c: Float64Array,
-  co: number,
-  ldc: number,
-): void {
-  const A = packA;
-  const B = packB;
+/** One 4×4 tile; a function of its own so that V8 keeps the sixteen sums in registers. */
+function scalarTile(buf: Float64Array, kc: number, pa: number, pb: number, co: number, ld: number) {
   let c00 = 0;
   let c01 = 0;
   let c02 = 0;
@@ -97,14 +93,14 @@ function kernel4x4(
   let c32 = 0;
   let c33 = 0;
   for (let p = 0; p < kc; p++, pa += 4, pb += 4) {
-    const a0 = A[pa]!;
-    const a1 = A[pa + 1]!;
-    const a2 = A[pa + 2]!;
-    const a3 = A[pa + 3]!;
-    const b0 = B[pb]!;
-    const b1 = B[pb + 1]!;
-    const b2 = B[pb + 2]!;
-    const b3 = B[pb + 3]!;
+    const a0 = buf[pa]!;
+    const a1 = buf[pa + 1]!;
+    const a2 = buf[pa + 2]!;
+    const a3 = buf[pa + 3]!;
+    const b0 = buf[pb]!;
+    const b1 = buf[pb + 1]!;
+    const b2 = buf[pb + 2]!;
+    const b3 = buf[pb + 3]!;
     c00 += a0 * b0;
     c01 += a0 * b1;
     c02 += a0 * b2;
@@ -122,25 +118,73 @@ function kernel4x4(
     c32 += a3 * b2;
     c33 += a3 * b3;
   }
-  c[co] += alpha * c00;
-  c[co + 1] += alpha * c01;
-  c[co + 2] += alpha * c02;
-  c[co + 3] += alpha * c03;
-  co += ldc;
-  c[co] += alpha * c10;
-  c[co + 1] += alpha * c11;
-  c[co + 2] += alpha * c12;
-  c[co + 3] += alpha * c13;
-  co += ldc;
-  c[co] += alpha * c20;
-  c[co + 1] += alpha * c21;
-  c[co + 2] += alpha * c22;
-  c[co + 3] += alpha * c23;
-  co += ldc;
-  c[co] += alpha * c30;
-  c[co + 1] += alpha * c31;
-  c[co + 2] += alpha * c32;
-  c[co + 3] += alpha * c33;
+  buf[co] = c00;
+  buf[co + 1] = c01;
+  buf[co + 2] = c02;
+  buf[co + 3] = c03;
+  co += ld;
+  buf[co] = c10;
+  buf[co + 1] = c11;
+  buf[co + 2] = c12;
+  buf[co + 3] = c13;
+  co += ld;
+  buf[co] = c20;
+  buf[co + 1] = c21;
+  buf[co + 2] = c22;
+  buf[co + 3] = c23;
+  co += ld;
+  buf[co] = c30;
+  buf[co + 1] = c31;
+  buf[co + 2] = c32;
+  buf[co + 3] = c33;
+}
+
+/** Packs rows [i0, i0+mc) × columns [p0, p0+kc) of A as MR-row panels, zero-padded. */
+function packA(buf: Float64Array, a: View, i0: number, mc: number, p0: number, kc: number): void {
+  const { data, offset, rs, cs } = a;
+  let q = A_AT;
+  for (let ir = 0; ir < mc; ir += MR) {
+    const rows = Math.min(MR, mc - ir);
+    const base = offset + (i0 + ir) * rs + p0 * cs;
+    if (rows === MR) {
+      for (let p = 0, o = base; p < kc; p++, o += cs) {
+        buf[q] = data[o]!;
+        buf[q + 1] = data[o + rs]!;
+        buf[q + 2] = data[o + 2 * rs]!;
+        buf[q + 3] = data[o + 3 * rs]!;
+        q += MR;
+      }
+    } else {
+      for (let p = 0, o = base; p < kc; p++, o += cs) {
+        for (let r = 0; r < MR; r++) buf[q + r] = r < rows ? data[o + r * rs]! : 0;
+        q += MR;
+      }
+    }
+  }
+}
+
+/** Packs rows [p0, p0+kc) × columns [j0, j0+nc) of B as NR-column panels, zero-padded. */
+function packB(buf: Float64Array, b: View, p0: number, kc: number, j0: number, nc: number): void {
+  const { data, offset, rs, cs } = b;
+  let q = B_AT;
+  for (let jr = 0; jr < nc; jr += NR) {
+    const cols = Math.min(NR, nc - jr);
+    const base = offset + p0 * rs + (j0 + jr) * cs;
+    if (cols === NR) {
+      for (let p = 0, o = base; p < kc; p++, o += rs) {
+        buf[q] = data[o]!;
+        buf[q + 1] = data[o + cs]!;
+        buf[q + 2] = data[o + 2 * cs]!;
+        buf[q + 3] = data[o + 3 * cs]!;
+        q += NR;
+      }
+    } else {
+      for (let p = 0, o = base; p < kc; p++, o += rs) {
+        for (let c = 0; c < NR; c++) buf[q + c] = c < cols ? data[o + c * cs]! : 0;
+        q += NR;
+      }
+    }
+  }
 }
 
 /**
@@ -163,40 +207,24 @@ export function gemm(
     for (let i = 0; i < m; i++) c.fill(0, cOffset + i * ldc, cOffset + i * ldc + n);
   }
   if (m === 0 || n === 0 || k === 0 || alpha === 0) return;
-  if (packB.length < KC * Math.min(NC, n + NR)) packB = new Float64Array(KC * NC);
-  if (packA.length < MC * KC) packA = new Float64Array(MC * KC);
+  const { buf, block } = backend;
   for (let j0 = 0; j0 < n; j0 += NC) {
     const nc = Math.min(NC, n - j0);
+    const ncp = Math.ceil(nc / NR) * NR;
     for (let p0 = 0; p0 < k; p0 += KC) {
       const kc = Math.min(KC, k - p0);
-      packPanelsB(b, p0, kc, j0, nc);
+      packB(buf, b, p0, kc, j0, nc);
       for (let i0 = 0; i0 < m; i0 += MC) {
         const mc = Math.min(MC, m - i0);
-        packPanelsA(a, i0, mc, p0, kc);
-        for (let jr = 0; jr < nc; jr += NR) {
-          const cols = Math.min(NR, nc - jr);
-          const pb = jr * kc;
-          for (let ir = 0; ir < mc; ir += MR) {
-            const rows = Math.min(MR, mc - ir);
-            const pa = ir * kc;
-            const co = cOffset + (i0 + ir) * ldc + j0 + jr;
-            if (rows === MR && cols === NR) {
-              kernel4x4(kc, pa, pb, alpha, c, co, ldc);
-            } else {
-              edge.fill(0);
-              kernel4x4(kc, pa, pb, alpha, edge, 0, NR);
-              for (let r = 0; r < rows; r++) {
-                for (let q = 0; q < cols; q++) c[co + r * ldc + q] += edge[r * NR + q]!;
-              }
-            }
-          }
+        const mcp = Math.ceil(mc / MR) * MR;
+        packA(buf, a, i0, mc, p0, kc);
+        block(mcp, ncp, kc);
+        for (let i = 0; i < mc; i++) {
+          const co = cOffset + (i0 + i) * ldc + j0;
+          const bo = C_AT + i * ncp;
+          for (let j = 0; j < nc; j++) c[co + j] += alpha * buf[bo + j]!;
         }
       }
     }
   }
-}
-
-/** A row-major rows×cols matrix as a {@link View}, optionally transposed. */
-export function rowMajor(data: Float64Array, ld: number, offset = 0, transposed = false): View {
-  return transposed ? { data, offset, rs: 1, cs: ld } : { data, offset, rs: ld, cs: 1 };
 }

@@ -82,115 +82,189 @@ export function bidiagonalize(
     a[ro + i + 1] = 1;
 
     z.fill(0, i + 2);
+    const vi = tau !== 0 ? 1 : 0;
+    // Row i+1 holds the next step's alpha, so it stays out of the statistics.
+    updateRow(a, n, i, (i + 1) * n, vi * a[(i + 1) * n + i]!, w, ro, tau2, null);
     ssq = 0;
-    for (let r = i + 1; r < m; r++) {
-      const o = r * n;
-      const vr = tau !== 0 ? a[o + i]! : 0;
-      let s0 = 0;
-      let s1 = 0;
-      if (vr !== 0) {
-        let j = i + 1;
-        for (; j + 1 < n; j += 2) {
-          const x0 = a[o + j]! - vr * w[j]!;
-          const x1 = a[o + j + 1]! - vr * w[j + 1]!;
-          a[o + j] = x0;
-          a[o + j + 1] = x1;
-          s0 += x0 * a[ro + j]!;
-          s1 += x1 * a[ro + j + 1]!;
-        }
-        if (j < n) {
-          const x0 = a[o + j]! - vr * w[j]!;
-          a[o + j] = x0;
-          s0 += x0 * a[ro + j]!;
-        }
-      } else if (tau2 !== 0) {
-        let j = i + 1;
-        for (; j + 1 < n; j += 2) {
-          s0 += a[o + j]! * a[ro + j]!;
-          s1 += a[o + j + 1]! * a[ro + j + 1]!;
-        }
-        if (j < n) s0 += a[o + j]! * a[ro + j]!;
-      }
-      const t = tau2 * (s0 + s1);
-      const c = a[o + i + 1]! - t;
-      a[o + i + 1] = c;
-      if (r >= i + 2 && c !== 0) {
-        ssq += c * c;
-        for (let j = i + 2; j < n; j++) {
-          const x = a[o + j]! - t * a[ro + j]!;
-          a[o + j] = x;
-          z[j] += c * x;
-        }
-      } else if (t !== 0) {
-        for (let j = i + 2; j < n; j++) a[o + j] -= t * a[ro + j]!;
-      }
-    }
+    let r = i + 2;
+    // Two rows at a time share the loads of w, u and z.
+    for (; r + 1 < m; r += 2) ssq += updateRowPair(a, n, i, r * n, vi, w, ro, tau2, z);
+    if (r < m) ssq += updateRow(a, n, i, r * n, vi * a[r * n + i]!, w, ro, tau2, z);
   }
 }
 
 /**
- * Householder QR of a (m×n, m ≥ n): R is left in the upper triangle (diagonal included), the
- * reflectors below it.
+ * One row of the trailing matrix in bidiagonalisation step i: the left reflector (row −= v_r w),
+ * then the right one (row −= τ_p (row·u) u, with u the reflector stored in row `ro`), then the
+ * row's contribution to the next step's statistics z += c·row[i+2:], returning c² where c is its
+ * new entry in column i+1 (z = null skips that).
  */
-export function qrFactor(a: Float64Array, m: number, n: number, tau: Float64Array): void {
+function updateRow(
+  a: Float64Array,
+  n: number,
+  i: number,
+  o: number,
+  vr: number,
+  w: Float64Array,
+  ro: number,
+  tau2: number,
+  z: Float64Array | null,
+): number {
+  let s0 = 0;
+  let s1 = 0;
+  let j = i + 1;
+  for (; j + 1 < n; j += 2) {
+    const x0 = a[o + j]! - vr * w[j]!;
+    const x1 = a[o + j + 1]! - vr * w[j + 1]!;
+    a[o + j] = x0;
+    a[o + j + 1] = x1;
+    s0 += x0 * a[ro + j]!;
+    s1 += x1 * a[ro + j + 1]!;
+  }
+  if (j < n) {
+    const x0 = a[o + j]! - vr * w[j]!;
+    a[o + j] = x0;
+    s0 += x0 * a[ro + j]!;
+  }
+  const t = tau2 * (s0 + s1);
+  const c = a[o + i + 1]! - t;
+  a[o + i + 1] = c;
+  if (z) {
+    for (let j = i + 2; j < n; j++) {
+      const x = a[o + j]! - t * a[ro + j]!;
+      a[o + j] = x;
+      z[j] += c * x;
+    }
+  } else {
+    for (let j = i + 2; j < n; j++) a[o + j] -= t * a[ro + j]!;
+  }
+  return c * c;
+}
+
+/** {@link updateRow} for rows at o and o + n together. */
+function updateRowPair(
+  a: Float64Array,
+  n: number,
+  i: number,
+  o: number,
+  vi: number,
+  w: Float64Array,
+  ro: number,
+  tau2: number,
+  z: Float64Array,
+): number {
+  const p = o + n;
+  const v0 = vi * a[o + i]!;
+  const v1 = vi * a[p + i]!;
+  let s0 = 0;
+  let s1 = 0;
+  for (let j = i + 1; j < n; j++) {
+    const wj = w[j]!;
+    const uj = a[ro + j]!;
+    const x0 = a[o + j]! - v0 * wj;
+    const x1 = a[p + j]! - v1 * wj;
+    a[o + j] = x0;
+    a[p + j] = x1;
+    s0 += x0 * uj;
+    s1 += x1 * uj;
+  }
+  const t0 = tau2 * s0;
+  const t1 = tau2 * s1;
+  const c0 = a[o + i + 1]! - t0;
+  const c1 = a[p + i + 1]! - t1;
+  a[o + i + 1] = c0;
+  a[p + i + 1] = c1;
+  for (let j = i + 2; j < n; j++) {
+    const uj = a[ro + j]!;
+    const x0 = a[o + j]! - t0 * uj;
+    const x1 = a[p + j]! - t1 * uj;
+    a[o + j] = x0;
+    a[p + j] = x1;
+    z[j] += c0 * x0 + c1 * x1;
+  }
+  return c0 * c0 + c1 * c1;
+}
+
+/**
+ * Householder QR of the m×n block of `a` whose entry (r, j) is a[off + r·ld + j], m ≥ n: R is
+ * left in its upper triangle (diagonal included), the reflectors below it.
+ */
+export function qrFactor(
+  a: Float64Array,
+  m: number,
+  n: number,
+  tau: Float64Array,
+  ld = n,
+  off = 0,
+): void {
   const w = new Float64Array(n);
   const z = new Float64Array(n);
   const h = new Float64Array(3);
   let ssq = 0;
   for (let r = 1; r < m; r++) {
-    const o = r * n;
+    const o = off + r * ld;
     const c = a[o]!;
     if (c === 0) continue;
     ssq += c * c;
     for (let j = 1; j < n; j++) z[j] += c * a[o + j]!;
   }
   for (let i = 0; i < n; i++) {
-    const ro = i * n;
+    const ro = off + i * ld;
     reflector(a[ro + i]!, ssq, h);
     const t = h[0]!;
     const scale = h[2]!;
     a[ro + i] = h[1]!;
     tau[i] = t;
-    if (t !== 0) for (let o = ro + n + i; o < m * n; o += n) a[o] *= scale;
+    if (t !== 0) for (let r = i + 1; r < m; r++) a[off + r * ld + i] *= scale;
     if (i === n - 1) break;
-    if (t === 0) {
-      z.fill(0, i + 2);
-      ssq = 0;
-      // Column already reduced; the next column's statistics still have to be gathered.
-      for (let r = i + 2; r < m; r++) {
-        const o = r * n;
-        const c = a[o + i + 1]!;
-        if (c === 0) continue;
-        ssq += c * c;
-        for (let j = i + 2; j < n; j++) z[j] += c * a[o + j]!;
+    if (t !== 0) {
+      for (let j = i + 1; j < n; j++) {
+        const wj = t * (a[ro + j]! + scale * z[j]!);
+        w[j] = wj;
+        a[ro + j] -= wj;
       }
-      continue;
-    }
-    for (let j = i + 1; j < n; j++) {
-      const wj = t * (a[ro + j]! + scale * z[j]!);
-      w[j] = wj;
-      a[ro + j] -= wj;
+    } else {
+      w.fill(0);
     }
     z.fill(0, i + 2);
     ssq = 0;
-    for (let r = i + 1; r < m; r++) {
-      const o = r * n;
+    if (i + 1 < m) {
+      const o = off + (i + 1) * ld;
       const vr = a[o + i]!;
-      if (r === i + 1) {
-        if (vr !== 0) for (let j = i + 1; j < n; j++) a[o + j] -= vr * w[j]!;
-        continue;
+      for (let j = i + 1; j < n; j++) a[o + j] -= vr * w[j]!;
+    }
+    let r = i + 2;
+    for (; r + 1 < m; r += 2) {
+      // Two rows at a time share the loads of w and z.
+      const o = off + r * ld;
+      const p = o + ld;
+      const v0 = a[o + i]!;
+      const v1 = a[p + i]!;
+      const w1 = w[i + 1]!;
+      const c0 = a[o + i + 1]! - v0 * w1;
+      const c1 = a[p + i + 1]! - v1 * w1;
+      a[o + i + 1] = c0;
+      a[p + i + 1] = c1;
+      ssq += c0 * c0 + c1 * c1;
+      for (let j = i + 2; j < n; j++) {
+        const wj = w[j]!;
+        const x0 = a[o + j]! - v0 * wj;
+        const x1 = a[p + j]! - v1 * wj;
+        a[o + j] = x0;
+        a[p + j] = x1;
+        z[j] += c0 * x0 + c1 * x1;
       }
+    }
+    if (r < m) {
+      const o = off + r * ld;
+      const vr = a[o + i]!;
       const c = a[o + i + 1]! - vr * w[i + 1]!;
       a[o + i + 1] = c;
-      if (c !== 0) {
-        ssq += c * c;
-        for (let j = i + 2; j < n; j++) {
-          const x = a[o + j]! - vr * w[j]!;
-          a[o + j] = x;
-          z[j] += c * x;
-        }
-      } else if (vr !== 0) {
-        for (let j = i + 2; j < n; j++) a[o + j] -= vr * w[j]!;
+      ssq += c * c;
+      for (let j = i + 2; j < n; j++) {
+        const x = a[o + j]! - vr * w[j]!;
+        a[o + j] = x;
+        z[j] += c * x;
       }
     }
   }
@@ -246,47 +320,6 @@ export function formOrthogonal(
         }
       } else if (tv !== 0) {
         for (let j = p + 1; j < cols; j++) out[o + j] -= tv * w[j]!;
-      }
-    }
-    const tmp = w;
-    w = wn;
-    wn = tmp;
-  }
-}
-
-/**
- * c ← H_0 H_1 ⋯ H_{count−1} c for the QR reflectors left in `a` (m×n) by {@link qrFactor};
- * c is m×cols with its rows ≥ count zero on entry (the thin-U case).
- */
-export function applyQ(
-  a: Float64Array,
-  m: number,
-  n: number,
-  count: number,
-  tau: Float64Array,
-  c: Float64Array,
-  cols: number,
-): void {
-  let w = new Float64Array(cols);
-  let wn = new Float64Array(cols);
-  // Rows ≥ count of c are zero, so vᵀc for the last reflector is just its first row.
-  w.set(c.subarray((count - 1) * cols, count * cols));
-  for (let k = count - 1; k >= 0; k--) {
-    const t = tau[k]!;
-    const hasNext = k > 0;
-    if (hasNext) wn.set(c.subarray((k - 1) * cols, k * cols));
-    for (let r = k; r < m; r++) {
-      const o = r * cols;
-      const tv = r === k ? t : t * a[r * n + k]!;
-      const vn = hasNext ? a[r * n + k - 1]! : 0;
-      if (vn !== 0) {
-        for (let j = 0; j < cols; j++) {
-          const x = c[o + j]! - tv * w[j]!;
-          c[o + j] = x;
-          wn[j] += vn * x;
-        }
-      } else if (tv !== 0) {
-        for (let j = 0; j < cols; j++) c[o + j] -= tv * w[j]!;
       }
     }
     const tmp = w;

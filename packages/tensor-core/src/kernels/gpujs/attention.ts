@@ -6,13 +6,15 @@ import { rowMax, rowSumExp } from './reduce';
  * Attention as a few one-thread-per-cell kernels over "rows" = (batch, head, query),
  * row r = (b·heads + h)·tq + i. A row's key/value head is kvz = b·kvHeads + ⌊h / group⌋
  * (grouped-query attention); these lines recover b, h, i and kvz from a row index.
+ * ⌊(r + ½) / d⌋ is ⌊r / d⌋ for integers, and stays right where a GPU's float division
+ * returns 2.9999… for 9 / 3.
  */
 const ROW_COORDS = `
-  const bh = Math.floor(row / tq);
+  const bh = Math.floor((row + 0.5) / tq);
   const i = row - bh * tq;
-  const b = Math.floor(bh / heads);
+  const b = Math.floor((bh + 0.5) / heads);
   const h = bh - b * heads;
-  const kvz = b * kvHeads + Math.floor(h / group);`;
+  const kvz = b * kvHeads + Math.floor((h + 0.5) / group);`;
 
 function fits(p: AttentionParams): boolean {
   const rows = p.batch * p.heads * p.tq;
@@ -183,7 +185,7 @@ export function attentionBackward(
   // dK and dV: one thread per (kv row, key j, d), summing over the group's heads and queries.
   const KV_COORDS = `
       const z = this.thread.z;
-      const b = Math.floor(z / kvHeads);
+      const b = Math.floor((z + 0.5) / kvHeads);
       const kvh = z - b * kvHeads;
       const j = this.thread.y;`;
   const dkKernel = ctx.kernel(

@@ -236,7 +236,7 @@ export class GpuJsContext {
         fn.setLoopMaxIterations(2 ** 30);
         // A training step meets each kernel in a few dozen shapes; webasm rebuilds its
         // module per shape beyond this many (default 8), which costs ~1 ms each time.
-        (fn as unknown as { moduleCacheLimit: number }).moduleCacheLimit = 32;
+        (fn as unknown as { moduleCacheLimit: number }).moduleCacheLimit = 16;
         return fn;
       };
       k = new CompiledKernel(key, create, intermediate, pipelined, this.mode === 'cpu');

@@ -130,7 +130,12 @@ function broadcastSource(
     for (let k = 1; k < lead; k++) params.push(`d${k}`);
     lines.push('let rest = this.thread.z;');
     for (let k = lead - 1; k >= 1; k--) {
-      lines.push(`const c${k} = rest % d${k};`, `rest = Math.floor(rest / d${k});`);
+      // ⌊(r + ½) / d⌋ = ⌊r / d⌋, robust to a GPU's inexact float division.
+      lines.push(
+        `const q${k} = Math.floor((rest + 0.5) / d${k});`,
+        `const c${k} = rest - q${k} * d${k};`,
+        `rest = q${k};`,
+      );
     }
     lines.push('const c0 = rest;');
   }

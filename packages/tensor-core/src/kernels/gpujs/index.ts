@@ -3,10 +3,11 @@
  * ('cpu', 'webasm', 'headlessgl', 'webgl2', 'webgl', 'webgpu') and the measuring
  * chooser behind `setBackend('auto')`.
  */
-import { loadBackend, registerBackend, setAutoChooser } from '../registry';
+import type { Backend } from '../backend';
+import { loadBackend, registerBackend, registeredBackends, setAutoChooser } from '../registry';
 import { type AutoMeasurement, fastest, measureBackends } from './auto';
-import { createGpuJsBackend, type GpuJsBackend } from './backend';
-import { GPU_JS_MODES, gpuJsModeSupported } from './context';
+import { createGpuJsBackend } from './backend';
+import { GPU_JS_MODES, type GpuJsMode, gpuJsModeSupported } from './context';
 
 export { type AutoMeasurement, measureBackends } from './auto';
 export { createGpuJsBackend, type GpuJsBackend, type GpuJsBackendOptions } from './backend';
@@ -22,7 +23,7 @@ for (const mode of GPU_JS_MODES) {
 }
 
 /** A 2×3 · 3×2 product every working backend must get right. */
-function smokeTest(b: GpuJsBackend): boolean {
+function smokeTest(b: Backend): boolean {
   const a = new Float32Array([1, 2, 3, 4, 5, 6]);
   const out = b.matmul(a, a, {
     batch: 1,
@@ -40,18 +41,23 @@ function smokeTest(b: GpuJsBackend): boolean {
 let available: Promise<string[]> | null = null;
 
 /**
- * Backends that work in this environment: 'js' always, plus every gpu.js mode that is
- * supported here and passes a smoke test. Computed once per process.
+ * Backends that work in this environment, in registration order: 'js' always, every
+ * gpu.js mode that is supported here, and any other registered backend, each only if
+ * it can be created and passes a smoke test. Computed once per process.
  */
 export function availableBackends(): Promise<string[]> {
   available ??= (async () => {
-    const names = ['js'];
-    for (const mode of GPU_JS_MODES) {
-      if (!gpuJsModeSupported(mode)) continue;
+    const names: string[] = [];
+    for (const name of registeredBackends()) {
+      if (
+        (GPU_JS_MODES as readonly string[]).includes(name) &&
+        !gpuJsModeSupported(name as GpuJsMode)
+      )
+        continue;
       try {
-        if (smokeTest((await loadBackend(mode)) as GpuJsBackend)) names.push(mode);
+        if (smokeTest(await loadBackend(name))) names.push(name);
       } catch {
-        // A mode whose context cannot be created is simply not available.
+        // A backend whose context cannot be created is simply not available.
       }
     }
     return names;

@@ -5,12 +5,11 @@ const REDUCE_BODY: Record<ReduceOp, string> = {
   // Two interleaved partial sums, as in the js backend, to keep float32 rounding low.
   sum: `let acc = 0;
     let acc2 = 0;
-    let j = 0;
-    for (j = 0; j + 1 < len; j += 2) {
-      acc += a[this.thread.y][j][this.thread.x];
-      acc2 += a[this.thread.y][j + 1][this.thread.x];
+    for (let j = 0; j < pairs; j++) {
+      acc += a[this.thread.y][2 * j][this.thread.x];
+      acc2 += a[this.thread.y][2 * j + 1][this.thread.x];
     }
-    if (j < len) { acc += a[this.thread.y][j][this.thread.x]; }
+    if (len > 2 * pairs) { acc += a[this.thread.y][len - 1][this.thread.x]; }
     return acc + acc2;`,
   // A NaN anywhere wins, as in the js backend.
   max: `let acc = a[this.thread.y][0][this.thread.x];
@@ -43,9 +42,9 @@ export function reduce(
   if (outer * inner === 0 || len === 0 || !fits(outer, len, inner)) return null;
   const k = ctx.kernel(
     `reduce:${op}`,
-    () => `function reduce_${op}(a, len) {\n${REDUCE_BODY[op]}\n}`,
+    () => `function reduce_${op}(a, len, pairs) {\n${REDUCE_BODY[op]}\n}`,
   );
-  return k.run([inner, outer], view(a, inner, len, outer), len);
+  return k.run([inner, outer], view(a, inner, len, outer), len, Math.floor(len / 2));
 }
 
 /** Index of the first maximum along the middle axis of [outer, len, inner]. */

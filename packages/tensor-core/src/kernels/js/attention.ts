@@ -28,11 +28,9 @@ export function attention(
         const qi = qBase + i * dim;
         const limit = causal ? Math.min(tk, i + shift + 1) : tk;
         let max = Number.NEGATIVE_INFINITY;
-        for (let j = 0; j < tk; j++) {
-          if (j >= limit) {
-            probs[row + j] = Number.NEGATIVE_INFINITY;
-            continue;
-          }
+        // Keys past the causal limit get probability 0 and are never visited again.
+        probs.fill(0, row + limit, row + tk);
+        for (let j = 0; j < limit; j++) {
           const kj = kvBase + j * dim;
           let s = 0;
           for (let d = 0; d < dim; d++) s += q[qi + d]! * k[kj + d]!;
@@ -47,7 +45,7 @@ export function attention(
           if (s > max) max = s;
         }
         let sum = 0;
-        for (let j = 0; j < tk; j++) {
+        for (let j = 0; j < limit; j++) {
           const e = max === Number.NEGATIVE_INFINITY ? 0 : Math.exp(probs[row + j]! - max);
           probs[row + j] = e;
           sum += e;
@@ -55,7 +53,7 @@ export function attention(
         // A fully masked row attends to nothing and outputs zeros rather than NaN.
         const inv = sum > 0 ? 1 / sum : 0;
         const oi = qBase + i * dim;
-        for (let j = 0; j < tk; j++) {
+        for (let j = 0; j < limit; j++) {
           const pj = probs[row + j]! * inv;
           probs[row + j] = pj;
           if (pj === 0) continue;

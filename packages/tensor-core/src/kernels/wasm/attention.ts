@@ -26,6 +26,22 @@ function runUnits(
   else rt.pool.run(kernel, args, local);
 }
 
+/**
+ * Whether the forward pass keeps the probabilities for the gradient. It does with a
+ * mask (attentionBackward is not given the mask, so it could not recompute them) and
+ * when tk = 1 (where they would be as long as the row log-sum-exp); otherwise it
+ * keeps the row log-sum-exp only, tk times smaller, and the backward pass
+ * recomputes the probabilities from it (FlashAttention's trade).
+ */
+function keepsProbs(p: AttentionParams, hasMask: boolean): boolean {
+  return hasMask || p.tk <= 1;
+}
+
+/**
+ * Returns the output and what the gradient needs: the probabilities
+ * [batch, heads, tq, tk] (as the js backend does) or, see keepsProbs, the row
+ * log-sum-exp [batch, heads, tq]. attentionBackward of this backend accepts either.
+ */
 export function wasmAttention(
   rt: WasmRuntime,
   q: Float32Array,
@@ -35,16 +51,18 @@ export function wasmAttention(
   p: AttentionParams,
 ): [Float32Array, Float32Array] {
   const { batch, heads, kvHeads, tq, tk, dim, scale, causal, maskStrides } = p;
+  const hasMask = !!(mask && maskStrides);
+  const withProbs = keepsProbs(p, hasMask);
   const out = bufferPool.acquire(batch * heads * tq * dim);
-  const probs = bufferPool.acquire(batch * heads * tq * tk);
+  const saved = bufferPool.acquire(batch * heads * tq * (withProbs ? tk : 1));
   rt.reset();
   const pq = rt.put(q);
   const pk = rt.put(k);
   const pv = rt.put(v);
-  const pm = mask && maskStrides ? rt.put(mask) : 0;
+  const pm = hasMask ? rt.put(mask!) : 0;
   const po = rt.alloc(out.length * 4);
-  const pp = rt.alloc(probs.length * 4);
-  const ms = mask && maskStrides ? maskStrides : [0, 0, 0, 0];
+  const ps = rt.alloc(saved.length * 4);
+  const ms = hasMask ? maskStrides! : [0, 0, 0, 0];
   if (out.length > 0) {
     runUnits(
       rt,
@@ -56,7 +74,8 @@ export function wasmAttention(
         pv,
         pm,
         po,
-        pp,
+        withProbs ? ps : 0,
+        withProbs ? 0 : ps,
         heads,
         kvHeads,
         tq,
@@ -64,7 +83,7 @@ export function wasmAttention(
         dim,
         scale,
         causal ? 1 : 0,
-        pm ? 1 : 0,
+        hasMask ? 1 : 0,
         ms[0],
         ms[1],
         ms[2],
@@ -76,7 +95,7 @@ export function wasmAttention(
       rt.ex.attentionWorkspaceBytes(tk),
     );
   }
-  return [rt.read(po, out), rt.read(pp, probs)];
+  return [rt.read(po, out), rt.read(ps, saved)];
 }
 
 export function wasmAttentionBackward(
@@ -85,10 +104,19 @@ export function wasmAttentionBackward(
   q: Float32Array,
   k: Float32Array,
   v: Float32Array,
-  probs: Float32Array,
+  saved: Float32Array,
   p: AttentionParams,
 ): [Float32Array, Float32Array, Float32Array] {
-  const { heads, kvHeads, tq, tk, dim, scale, causal } = p;
+  const { batch, heads, kvHeads, tq, tk, dim, scale, causal } = p;
+  const rows = batch * heads * tq;
+  let withProbs: boolean;
+  if (saved.length === rows * tk) withProbs = true;
+  else if (saved.length === rows) withProbs = false;
+  else {
+    throw new Error(
+      `wasm attentionBackward: saved state has ${saved.length} values, expected probabilities (${rows * tk}) or row log-sum-exp (${rows})`,
+    );
+  }
   const dq = bufferPool.acquire(q.length);
   const dk = bufferPool.acquire(k.length);
   const dv = bufferPool.acquire(v.length);
@@ -97,7 +125,7 @@ export function wasmAttentionBackward(
   const pq = rt.put(q);
   const pk = rt.put(k);
   const pv = rt.put(v);
-  const pp = rt.put(probs);
+  const ps = rt.put(saved);
   const pdq = rt.alloc(q.length * 4);
   const pdk = rt.alloc(k.length * 4);
   const pdv = rt.alloc(v.length * 4);
@@ -111,7 +139,8 @@ export function wasmAttentionBackward(
         pq,
         pk,
         pv,
-        pp,
+        withProbs ? ps : 0,
+        withProbs ? 0 : ps,
         pdq,
         pdk,
         pdv,

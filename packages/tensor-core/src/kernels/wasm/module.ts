@@ -57,7 +57,6 @@ export interface KernelExports {
     rows: number,
     cols: number,
     ignoreIndex: number,
-    scratch: number,
   ): void;
   crossEntropyBackward(
     logits: number,

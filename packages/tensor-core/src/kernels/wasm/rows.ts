@@ -62,8 +62,7 @@ export function wasmCrossEntropy(
   const pl = rt.put(logits);
   const pt = rt.putInt(targets);
   const po = rt.alloc(rows * 4);
-  const scratch = rt.alloc(cols * 4);
-  rt.ex.crossEntropy(pl, pt, po, rows, cols, ignoreIndex, scratch);
+  rt.ex.crossEntropy(pl, pt, po, rows, cols, ignoreIndex);
   return rt.read(po, bufferPool.acquire(rows));
 }
 

@@ -1,0 +1,186 @@
+import { mkdir, writeFile } from 'node:fs/promises';
+import { createConfig, LlamaForCausalLM, saveHfFolder, TextTokenizer } from '@t2/llama';
+import { type EncodedExample, type StepInfo, trainSft } from '@t2/sft';
+import { getBackend, Rng, setBackend, writeFileAtomic } from '@t2/tensor-core';
+import { familyAccuracies } from '../pretrain/base-eval';
+import { charTokenizerFiles } from '../pretrain/char-tokenizer';
+import { packSequences, pretrainDocuments } from '../pretrain/corpus';
+import { modelCard } from '../pretrain/model-card';
+import { parseFlags, parseNumber } from './model-path';
+import { ProgressBar } from './progress';
+import type { Command } from './types';
+
+export const pretrain: Command = {
+  name: 'pretrain',
+  summary: 'Pretrain a small base model on the @t2/tasks mixture (how models/t2-tiny is made)',
+  usage:
+    't2 pretrain [--out DIR] [--steps N] [--batch B] [--seq L] [--lr LR] [--dim D] [--layers N] [--heads H] [--kv-heads K] [--hidden F] [--problems N] [--classification N] [--seed S] [--eval-n N] [--backend NAME] [--resume] [--json]',
+  async run(argv, io) {
+    const { values } = parseFlags(argv, {
+      out: { type: 'string', default: 'models/t2-tiny' },
+      steps: { type: 'string' },
+      batch: { type: 'string' },
+      seq: { type: 'string' },
+      lr: { type: 'string' },
+      dim: { type: 'string' },
+      layers: { type: 'string' },
+      heads: { type: 'string' },
+      'kv-heads': { type: 'string' },
+      hidden: { type: 'string' },
+      problems: { type: 'string' },
+      classification: { type: 'string' },
+      seed: { type: 'string' },
+      'eval-n': { type: 'string' },
+      backend: { type: 'string', default: 'auto' },
+      resume: { type: 'boolean', default: false },
+      json: { type: 'boolean', default: false },
+    });
+    const int = (v: string | undefined, flag: string, fallback: number) =>
+      parseNumber(v, flag, { integer: true, min: 1, fallback });
+    const steps = int(values.steps, '--steps', 3000);
+    const batch = int(values.batch, '--batch', 16);
+    const seqLength = int(values.seq, '--seq', 128);
+    const lr = parseNumber(values.lr, '--lr', { min: 0, fallback: 3e-3 });
+    const seed = parseNumber(values.seed, '--seed', { integer: true, min: 0, fallback: 0 });
+    const dim = int(values.dim, '--dim', 128);
+    const heads = int(values.heads, '--heads', 4);
+    const problems = int(values.problems, '--problems', 100_000);
+    const classification = int(values.classification, '--classification', 10_000);
+    const evalN = int(values['eval-n'], '--eval-n', 200);
+    const out = values.out!;
+    await setBackend(values.backend!);
+    const say = (t: string) => (values.json ? io.stderr(t) : io.stdout(t));
+
+    const { tokenizerJson, tokenizerConfig, vocabSize } = charTokenizerFiles();
+    const tokenizer = new TextTokenizer(tokenizerJson, tokenizerConfig);
+    const config = createConfig({
+      hiddenSize: dim,
+      intermediateSize: int(values.hidden, '--hidden', Math.round((dim * 8) / 3 / 8) * 8),
+      numHiddenLayers: int(values.layers, '--layers', 4),
+      numAttentionHeads: heads,
+      numKeyValueHeads: int(values['kv-heads'], '--kv-heads', Math.max(1, heads / 2)),
+      vocabSize,
+      maxPositionEmbeddings: 256,
+      rmsNormEps: 1e-5,
+      bosTokenId: 1,
+      eosTokenIds: [2],
+      padTokenId: 0,
+      tieWordEmbeddings: true,
+    });
+    const model = new LlamaForCausalLM(config, { rng: new Rng(seed) });
+
+    const docs = pretrainDocuments({ problems, classification, seed }).map((d) =>
+      tokenizer.encode(d, { addSpecialTokens: false }),
+    );
+    new Rng(seed + 2).shuffle(docs);
+    const sequences = packSequences(docs, seqLength, tokenizer.bosTokenId ?? 1);
+    const examples: EncodedExample[] = sequences.map((s) => ({ inputIds: s, labels: s }));
+    const evalSet = examples.splice(0, Math.min(64, Math.floor(examples.length / 20)));
+    say(
+      `t2 pretrain: ${model.numParameters().toLocaleString('en-US')} parameters, ${examples.length.toLocaleString('en-US')} sequences of ${seqLength} tokens, backend ${getBackend().name}\n`,
+    );
+
+    const controller = new AbortController();
+    const onSigint = () => controller.abort();
+    process.once('SIGINT', onSigint);
+    const bar = new ProgressBar(steps, io.stderr, io.isTTY, {
+      label: 'pretrain',
+      unit: 'steps',
+      everyPercent: 5,
+    });
+    const cacheDir = `.t2-cache/pretrain/${out.replace(/[^a-zA-Z0-9_-]+/g, '_')}`;
+    let result: Awaited<ReturnType<typeof trainSft>>;
+    try {
+      result = await trainSft(
+        model,
+        model.namedParameters(),
+        examples,
+        {
+          steps,
+          lr,
+          batchSize: batch,
+          warmupSteps: Math.min(200, Math.floor(steps / 20)),
+          minLrRatio: 0.05,
+          weightDecay: 0.01,
+          maxGradNorm: 1,
+          seed,
+          evalData: evalSet,
+          evalEvery: Math.max(1, Math.floor(steps / 10)),
+          checkpointDir: cacheDir,
+          checkpointEvery: Math.max(1, Math.floor(steps / 20)),
+          resume: values.resume,
+        },
+        {
+          signal: controller.signal,
+          onStep: (s: StepInfo) => {
+            if (values.json) io.stdout(`${JSON.stringify({ event: 'step', ...s })}\n`);
+            else bar.update(s.step, { loss: s.loss, 'tok/s': Math.round(s.tokensPerSecond) });
+          },
+          onEval: (step, loss) => {
+            if (values.json) io.stdout(`${JSON.stringify({ event: 'eval', step, loss })}\n`);
+          },
+        },
+      );
+    } finally {
+      process.off('SIGINT', onSigint);
+    }
+    bar.finish();
+    if (result.stopped) {
+      say(
+        `stopped at step ${result.steps}/${steps}; checkpoint in ${cacheDir} — rerun with --resume to continue\n`,
+      );
+      return 130;
+    }
+    const accuracy = familyAccuracies(model, tokenizer, { n: evalN, seed: seed + 100 });
+    await mkdir(out, { recursive: true });
+    await saveHfFolder(model, out);
+    await writeFile(`${out}/tokenizer.json`, `${JSON.stringify(tokenizerJson, null, 2)}\n`);
+    await writeFile(
+      `${out}/tokenizer_config.json`,
+      `${JSON.stringify(tokenizerConfig, null, 2)}\n`,
+    );
+    await writeFileAtomic(
+      `${out}/eval.json`,
+      `${JSON.stringify({ accuracy, evalLoss: result.evalLoss, finalLoss: result.finalLoss }, null, 2)}\n`,
+    );
+    await writeFileAtomic(
+      `${out}/README.md`,
+      modelCard({
+        name: out.split('/').pop() ?? out,
+        command:
+          `npx t2 pretrain ${argv.filter((a) => a !== '--resume' && a !== '--json').join(' ')}`.trim(),
+        config,
+        parameters: model.numParameters(),
+        corpus: { problems, classification, sequences: sequences.length, seqLength },
+        training: {
+          steps: result.steps,
+          batch,
+          lr,
+          seed,
+          finalLoss: result.finalLoss,
+          evalLoss: result.evalLoss,
+          wallSeconds: result.wallSeconds,
+          tokensPerSecond: result.tokensPerSecond,
+          backend: getBackend().name,
+        },
+        accuracy,
+        date: new Date().toISOString().slice(0, 10),
+      }),
+    );
+    const table = accuracy
+      .map(
+        (a) =>
+          `  ${a.family.padEnd(8)} ${a.heldOut ? '(held out) ' : '           '}${(100 * a.accuracy).toFixed(1)}%`,
+      )
+      .join('\n');
+    if (values.json)
+      io.stdout(
+        `${JSON.stringify({ event: 'done', out, finalLoss: result.finalLoss, evalLoss: result.evalLoss, accuracy })}\n`,
+      );
+    else
+      io.stdout(
+        `saved ${out}: final loss ${result.finalLoss.toFixed(4)}, eval loss ${result.evalLoss?.toFixed(4)}\naccuracy (greedy, test split):\n${table}\n`,
+      );
+    return 0;
+  },
+};

@@ -1,0 +1,93 @@
+import type { TextTokenizer } from '@t2/llama';
+import type { TokenCodec } from '@t2/rl-reinforce';
+import {
+  families,
+  getFamily,
+  JsonlError,
+  mixture,
+  readJsonlFile,
+  type Sample,
+  type Split,
+  sampleTask,
+  type TaskFamily,
+} from '@t2/tasks';
+import { UsageError } from './types';
+
+/** `--task arith` or `--task arith,string,logic` (a uniform mixture). */
+export function parseFamilies(spec: string): TaskFamily[] {
+  const names = spec.split(',').map((s) => s.trim());
+  if (names.some((n) => n === '')) throw new UsageError(`--task: empty family name in '${spec}'`);
+  return names.map((name) => {
+    try {
+      return getFamily(name);
+    } catch {
+      throw new UsageError(
+        `--task: unknown task family '${name}' (known: ${families.map((f) => f.name).join(', ')})`,
+      );
+    }
+  });
+}
+
+/** `n` problems of `split` from the families; each family alone, or a seeded mixture. */
+export function drawSamples(
+  fams: readonly TaskFamily[],
+  opts: { n: number; seed: number; split: Split; unique?: boolean },
+): Sample[] {
+  try {
+    return fams.length === 1 ? sampleTask(fams[0]!, opts) : mixture(fams, opts);
+  } catch (err) {
+    throw new UsageError(`--task: ${(err as Error).message}`);
+  }
+}
+
+/** A user JSONL file of `{"prompt", "answer"}`; bad lines are reported as `file:line: why`. */
+export async function readDataFile(path: string): Promise<Sample[]> {
+  try {
+    return await readJsonlFile(path);
+  } catch (err) {
+    if (err instanceof JsonlError) throw new UsageError(err.message);
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') throw new UsageError(`--data ${path}: no such file`);
+    throw err;
+  }
+}
+
+/** The category a family set trains: its shared category, or the family names joined. */
+export function defaultLabel(fams: readonly TaskFamily[]): string {
+  const categories = [...new Set(fams.map((f) => f.category))];
+  return categories.length === 1 ? categories[0]! : fams.map((f) => f.name).join('+');
+}
+
+/** The tokenizer as the trainer's codec: BOS is added to prompts, special tokens are dropped from answers. */
+export function codecOf(tokenizer: TextTokenizer): TokenCodec {
+  return {
+    encode: (text) => tokenizer.encode(text),
+    decode: (ids) => tokenizer.decode(ids, { skipSpecialTokens: true }),
+  };
+}
+
+/**
+ * The model's EOS ids plus the newline token when the tokenizer has a single one: task
+ * answers end at the first newline (`answerLine`), so nothing after it is ever scored and
+ * stopping there saves the decoding steps.
+ */
+export function stopTokenIds(tokenizer: TextTokenizer, eos: readonly number[]): number[] {
+  const ids = tokenizer.encode('\n', { addSpecialTokens: false });
+  const stops = [...eos];
+  if (ids.length === 1 && tokenizer.decode(ids) === '\n' && !stops.includes(ids[0]!)) {
+    stops.push(ids[0]!);
+  }
+  return stops;
+}
+
+/** Answer budget for user data: the longest answer in tokens, its newline, and a little slack. */
+export function answerBudget(tokenizer: TextTokenizer, samples: readonly Sample[]): number {
+  let longest = 0;
+  for (const s of samples) {
+    longest = Math.max(longest, tokenizer.encode(s.answer, { addSpecialTokens: false }).length);
+  }
+  return Math.max(8, longest + 2);
+}
+
+/** Task answers are at most 5 characters; with the newline that ends them this leaves room. */
+export const TASK_MAX_NEW_TOKENS = 8;

@@ -1,0 +1,48 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { gemm, gemmKernel, rowMajor, setGemmKernel } from '../src/kernels/gemm';
+import { matmul, randomMatrix, transpose } from './helpers';
+
+describe('gemm', () => {
+  const initial = gemmKernel();
+  afterAll(() => {
+    setGemmKernel(initial);
+  });
+
+  it('runs the WebAssembly SIMD kernel in Node', () => {
+    expect(setGemmKernel('wasm')).toBe('wasm');
+  });
+
+  for (const kind of ['wasm', 'js'] as const) {
+    it(`${kind} kernel: C ← alpha·op(A)·op(B) + beta·C on odd and block-crossing sizes`, () => {
+      setGemmKernel(kind);
+      for (const [m, n, k] of [
+        [1, 1, 1],
+        [5, 3, 7],
+        [97, 1030, 260],
+        [130, 9, 513],
+      ] as const) {
+        const a = randomMatrix(m, k, m + k);
+        const b = randomMatrix(k, n, n + k);
+        const expected = matmul(a, b, m, k, n);
+        const c = randomMatrix(m, n, 1);
+        const c0 = c.slice();
+        // Transposed views of the transposes: same product, other packing paths.
+        gemm(m, n, k, -2, rowMajor(transpose(a, m, k), m, 0, true), rowMajor(b, n), 1, c, 0, n);
+        let worst = 0;
+        for (let i = 0; i < m * n; i++) {
+          worst = Math.max(worst, Math.abs(c[i]! - (c0[i]! - 2 * expected[i]!)));
+        }
+        expect(worst).toBeLessThan(1e-11);
+        const d = new Float64Array(m * (n + 3));
+        gemm(m, n, k, 1, rowMajor(a, k), rowMajor(transpose(b, k, n), k, 0, true), 0, d, 0, n + 3);
+        worst = 0;
+        for (let i = 0; i < m; i++) {
+          for (let j = 0; j < n; j++) {
+            worst = Math.max(worst, Math.abs(d[i * (n + 3) + j]! - expected[i * n + j]!));
+          }
+        }
+        expect(worst).toBeLessThan(1e-11);
+      }
+    });
+  }
+});

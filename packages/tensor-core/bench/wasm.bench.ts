@@ -1,0 +1,223 @@
+/**
+ * `npx tsx bench/wasm.bench.ts [--skip-js] [--only matmul|train|generate]`:
+ * the WebAssembly backend against the js backend and tfjs-backend-wasm (XNNPACK),
+ * measured side by side in one run. One JSON line per case:
+ *   matmul: GFLOP/s (median and best run) per shape and implementation, with
+ *           ratio_vs_tfjs_wasm; every implementation is timed including moving its
+ *           operands in and the result out (tfjs: tensor upload + dataSync);
+ *   train:  stories260K-shape training steps (batch 8 × seq 256, AdamW), tokens/s;
+ *   generate: greedy decoding with a KV cache, tokens/s.
+ */
+import { createRequire } from 'node:module';
+import { dirname } from 'node:path';
+import * as t from '../src/index';
+import { generate, STORIES_260K, TinyLlama, trainStep } from './wasm-model';
+
+const args = process.argv.slice(2);
+const only = args.includes('--only') ? args[args.indexOf('--only') + 1] : null;
+const skipJs = args.includes('--skip-js');
+
+function emit(line: Record<string, unknown>): void {
+  console.log(JSON.stringify(line));
+}
+
+type Matmul = (a: Float32Array, b: Float32Array, m: number, k: number, n: number) => Float32Array;
+
+function backendMatmul(b: t.Backend): Matmul {
+  return (a, bb, m, k, n) =>
+    b.matmul(a, bb, {
+      batch: 1,
+      m,
+      k,
+      n,
+      transA: false,
+      transB: false,
+      aBatchStride: 0,
+      bBatchStride: 0,
+    });
+}
+
+async function tfjsWasmMatmul(): Promise<{ matmul: Matmul; info: Record<string, unknown> }> {
+  const require = createRequire(import.meta.url);
+  const tf = require('@tensorflow/tfjs-core') as typeof import('@tensorflow/tfjs-core');
+  const tfw = require('@tensorflow/tfjs-backend-wasm') as typeof import('@tensorflow/tfjs-backend-wasm');
+  // The .wasm binaries load from the installed package's dist folder: offline.
+  tfw.setWasmPaths(`${dirname(require.resolve('@tensorflow/tfjs-backend-wasm'))}/`);
+  await tf.setBackend('wasm');
+  await tf.ready();
+  return {
+    matmul: (a, b, m, k, n) => {
+      const c = tf.tidy(() => tf.matMul(tf.tensor2d(a, [m, k]), tf.tensor2d(b, [k, n])));
+      const out = c.dataSync() as Float32Array;
+      c.dispose();
+      return out;
+    },
+    info: {
+      simd: tf.env().getBool('WASM_HAS_SIMD_SUPPORT'),
+      threads: tf.env().getBool('WASM_HAS_MULTITHREAD_SUPPORT'),
+    },
+  };
+}
+
+/** Timings of repeated runs after warm-up (which also lets V8 tier the wasm up). */
+function time(fn: () => unknown, targetMs: number, maxReps: number): { median: number; best: number; reps: number } {
+  const w0 = performance.now();
+  do fn();
+  while (performance.now() - w0 < Math.min(200, targetMs / 2));
+  const samples: number[] = [];
+  const start = performance.now();
+  while (samples.length < maxReps && (samples.length < 3 || performance.now() - start < targetMs)) {
+    const t0 = performance.now();
+    fn();
+    samples.push(performance.now() - t0);
+  }
+  samples.sort((a, b) => a - b);
+  return { median: samples[samples.length >> 1]!, best: samples[0]!, reps: samples.length };
+}
+
+function randomArray(n: number, rng: t.Rng): Float32Array {
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) out[i] = 2 * rng.uniform() - 1;
+  return out;
+}
+
+const SHAPES: [number, number, number][] = [
+  [64, 64, 64],
+  [256, 64, 64],
+  [256, 64, 172],
+  [256, 256, 256],
+  [512, 512, 512],
+  [512, 768, 768],
+  [1024, 1024, 1024],
+];
+
+async function benchMatmul(impls: [string, Matmul][]): Promise<void> {
+  const rng = new t.Rng(1);
+  for (const [m, k, n] of SHAPES) {
+    const a = randomArray(m * k, rng);
+    const b = randomArray(k * n, rng);
+    const flops = 2 * m * k * n;
+    const rows: Record<string, { median: number; best: number; reps: number }> = {};
+    let reference: Float32Array | null = null;
+    for (const [name, fn] of impls) {
+      // js runs ~1 GFLOP/s: few repetitions of the big shapes.
+      const slow = name === 'js';
+      if (slow && flops > 3e8 && skipJs) continue;
+      const result = fn(a, b, m, k, n);
+      reference ??= result;
+      let err = 0;
+      for (let i = 0; i < result.length; i++) err = Math.max(err, Math.abs(result[i]! - reference[i]!));
+      rows[name] = time(() => fn(a, b, m, k, n), slow ? 300 : 600, slow ? 3 : 500);
+      const r = rows[name]!;
+      emit({
+        bench: 'matmul',
+        shape: `${m}x${k}x${n}`,
+        impl: name,
+        gflops: +(flops / r.median / 1e6).toFixed(2),
+        gflops_best: +(flops / r.best / 1e6).toFixed(2),
+        ms: +r.median.toFixed(4),
+        reps: r.reps,
+        max_abs_diff_vs_first: +err.toExponential(2),
+      });
+    }
+    const tfjs = rows['tfjs-wasm'];
+    if (tfjs) {
+      for (const [name, r] of Object.entries(rows)) {
+        if (name === 'tfjs-wasm') continue;
+        emit({
+          bench: 'matmul-ratio',
+          shape: `${m}x${k}x${n}`,
+          impl: name,
+          ratio_vs_tfjs_wasm: +(tfjs.median / r.median).toFixed(2),
+          ratio_vs_tfjs_wasm_best: +(tfjs.best / r.best).toFixed(2),
+        });
+      }
+    }
+  }
+}
+
+async function benchTrain(name: string, backend: t.Backend, steps: number): Promise<void> {
+  const { batch, seq } = { batch: 8, seq: 256 };
+  const rng = new t.Rng(2);
+  const model = new TinyLlama(STORIES_260K, rng);
+  const opt = new t.AdamW(model.parameters(), { lr: 1e-3 });
+  const ids = Array.from({ length: batch * seq }, () => rng.int(STORIES_260K.vocab));
+  const targets = ids.map((x, i) => (i % seq === seq - 1 ? -100 : ids[i + 1]!));
+  t.withBackend(backend, () => {
+    const first = trainStep(model, opt, ids, targets, batch, seq);
+    const times: number[] = [];
+    let last = first;
+    for (let i = 0; i < steps; i++) {
+      const t0 = performance.now();
+      last = trainStep(model, opt, ids, targets, batch, seq);
+      times.push(performance.now() - t0);
+    }
+    times.sort((a, b) => a - b);
+    const median = times[times.length >> 1]!;
+    emit({
+      bench: 'train',
+      config: 'stories260K shapes, batch 8 x seq 256, AdamW',
+      impl: name,
+      tokens_per_s: Math.round((batch * seq) / (median / 1000)),
+      tokens_per_s_best: Math.round((batch * seq) / (times[0]! / 1000)),
+      ms_per_step: +median.toFixed(1),
+      steps,
+      loss_first: +first.toFixed(4),
+      loss_last: +last.toFixed(4),
+      reference_pytorch_tokens_per_s: 8500,
+    });
+  });
+}
+
+function benchGenerate(name: string, backend: t.Backend, tokens: number): void {
+  const model = new TinyLlama(STORIES_260K, new t.Rng(3));
+  t.withBackend(backend, () => {
+    generate(model, [1], 16);
+    const t0 = performance.now();
+    const out = generate(model, [1], tokens);
+    const ms = performance.now() - t0;
+    emit({
+      bench: 'generate',
+      config: 'stories260K shapes, batch 1, greedy, KV cache',
+      impl: name,
+      tokens: out.length,
+      tokens_per_s: Math.round(out.length / (ms / 1000)),
+      reference_llama2c_tokens_per_s: 4000,
+    });
+  });
+}
+
+async function main(): Promise<void> {
+  const js = t.createJsBackend();
+  const wasm1 = await t.createWasmBackend({ threads: 1 });
+  const wasmN = await t.createWasmBackend();
+  const backends: [string, t.Backend][] = [
+    ['js', js],
+    ['wasm-1thread', wasm1],
+    [`wasm-${wasmN.threads}threads`, wasmN],
+  ];
+  emit({ bench: 'env', node: process.version, threads_available: wasmN.threads });
+  if (!only || only === 'matmul') {
+    const tfjs = await tfjsWasmMatmul();
+    emit({ bench: 'env', tfjs_wasm: tfjs.info });
+    await benchMatmul([
+      ...backends.map(([n, b]) => [n, backendMatmul(b)] as [string, Matmul]),
+      ['tfjs-wasm', tfjs.matmul],
+    ]);
+  }
+  if (!only || only === 'train') {
+    for (const [name, b] of backends) {
+      if (name === 'js' && skipJs) continue;
+      await benchTrain(name, b, name === 'js' ? 2 : 8);
+    }
+  }
+  if (!only || only === 'generate') {
+    for (const [name, b] of backends) benchGenerate(name, b, 255);
+  }
+  t.disposeWasmBackend();
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
