@@ -16,6 +16,14 @@ export interface TaskSpec {
   trainSize: number;
   evalSize: number;
   vocabSize: number;
+  /**
+   * Alphabet and separator come from ids >= this. In the llama2.c 512-token vocabulary,
+   * ids 3..258 are byte-fallback tokens that TinyStories almost never needed: their
+   * embeddings are nearly parallel (mean cosine 0.996 in stories260K, vs 0.09 among
+   * word pieces), so a frozen tied output head cannot tell them apart and only full
+   * fine-tuning could learn to emit them.
+   */
+  firstId: number;
   bosId: number;
   eosId: number;
 }
@@ -37,16 +45,21 @@ export interface Task {
 }
 
 export function makeTask(spec: TaskSpec): Task {
-  const { seed, alphabetSize, promptLength, trainSize, evalSize, vocabSize, bosId, eosId } = spec;
+  const { seed, alphabetSize, promptLength, trainSize, evalSize, vocabSize, firstId } = spec;
+  const { bosId, eosId } = spec;
+  if (vocabSize - firstId < alphabetSize + 1) {
+    throw new Error(`makeTask: ids ${firstId}..${vocabSize - 1} cannot hold ${alphabetSize} + 1 ids`);
+  }
   if (alphabetSize ** promptLength < 4 * (trainSize + evalSize)) {
     throw new Error(
       `makeTask: ${alphabetSize}^${promptLength} prompts are too few for ${trainSize} + ${evalSize} disjoint examples`,
     );
   }
   const rng = new Rng(seed);
-  // Ids 0..2 are <unk>, <s>, </s> in the llama2.c vocabulary; keep them out of the alphabet.
   const candidates = rng.shuffle(
-    Array.from({ length: vocabSize }, (_, i) => i).filter((i) => i > 2),
+    Array.from({ length: vocabSize - firstId }, (_, i) => firstId + i).filter(
+      (i) => i !== bosId && i !== eosId,
+    ),
   );
   const alphabet = candidates.slice(0, alphabetSize);
   const separatorId = candidates[alphabetSize]!;

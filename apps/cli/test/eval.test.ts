@@ -6,6 +6,7 @@ import { Rng } from '@t2/tensor-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../src/main';
 import { writeTinyModelFolder } from './tiny-model';
+import { makeTinyRuntime, type TinyRuntime } from './tiny-runtime';
 
 async function run(argv: string[]) {
   let stdout = '';
@@ -224,5 +225,186 @@ describe('t2 eval', () => {
     const noTok = await run(['eval', '--model', bare, '--task', 'arith']);
     expect(noTok.code).toBe(2);
     expect(noTok.stderr).toMatch(/has no tokenizer\.json: t2 eval needs one/);
+  });
+});
+
+describe('t2 eval --strategy', () => {
+  let rt: TinyRuntime;
+  beforeAll(async () => {
+    rt = await makeTinyRuntime();
+  });
+  afterAll(async () => {
+    await rm(rt.dir, { recursive: true, force: true });
+  });
+  const evalArgs = (extra: string[]) => [
+    'eval',
+    '--model',
+    rt.model,
+    '--cache',
+    rt.cache,
+    '--reward',
+    `module:${fingerprint}`,
+    '--json',
+    ...extra,
+  ];
+  const json = async (extra: string[]) => {
+    const r = await run(evalArgs(extra));
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout.trim().split('\n')).toHaveLength(1);
+    return JSON.parse(r.stdout);
+  };
+
+  it('none is the base model, oracle the expert of each sample’s category', async () => {
+    // The fingerprint reward makes equal mean rewards mean (almost surely) equal answers.
+    const base = await json(['--task', 'arith', '--n', '8']);
+    const none = await json(['--task', 'arith', '--n', '8', '--strategy', 'none']);
+    expect(none.strategy).toBe('none');
+    expect(none.meanReward).toBe(base.meanReward);
+    for (const family of ['arith', 'string']) {
+      const expert = await json([
+        '--task',
+        family,
+        '--n',
+        '8',
+        '--expert',
+        join(rt.experts, `${family}.safetensors`),
+      ]);
+      const oracle = await json(['--task', family, '--n', '8', '--strategy', 'oracle']);
+      expect(oracle.meanReward, family).toBe(expert.meanReward);
+      expect(oracle.meanReward, family).not.toBe(
+        (await json(['--task', family, '--n', '8'])).meanReward,
+      );
+    }
+  });
+
+  it('reports routing for prompt and classifier, per family', async () => {
+    for (const strategy of ['prompt', 'classifier']) {
+      const r = await json(['--task', 'arith,logic', '--n', '6', '--strategy', strategy]);
+      expect(r.n).toBe(6);
+      expect(r.routing.total).toBe(6);
+      expect(r.routing.perTask.arith.total + r.routing.perTask.logic.total).toBe(6);
+      expect(r.routing.accuracy).toBeGreaterThanOrEqual(0);
+      expect(r.timings.pass1Ms).toBeGreaterThan(0);
+      expect(r.timings.totalMs).toBeGreaterThanOrEqual(r.timings.pass2Ms);
+    }
+  });
+
+  it('adapts few-shot α once per family on validation shots, then reuses the cache', async () => {
+    const alphaCache = join(rt.dir, 'eval-alpha.json');
+    const args = [
+      '--task',
+      'arith,count',
+      '--n',
+      '4',
+      '--strategy',
+      'few-shot',
+      '--shots',
+      '2',
+      '--cem-iterations',
+      '1',
+      '--population',
+      '4',
+      '--alpha-cache',
+      alphaCache,
+    ];
+    const first = await json(args);
+    expect(Object.keys(first.fewShot).sort()).toEqual(['arith', 'count']);
+    for (const f of Object.values(first.fewShot) as {
+      source: string;
+      examples: number;
+      alpha: Record<string, number>;
+    }[]) {
+      expect(f.source).toBe('search');
+      expect(f.examples).toBe(2);
+      expect(Object.values(f.alpha).reduce((s, a) => s + a, 0)).toBeCloseTo(1, 6);
+    }
+    expect(first.alphaCache).toBe(alphaCache);
+    const cached = JSON.parse(await readFile(alphaCache, 'utf8'));
+    expect(Object.keys(cached.tasks).sort()).toEqual(['arith', 'count']);
+    const second = await json(args);
+    for (const [task, f] of Object.entries(second.fewShot) as [
+      string,
+      { source: string; alpha: unknown },
+    ][]) {
+      expect(f.source).toBe('cache');
+      expect(f.alpha).toEqual(first.fewShot[task].alpha);
+    }
+    expect(second.meanReward).toBe(first.meanReward);
+    // The text report shows each family's α as bars.
+    const text = await run(['eval', '--model', rt.model, '--cache', rt.cache, ...args]);
+    expect(text.code, text.stderr).toBe(0);
+    expect(text.stdout).toMatch(
+      /few-shot α per task \(cache .*eval-alpha\.json\):\n {2}arith: from the cache/,
+    );
+    expect(text.stdout).toMatch(/ {4}arith \(math\) +[█░]{10} \d\.\d\d\n/);
+    expect(text.stdout).toMatch(/\nfamily +correct +total +accuracy\n/);
+  });
+
+  it('routes JSONL data by its categories', async () => {
+    const data = join(rt.dir, 'routed.jsonl');
+    const lines = [
+      { prompt: '1+1=', answer: '2', category: 'math' },
+      { prompt: 'up ab=', answer: 'AB', category: 'string' },
+      { prompt: 'max 3 4=', answer: '4', category: 'logic' },
+    ];
+    await writeFile(data, lines.map((l) => JSON.stringify(l)).join('\n'));
+    const oracle = await json(['--data', data, '--strategy', 'oracle']);
+    expect(oracle.n).toBe(3);
+    expect(Object.keys(oracle.perCategory).sort()).toEqual(['logic', 'math', 'string']);
+    const routed = await json(['--data', data, '--strategy', 'classifier']);
+    expect(Object.keys(routed.routing.perTask).sort()).toEqual(['logic', 'math', 'string']);
+    await writeFile(data, '{"prompt": "1+1=", "answer": "2"}\n');
+    const r = await run(['eval', '--model', rt.model, '--data', data, '--strategy', 'oracle']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(
+      /--strategy oracle needs each sample's category: sample 1 of .*routed\.jsonl has none/,
+    );
+  });
+
+  it('reports bad strategy input clearly', async () => {
+    const cases: [string[], RegExp][] = [
+      [['--task', 'arith', '--strategy', 'magic'], /--strategy: unknown strategy 'magic'/],
+      [
+        [
+          '--task',
+          'arith',
+          '--strategy',
+          'oracle',
+          '--expert',
+          join(rt.experts, 'arith.safetensors'),
+        ],
+        /--expert cannot be combined with --strategy/,
+      ],
+      [['--task', 'arith', '--shots', '4'], /--shots applies to --strategy/],
+      [
+        ['--task', 'arith', '--strategy', 'none', '--shots', '4'],
+        /--shots applies to --strategy few-shot/,
+      ],
+      [['--data', fingerprint, '--strategy', 'few-shot'], /--strategy few-shot needs --task/],
+      [
+        ['--task', 'arith', '--strategy', 'none', '--experts', join(rt.dir, 'missing')],
+        /--experts .*missing: no such folder/,
+      ],
+    ];
+    for (const [extra, message] of cases) {
+      const r = await run(['eval', '--model', rt.model, '--cache', rt.cache, ...extra]);
+      expect(r.code, extra.join(' ')).toBe(2);
+      expect(r.stderr).toMatch(message);
+    }
+    const foreign = await run([
+      'eval',
+      '--model',
+      rt.otherModel,
+      '--experts',
+      rt.experts,
+      '--task',
+      'arith',
+      '--strategy',
+      'none',
+      '--cache',
+      rt.cache,
+    ]);
+    expect(foreign.code).toBe(2);
+    expect(foreign.stderr).toMatch(/this expert was made for another base model/);
   });
 });

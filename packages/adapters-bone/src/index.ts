@@ -1,5 +1,14 @@
 // @t2/adapters-bone: Bone and BAT block-affine adapters (PEFT's BoneConfig / MiSS),
 // with PEFT-compatible adapter folders.
+
+export {
+  ADAPTER_CONFIG_FILE,
+  ADAPTER_WEIGHTS_FILE,
+  findTargetModules,
+  OUTPUT_HEAD,
+  type TargetModules,
+  type TargetSelection,
+} from '@t2/tensor-core';
 export { batDelta, batWeight, boneUpdate } from './bone/block-math';
 export {
   type BoneConfig,
@@ -20,10 +29,3 @@ export {
   type TrainableSummary,
 } from './bone/model';
 export { type BonePeftType, fromPeftConfig, peftKey, toPeftConfig } from './bone/peft-file';
-export { ADAPTER_CONFIG_FILE, ADAPTER_WEIGHTS_FILE } from './shared/adapter-folder';
-export {
-  findTargetModules,
-  OUTPUT_HEAD,
-  type TargetModules,
-  type TargetSelection,
-} from './shared/target-modules';

@@ -1,4 +1,13 @@
 // @t2/adapters-lora: LoRA and PiSSA baselines with PEFT-compatible adapter folders.
+
+export {
+  ADAPTER_CONFIG_FILE,
+  ADAPTER_WEIGHTS_FILE,
+  findTargetModules,
+  OUTPUT_HEAD,
+  type TargetModules,
+  type TargetSelection,
+} from '@t2/tensor-core';
 export {
   isPissa,
   type LoraConfig,
@@ -20,10 +29,3 @@ export {
   type TrainableSummary,
 } from './lora/model';
 export { fromPeftConfig, peftKey, toPeftConfig } from './lora/peft-file';
-export { ADAPTER_CONFIG_FILE, ADAPTER_WEIGHTS_FILE } from './shared/adapter-folder';
-export {
-  findTargetModules,
-  OUTPUT_HEAD,
-  type TargetModules,
-  type TargetSelection,
-} from './shared/target-modules';

@@ -1,5 +1,6 @@
 // Thin float64 SVD against ml-matrix and svd-js, measured in the same run. Prints one JSON object
-// per line: ratio = baseline ms / @t2/svd ms (higher is better for @t2/svd).
+// per line: ratio = baseline ms / @t2/svd ms (higher is better for @t2/svd), from median wall
+// times; cpu_ratio is the same from CPU times.
 //
 //   npm run bench -w @t2/svd                      # everything (the 4864×896 baselines take minutes)
 //   SVD_BENCH_QUICK=1 npm run bench -w @t2/svd    # skip baselines on the two largest shapes
@@ -80,16 +81,27 @@ function median(xs: number[]): number {
   return s[s.length >> 1]!;
 }
 
-/** Median wall time of `reps` runs of `run` after one untimed warm-up (skipped for slow ones). */
-function time(run: () => void, reps: number, warmup: boolean): number {
-  if (warmup) run();
-  const ts: number[] = [];
+/**
+ * Median wall and CPU time (ms) of `reps` runs of `run`. CPU time is reported too because on a
+ * shared machine it is far less noisy than wall time. Unless `warm` is false (for runs of many
+ * seconds), it first runs for at least half a second so that V8 has optimised the hot code.
+ */
+function time(run: () => void, reps: number, warm: boolean): { wall: number; cpu: number } {
+  if (warm) {
+    const start = performance.now();
+    for (let i = 0; i < 3 || performance.now() - start < 500; i++) run();
+  }
+  const walls: number[] = [];
+  const cpus: number[] = [];
   for (let r = 0; r < reps; r++) {
+    const c = process.cpuUsage();
     const t = performance.now();
     run();
-    ts.push(performance.now() - t);
+    walls.push(performance.now() - t);
+    const d = process.cpuUsage(c);
+    cpus.push((d.user + d.system) / 1000);
   }
-  return median(ts);
+  return { wall: median(walls), cpu: median(cpus) };
 }
 
 const baselines: Record<string, (m: Case['matrices'][number]) => () => void> = {
@@ -141,21 +153,24 @@ function runCase(c: Case, reps: number, baselineReps: number, withBaselines: boo
       bench: 'svd-thin-f64',
       case: c.name,
       impl: '@t2/svd',
-      ms: round(ours),
+      ms: round(ours.wall),
+      cpu_ms: round(ours.cpu),
       rel_err: Number(relErr.toExponential(2)),
       baseline: name,
     };
     if (withBaselines) {
       const runs = c.matrices.map(prepare);
-      const ms = time(
+      const theirs = time(
         () => {
           for (const run of runs) run();
         },
         baselineReps,
         baselineReps > 1,
       );
-      line.baseline_ms = round(ms);
-      line.ratio = round(ms / ours);
+      line.baseline_ms = round(theirs.wall);
+      line.baseline_cpu_ms = round(theirs.cpu);
+      line.ratio = round(theirs.wall / ours.wall);
+      line.cpu_ratio = round(theirs.cpu / ours.cpu);
     } else {
       line.baseline_ms = null;
       line.ratio = null;

@@ -25,14 +25,16 @@ export class SvdConvergenceError extends Error {
 
   constructor(
     readonly matrixName: string,
+    /** Which iteration gave up: the bidiagonal QR sweeps or a divide-and-conquer secular root. */
+    readonly stage: 'bidiagonal QR' | 'secular equation',
     readonly iterations: number,
     readonly maxIterations: number,
-    /** Superdiagonal entries of the bidiagonal that were still non-negligible. */
+    /** Superdiagonal entries (QR) or roots (secular equation) left unconverged. */
     readonly unconverged: number,
   ) {
     super(
-      `svd: "${matrixName}" did not converge after ${iterations} QR iterations ` +
-        `(limit ${maxIterations}); ${unconverged} superdiagonal entries remain`,
+      `svd: "${matrixName}" did not converge: ${stage} stopped after ${iterations} iterations ` +
+        `(limit ${maxIterations}) with ${unconverged} ${stage === 'bidiagonal QR' ? 'superdiagonal entries' : 'roots'} left`,
     );
   }
 }

@@ -12,7 +12,10 @@ export interface SvdOptions {
   rank?: number;
   /** Names the matrix in error messages, e.g. a parameter name from a safetensors file. */
   name?: string;
-  /** Cap on bidiagonal QR inner steps; LAPACK's 6·k² when left out. */
+  /**
+   * Cap on the inner steps of each bidiagonal QR solve (the whole bidiagonal below 32 columns,
+   * each divide-and-conquer leaf above); LAPACK's 6·k² for a k×k bidiagonal when left out.
+   */
   maxIterations?: number;
 }
 
@@ -81,6 +84,7 @@ function tallSvd(
   const u = new Float64Array(m * n);
   let v: Float64Array;
   let result: {
+    stage?: 'bidiagonal QR' | 'secular equation';
     converged: boolean;
     iterations: number;
     maxIterations: number;
@@ -112,6 +116,7 @@ function tallSvd(
   if (!result.converged) {
     throw new SvdConvergenceError(
       name,
+      result.stage ?? 'bidiagonal QR',
       result.iterations,
       result.maxIterations,
       result.unconverged,
@@ -139,7 +144,8 @@ function gatherColumns(
   for (let r = 0; r < rows; r++) {
     const fo = r * ld;
     const oo = r * k;
-    for (let c = 0; c < k; c++) out[oo + c] = from[fo + columns[c]!]!;
+    // `+ 0` turns −0 into 0, so exact zeros print as such.
+    for (let c = 0; c < k; c++) out[oo + c] = from[fo + columns[c]!]! + 0;
   }
   return out;
 }
@@ -161,8 +167,8 @@ export function signConvention(f: SvdResult): void {
   }
   for (let c = 0; c < k; c++) {
     if (best[c]! >= 0) continue;
-    for (let r = 0; r < m; r++) U[r * k + c] = -U[r * k + c]!;
-    for (let r = 0; r < n; r++) V[r * k + c] = -V[r * k + c]!;
+    for (let r = 0; r < m; r++) U[r * k + c] = 0 - U[r * k + c]!;
+    for (let r = 0; r < n; r++) V[r * k + c] = 0 - V[r * k + c]!;
   }
 }
 
@@ -176,7 +182,10 @@ export function checkRank(rank: number | undefined, k: number, name: string): nu
 
 /**
  * Thin singular value decomposition A = U diag(S) Vᵀ, computed in float64: Householder
- * bidiagonalisation followed by implicit-shift bidiagonal QR (Golub–Kahan).
+ * bidiagonalisation (after a QR factorisation when A is much taller than wide; wide matrices are
+ * transposed), then divide and conquer on the bidiagonal, or implicit-shift QR (Golub–Kahan)
+ * below 32 columns. `rank` truncates the exact decomposition, at the same cost; for a few
+ * triplets of a large matrix see `randomizedSvd`.
  *
  * ```ts
  * const { U, S, V } = svd({ shape: [m, n], data }, { rank: 8, name: 'q_proj' });
@@ -248,6 +257,7 @@ export function singularValues(
   if (!result.converged) {
     throw new SvdConvergenceError(
       name,
+      'bidiagonal QR',
       result.iterations,
       result.maxIterations,
       result.unconverged,

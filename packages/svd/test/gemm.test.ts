@@ -1,20 +1,21 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { gemm, gemmKernel, rowMajor, setGemmKernel } from '../src/kernels/gemm';
+import { gemm, gemmKernel, rowMajor } from '../src/kernels/gemm';
+import { setWasmEnabled } from '../src/kernels/wasm-kernels';
 import { matmul, randomMatrix, transpose } from './helpers';
 
 describe('gemm', () => {
-  const initial = gemmKernel();
   afterAll(() => {
-    setGemmKernel(initial);
+    setWasmEnabled(true);
   });
 
   it('runs the WebAssembly SIMD kernel in Node', () => {
-    expect(setGemmKernel('wasm')).toBe('wasm');
+    expect(gemmKernel()).toBe('wasm');
   });
 
   for (const kind of ['wasm', 'js'] as const) {
     it(`${kind} kernel: C ← alpha·op(A)·op(B) + beta·C on odd and block-crossing sizes`, () => {
-      setGemmKernel(kind);
+      setWasmEnabled(kind === 'wasm');
+      expect(gemmKernel()).toBe(kind);
       for (const [m, n, k] of [
         [1, 1, 1],
         [5, 3, 7],

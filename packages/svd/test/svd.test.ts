@@ -6,6 +6,7 @@ import {
   singularValues,
   svd,
 } from '../src/index';
+import { setWasmEnabled } from '../src/kernels/wasm-kernels';
 import {
   frobenius,
   matmul,
@@ -351,7 +352,32 @@ describe('svd: failure modes', () => {
       const e = caught as SvdConvergenceError;
       expect(e.matrixName).toBe(`W${size}`);
       expect(e.iterations).toBeGreaterThanOrEqual(3);
-      expect(e.message).toMatch(/did not converge after \d+ QR iterations/);
+      expect(e.stage).toBe('bidiagonal QR');
+      expect(e.message).toMatch(/did not converge: bidiagonal QR stopped after \d+ iterations/);
+    }
+  });
+});
+
+describe('svd: JavaScript fallbacks', () => {
+  it('without WebAssembly the same decompositions come out (to rounding)', () => {
+    const cases: Array<[number, number]> = [
+      [120, 97],
+      [97, 120],
+      [260, 100],
+    ];
+    const withWasm = cases.map(([m, n]) => svd({ rows: m, cols: n, data: randomMatrix(m, n, m) }));
+    setWasmEnabled(false);
+    try {
+      cases.forEach(([m, n], t) => {
+        const a = randomMatrix(m, n, m);
+        const f = svd({ rows: m, cols: n, data: a });
+        expectValidSvd(a, m, n, f);
+        for (let i = 0; i < f.k; i++) {
+          expect(Math.abs(f.S[i]! - withWasm[t]!.S[i]!)).toBeLessThan(1e-13 * f.S[0]!);
+        }
+      });
+    } finally {
+      setWasmEnabled(true);
     }
   });
 });

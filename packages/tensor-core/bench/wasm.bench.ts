@@ -40,7 +40,8 @@ function backendMatmul(b: t.Backend): Matmul {
 async function tfjsWasmMatmul(): Promise<{ matmul: Matmul; info: Record<string, unknown> }> {
   const require = createRequire(import.meta.url);
   const tf = require('@tensorflow/tfjs-core') as typeof import('@tensorflow/tfjs-core');
-  const tfw = require('@tensorflow/tfjs-backend-wasm') as typeof import('@tensorflow/tfjs-backend-wasm');
+  const tfw =
+    require('@tensorflow/tfjs-backend-wasm') as typeof import('@tensorflow/tfjs-backend-wasm');
   // The .wasm binaries load from the installed package's dist folder: offline.
   tfw.setWasmPaths(`${dirname(require.resolve('@tensorflow/tfjs-backend-wasm'))}/`);
   await tf.setBackend('wasm');
@@ -59,20 +60,35 @@ async function tfjsWasmMatmul(): Promise<{ matmul: Matmul; info: Record<string, 
   };
 }
 
+interface Timing {
+  median: number;
+  best: number;
+  reps: number;
+  /** Process CPU time (all threads) per run, ms. */
+  cpu: number;
+}
+
 /** Timings of repeated runs after warm-up (which also lets V8 tier the wasm up). */
-function time(fn: () => unknown, targetMs: number, maxReps: number): { median: number; best: number; reps: number } {
+function time(fn: () => unknown, targetMs: number, maxReps: number): Timing {
   const w0 = performance.now();
   do fn();
   while (performance.now() - w0 < Math.min(200, targetMs / 2));
   const samples: number[] = [];
   const start = performance.now();
+  const cpu0 = process.cpuUsage();
   while (samples.length < maxReps && (samples.length < 3 || performance.now() - start < targetMs)) {
     const t0 = performance.now();
     fn();
     samples.push(performance.now() - t0);
   }
+  const cpu = process.cpuUsage(cpu0);
   samples.sort((a, b) => a - b);
-  return { median: samples[samples.length >> 1]!, best: samples[0]!, reps: samples.length };
+  return {
+    median: samples[samples.length >> 1]!,
+    best: samples[0]!,
+    reps: samples.length,
+    cpu: (cpu.user + cpu.system) / 1000 / samples.length,
+  };
 }
 
 function randomArray(n: number, rng: t.Rng): Float32Array {
@@ -97,7 +113,7 @@ async function benchMatmul(impls: [string, Matmul][]): Promise<void> {
     const a = randomArray(m * k, rng);
     const b = randomArray(k * n, rng);
     const flops = 2 * m * k * n;
-    const rows: Record<string, { median: number; best: number; reps: number }> = {};
+    const rows: Record<string, Timing> = {};
     let reference: Float32Array | null = null;
     for (const [name, fn] of impls) {
       // js runs ~1 GFLOP/s: few repetitions of the big shapes.
@@ -106,7 +122,8 @@ async function benchMatmul(impls: [string, Matmul][]): Promise<void> {
       const result = fn(a, b, m, k, n);
       reference ??= result;
       let err = 0;
-      for (let i = 0; i < result.length; i++) err = Math.max(err, Math.abs(result[i]! - reference[i]!));
+      for (let i = 0; i < result.length; i++)
+        err = Math.max(err, Math.abs(result[i]! - reference[i]!));
       rows[name] = time(() => fn(a, b, m, k, n), slow ? 300 : 600, slow ? 3 : 500);
       const r = rows[name]!;
       emit({
@@ -115,6 +132,9 @@ async function benchMatmul(impls: [string, Matmul][]): Promise<void> {
         impl: name,
         gflops: +(flops / r.median / 1e6).toFixed(2),
         gflops_best: +(flops / r.best / 1e6).toFixed(2),
+        // Per second of process CPU time: the steadier figure on a shared machine for
+        // one thread; for several it measures work done, not speed.
+        gflops_cpu: +(flops / r.cpu / 1e6).toFixed(2),
         ms: +r.median.toFixed(4),
         reps: r.reps,
         max_abs_diff_vs_first: +err.toExponential(2),
@@ -130,6 +150,7 @@ async function benchMatmul(impls: [string, Matmul][]): Promise<void> {
           impl: name,
           ratio_vs_tfjs_wasm: +(tfjs.median / r.median).toFixed(2),
           ratio_vs_tfjs_wasm_best: +(tfjs.best / r.best).toFixed(2),
+          ratio_vs_tfjs_wasm_cpu: +(tfjs.cpu / r.cpu).toFixed(2),
         });
       }
     }
@@ -142,16 +163,19 @@ async function benchTrain(name: string, backend: t.Backend, steps: number): Prom
   const model = new TinyLlama(STORIES_260K, rng);
   const opt = new t.AdamW(model.parameters(), { lr: 1e-3 });
   const ids = Array.from({ length: batch * seq }, () => rng.int(STORIES_260K.vocab));
-  const targets = ids.map((x, i) => (i % seq === seq - 1 ? -100 : ids[i + 1]!));
+  const targets = ids.map((_, i) => (i % seq === seq - 1 ? -100 : ids[i + 1]!));
   t.withBackend(backend, () => {
     const first = trainStep(model, opt, ids, targets, batch, seq);
     const times: number[] = [];
     let last = first;
+    const cpu0 = process.cpuUsage();
     for (let i = 0; i < steps; i++) {
       const t0 = performance.now();
       last = trainStep(model, opt, ids, targets, batch, seq);
       times.push(performance.now() - t0);
     }
+    const cpu = process.cpuUsage(cpu0);
+    const cpuMs = (cpu.user + cpu.system) / 1000 / steps;
     times.sort((a, b) => a - b);
     const median = times[times.length >> 1]!;
     emit({
@@ -161,6 +185,10 @@ async function benchTrain(name: string, backend: t.Backend, steps: number): Prom
       tokens_per_s: Math.round((batch * seq) / (median / 1000)),
       tokens_per_s_best: Math.round((batch * seq) / (times[0]! / 1000)),
       ms_per_step: +median.toFixed(1),
+      // CPU time of the whole process (all threads) per step: on a shared machine the
+      // steadier figure for one thread, an upper bound on work for several.
+      cpu_ms_per_step: +cpuMs.toFixed(1),
+      tokens_per_cpu_s: Math.round((batch * seq) / (cpuMs / 1000)),
       steps,
       loss_first: +first.toFixed(4),
       loss_last: +last.toFixed(4),
@@ -169,19 +197,28 @@ async function benchTrain(name: string, backend: t.Backend, steps: number): Prom
   });
 }
 
-function benchGenerate(name: string, backend: t.Backend, tokens: number): void {
+function benchGenerate(name: string, backend: t.Backend, tokens: number, runs: number): void {
   const model = new TinyLlama(STORIES_260K, new t.Rng(3));
   t.withBackend(backend, () => {
-    generate(model, [1], 16);
-    const t0 = performance.now();
-    const out = generate(model, [1], tokens);
-    const ms = performance.now() - t0;
+    // Warm-up long enough for V8 to tier the kernels up.
+    for (let i = 0; i < 2; i++) generate(model, [1], tokens);
+    const rates: number[] = [];
+    const cpu0 = process.cpuUsage();
+    for (let r = 0; r < runs; r++) {
+      const t0 = performance.now();
+      const out = generate(model, [1], tokens);
+      rates.push(out.length / ((performance.now() - t0) / 1000));
+    }
+    const cpu = process.cpuUsage(cpu0);
+    rates.sort((a, b) => a - b);
     emit({
       bench: 'generate',
-      config: 'stories260K shapes, batch 1, greedy, KV cache',
+      config: 'stories260K shapes, batch 1, greedy, KV cache (concat)',
       impl: name,
-      tokens: out.length,
-      tokens_per_s: Math.round(out.length / (ms / 1000)),
+      tokens,
+      tokens_per_s: Math.round(rates[rates.length >> 1]!),
+      tokens_per_s_best: Math.round(rates[rates.length - 1]!),
+      tokens_per_cpu_s: Math.round((runs * tokens) / ((cpu.user + cpu.system) / 1e6)),
       reference_llama2c_tokens_per_s: 4000,
     });
   });
@@ -212,7 +249,7 @@ async function main(): Promise<void> {
     }
   }
   if (!only || only === 'generate') {
-    for (const [name, b] of backends) benchGenerate(name, b, 255);
+    for (const [name, b] of backends) benchGenerate(name, b, 255, 5);
   }
   t.disposeWasmBackend();
 }

@@ -14,7 +14,6 @@ export type {
 export { BufferPool, bufferPool } from './kernels/buffer-pool';
 export * from './kernels/gpujs/index';
 export { createJsBackend } from './kernels/js/index';
-export * from './kernels/wasm/index';
 export {
   type BackendName,
   getBackend,
@@ -25,8 +24,15 @@ export {
   setBackend,
   withBackend,
 } from './kernels/registry';
+export * from './kernels/wasm/index';
 export { Dropout, Embedding, Linear, RMSNorm } from './nn/layers';
 export { Module, ModuleList } from './nn/module';
+export {
+  findTargetModules,
+  OUTPUT_HEAD,
+  type TargetModules,
+  type TargetSelection,
+} from './nn/target-modules';
 export * from './ops/arithmetic';
 export * from './ops/creation';
 export * from './ops/indexing';

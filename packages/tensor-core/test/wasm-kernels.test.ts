@@ -7,8 +7,8 @@ import {
   createWasmBackend,
   disposeWasmBackend,
   matmul,
-  randn,
   Rng,
+  randn,
   setBackend,
   type WasmBackend,
 } from '../src/index';
@@ -48,7 +48,10 @@ function expectNear(
 function expectSame(actual: Float32Array, expected: Float32Array, what: string): void {
   expect(actual.length, what).toBe(expected.length);
   for (let i = 0; i < expected.length; i++) {
-    if (!Object.is(actual[i], expected[i]) && !(Number.isNaN(actual[i]) && Number.isNaN(expected[i]))) {
+    if (
+      !Object.is(actual[i], expected[i]) &&
+      !(Number.isNaN(actual[i]) && Number.isNaN(expected[i]))
+    ) {
       throw new Error(`${what} [${i}]: wasm ${actual[i]}, js ${expected[i]}`);
     }
   }
@@ -59,6 +62,75 @@ function scaleOf(x: ArrayLike<number>): number {
   let m = 1;
   for (let i = 0; i < x.length; i++) if (Math.abs(x[i]!) > m) m = Math.abs(x[i]!);
   return m;
+}
+
+/**
+ * Attention in double precision, straight from the definition (an independent
+ * reference: rows that see no key give zeros). Returns out, probs and the gradients.
+ */
+function referenceAttention(
+  q: Float32Array,
+  k: Float32Array,
+  v: Float32Array,
+  mask: Float32Array | null,
+  dOut: Float32Array,
+  p: AttentionParams,
+) {
+  const { batch, heads, kvHeads, tq, tk, dim, scale, causal, maskStrides } = p;
+  const out = new Float64Array(batch * heads * tq * dim);
+  const probs = new Float64Array(batch * heads * tq * tk);
+  const lse = new Float64Array(batch * heads * tq);
+  const dq = new Float64Array(q.length);
+  const dk = new Float64Array(k.length);
+  const dv = new Float64Array(v.length);
+  for (let b = 0; b < batch; b++) {
+    for (let h = 0; h < heads; h++) {
+      const kvBase = (b * kvHeads + Math.floor(h / (heads / kvHeads))) * tk * dim;
+      for (let i = 0; i < tq; i++) {
+        const r = (b * heads + h) * tq + i;
+        const limit = causal ? Math.max(0, Math.min(tk, i + tk - tq + 1)) : tk;
+        const s = new Float64Array(tk).fill(Number.NEGATIVE_INFINITY);
+        for (let j = 0; j < limit; j++) {
+          let dot = 0;
+          for (let e = 0; e < dim; e++) dot += q[r * dim + e]! * k[kvBase + j * dim + e]!;
+          s[j] = dot * scale;
+          if (mask && maskStrides) {
+            s[j]! +=
+              mask[
+                b * maskStrides[0] + h * maskStrides[1] + i * maskStrides[2] + j * maskStrides[3]
+              ]!;
+          }
+        }
+        const m = Math.max(...s);
+        let sum = 0;
+        for (let j = 0; j < tk; j++)
+          sum += m === Number.NEGATIVE_INFINITY ? 0 : Math.exp(s[j]! - m);
+        lse[r] = sum > 0 ? m + Math.log(sum) : Number.NEGATIVE_INFINITY;
+        for (let j = 0; j < tk; j++) {
+          const pj = sum > 0 ? Math.exp(s[j]! - m) / sum : 0;
+          probs[r * tk + j] = pj;
+          for (let e = 0; e < dim; e++) out[r * dim + e]! += pj * v[kvBase + j * dim + e]!;
+        }
+        // dP = dO·vᵀ, dS = P ⊙ (dP − Σ P ⊙ dP)·scale.
+        const dp = new Float64Array(tk);
+        let rowDot = 0;
+        for (let j = 0; j < tk; j++) {
+          for (let e = 0; e < dim; e++) dp[j]! += dOut[r * dim + e]! * v[kvBase + j * dim + e]!;
+          rowDot += probs[r * tk + j]! * dp[j]!;
+        }
+        for (let j = 0; j < tk; j++) {
+          const pj = probs[r * tk + j]!;
+          const ds = pj * (dp[j]! - rowDot) * scale;
+          for (let e = 0; e < dim; e++) {
+            dq[r * dim + e]! += ds * k[kvBase + j * dim + e]!;
+            dk[kvBase + j * dim + e]! += ds * q[r * dim + e]!;
+            dv[kvBase + j * dim + e]! += pj * dOut[r * dim + e]!;
+          }
+        }
+      }
+    }
+  }
+  return { out, probs, lse, dq, dk, dv };
 }
 
 describe('wasm kernels build', () => {
@@ -76,9 +148,30 @@ describe.each([1, 2])('wasm backend with %i thread(s) matches the js backend', (
   });
   afterAll(() => w.dispose());
 
-  it('reports its thread count', () => {
+  it('reports its thread count, and workers take part in large kernels', async () => {
     expect(w.name).toBe('wasm');
     expect(w.threads).toBe(threads);
+    const rng = new Rng(14);
+    const p: MatmulParams = {
+      batch: 1,
+      m: 256,
+      k: 128,
+      n: 256,
+      transA: false,
+      transB: false,
+      aBatchStride: 0,
+      bBatchStride: 0,
+    };
+    const a = random(256 * 128, rng);
+    const b = random(128 * 256, rng);
+    const before = w.workerChunks();
+    // On a busy machine a worker may be scheduled late; the caller then runs its chunks.
+    const deadline = performance.now() + 5000;
+    do {
+      w.matmul(a, b, p);
+      await new Promise((r) => setTimeout(r, 1));
+    } while (threads > 1 && w.workerChunks() === before && performance.now() < deadline);
+    expect(w.workerChunks() > before).toBe(threads > 1);
   });
 
   it('matmul: transposes, odd sizes, batch strides (0 broadcasts), degenerate sizes', () => {
@@ -86,6 +179,11 @@ describe.each([1, 2])('wasm backend with %i thread(s) matches the js backend', (
     const cases: [number, number, number, number, boolean, boolean, boolean, boolean][] = [
       // batch, m, k, n, transA, transB, a batched, b batched
       [1, 1, 1, 1, false, false, false, false],
+      // m = 1 (decoding) takes a matrix-vector path.
+      [1, 1, 70, 33, false, true, false, false],
+      [3, 1, 64, 130, false, false, true, false],
+      [1, 1, 50, 9, true, false, false, false],
+      [2, 1, 3, 5, true, true, true, true],
       [1, 5, 7, 9, false, false, false, false],
       [1, 3, 64, 500, false, true, false, false],
       [1, 300, 64, 172, false, true, false, false],
@@ -112,7 +210,13 @@ describe.each([1, 2])('wasm backend with %i thread(s) matches the js backend', (
         bBatchStride: bB ? k * n : 0,
       };
       const expected = js.matmul(a, b, p);
-      expectNear(w.matmul(a, b, p), expected, 1e-5 * Math.sqrt(k + 1), 1e-5, `matmul ${JSON.stringify(p)}`);
+      expectNear(
+        w.matmul(a, b, p),
+        expected,
+        1e-5 * Math.sqrt(k + 1),
+        1e-5,
+        `matmul ${JSON.stringify(p)}`,
+      );
     }
   });
 
@@ -127,21 +231,50 @@ describe.each([1, 2])('wasm backend with %i thread(s) matches the js backend', (
       return x;
     };
     const shapes: [number[], number[]][] = [
-      [[7, 61], [7, 61]],
+      [
+        [7, 61],
+        [7, 61],
+      ],
       [[7, 61], [1]],
       [[1], [9, 50]],
       [[4, 6, 33], [33]],
-      [[1, 33], [4, 6, 33]],
-      [[5, 64], [1, 64]],
-      [[3, 5, 20], [5, 20]],
+      [
+        [1, 33],
+        [4, 6, 33],
+      ],
+      [
+        [5, 64],
+        [1, 64],
+      ],
+      [
+        [3, 5, 20],
+        [5, 20],
+      ],
     ];
-    const ops = ['add', 'sub', 'mul', 'div', 'maximum', 'minimum', 'greater', 'less', 'equal'] as const;
+    const ops = [
+      'add',
+      'sub',
+      'mul',
+      'div',
+      'maximum',
+      'minimum',
+      'greater',
+      'less',
+      'equal',
+    ] as const;
     for (const [as, bs] of shapes) {
       const a = withSpecials(as.reduce((x, y) => x * y, 1));
       const b = withSpecials(bs.reduce((x, y) => x * y, 1));
-      const out = as.length >= bs.length ? as.map((d, i) => Math.max(d, bs[i - (as.length - bs.length)] ?? 1)) : bs.map((d, i) => Math.max(d, as[i - (bs.length - as.length)] ?? 1));
+      const out =
+        as.length >= bs.length
+          ? as.map((d, i) => Math.max(d, bs[i - (as.length - bs.length)] ?? 1))
+          : bs.map((d, i) => Math.max(d, as[i - (bs.length - as.length)] ?? 1));
       for (const op of ops) {
-        expectSame(w.binary(op, a, as, b, bs, out), js.binary(op, a, as, b, bs, out), `${op} ${as}·${bs}`);
+        expectSame(
+          w.binary(op, a, as, b, bs, out),
+          js.binary(op, a, as, b, bs, out),
+          `${op} ${as}·${bs}`,
+        );
       }
     }
   });
@@ -150,7 +283,16 @@ describe.each([1, 2])('wasm backend with %i thread(s) matches the js backend', (
     const rng = new Rng(3);
     const x = random(1001, rng, 3);
     x.set([0, -0, Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, 1e-40, -1e-40]);
-    for (const op of ['neg', 'abs', 'sqrt', 'square', 'relu', 'step', 'sign', 'reciprocal'] as const) {
+    for (const op of [
+      'neg',
+      'abs',
+      'sqrt',
+      'square',
+      'relu',
+      'step',
+      'sign',
+      'reciprocal',
+    ] as const) {
       expectSame(w.unary(op, x), js.unary(op, x), op);
     }
     expectNear(w.unary('rsqrt', x), js.unary('rsqrt', x), 0, 2.5e-7, 'rsqrt');
@@ -171,7 +313,8 @@ describe.each([1, 2])('wasm backend with %i thread(s) matches the js backend', (
       ['siluGrad', (x) => sig(x) * (1 + x * sig(-x)), -40, 40],
       [
         'geluGrad',
-        (x) => sig(2 * u(x)) + 2 * x * sig(2 * u(x)) * sig(-2 * u(x)) * c * (1 + 3 * 0.044715 * x * x),
+        (x) =>
+          sig(2 * u(x)) + 2 * x * sig(2 * u(x)) * sig(-2 * u(x)) * c * (1 + 3 * 0.044715 * x * x),
         -12,
         12,
       ],
@@ -191,21 +334,54 @@ describe.each([1, 2])('wasm backend with %i thread(s) matches the js backend', (
     const edge = new Float32Array(300);
     edge.set([Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, 89, -104, 0, -0]);
     const e = w.unary('exp', edge);
-    expect([e[0], e[1], e[2], e[3], e[4], e[5], e[6]]).toEqual([Number.NaN, Infinity, 0, Infinity, 0, 1, 1]);
-    const l = w.unary('log', new Float32Array([0, -1, Infinity, Number.NaN, 1e-45, 1, ...new Array(300).fill(2)]));
-    expect(Array.from(l.slice(0, 6))).toEqual([-Infinity, Number.NaN, Infinity, Number.NaN, Math.fround(Math.log(Math.fround(1e-45))), 0]);
-    const t = w.unary('tanh', new Float32Array([Infinity, -Infinity, 30, -30, ...new Array(300).fill(0)]));
+    expect([e[0], e[1], e[2], e[3], e[4], e[5], e[6]]).toEqual([
+      Number.NaN,
+      Infinity,
+      0,
+      Infinity,
+      0,
+      1,
+      1,
+    ]);
+    const l = w.unary(
+      'log',
+      new Float32Array([0, -1, Infinity, Number.NaN, 1e-45, 1, ...new Array(300).fill(2)]),
+    );
+    expect(Array.from(l.slice(0, 6))).toEqual([
+      -Infinity,
+      Number.NaN,
+      Infinity,
+      Number.NaN,
+      Math.fround(Math.log(Math.fround(1e-45))),
+      0,
+    ]);
+    const t = w.unary(
+      'tanh',
+      new Float32Array([Infinity, -Infinity, 30, -30, ...new Array(300).fill(0)]),
+    );
     expect(Array.from(t.slice(0, 4))).toEqual([1, -1, 1, -1]);
   });
 
   it('softmax and log-softmax rows, including −∞ and huge logits', () => {
     const rng = new Rng(4);
-    for (const [rows, cols] of [[3, 1], [5, 3], [7, 17], [4, 512], [2, 1000]] as const) {
+    for (const [rows, cols] of [
+      [3, 1],
+      [5, 3],
+      [7, 17],
+      [4, 512],
+      [2, 1000],
+    ] as const) {
       const a = random(rows * cols, rng, 5);
       a[0] = Number.NEGATIVE_INFINITY;
       if (cols > 2) a[cols + 1] = 1e30;
       for (const log of [false, true]) {
-        expectNear(w.softmax(a, rows, cols, log), js.softmax(a, rows, cols, log), 1e-6, 1e-5, `softmax ${rows}×${cols} log=${log}`);
+        expectNear(
+          w.softmax(a, rows, cols, log),
+          js.softmax(a, rows, cols, log),
+          1e-6,
+          1e-5,
+          `softmax ${rows}×${cols} log=${log}`,
+        );
       }
     }
     const masked = new Float32Array(8).fill(Number.NEGATIVE_INFINITY);
@@ -214,11 +390,22 @@ describe.each([1, 2])('wasm backend with %i thread(s) matches the js backend', (
 
   it('rmsNorm forward and backward', () => {
     const rng = new Rng(5);
-    for (const [rows, cols] of [[1, 1], [3, 7], [64, 64], [5, 301]] as const) {
+    for (const [rows, cols] of [
+      [1, 1],
+      [3, 7],
+      [64, 64],
+      [5, 301],
+    ] as const) {
       const x = random(rows * cols, rng, 2);
       const wt = random(cols, rng);
       const dy = random(rows * cols, rng);
-      expectNear(w.rmsNorm(x, wt, rows, cols, 1e-5), js.rmsNorm(x, wt, rows, cols, 1e-5), 1e-6, 1e-5, 'rmsNorm');
+      expectNear(
+        w.rmsNorm(x, wt, rows, cols, 1e-5),
+        js.rmsNorm(x, wt, rows, cols, 1e-5),
+        1e-6,
+        1e-5,
+        'rmsNorm',
+      );
       const [dx, dw] = w.rmsNormBackward(dy, x, wt, rows, cols, 1e-5);
       const [rdx, rdw] = js.rmsNormBackward(dy, x, wt, rows, cols, 1e-5);
       expectNear(dx, rdx, 1e-5, 1e-4, 'rmsNorm dx');
@@ -228,11 +415,21 @@ describe.each([1, 2])('wasm backend with %i thread(s) matches the js backend', (
 
   it('cross-entropy and its gradient, with ignored rows and zero row gradients', () => {
     const rng = new Rng(6);
-    for (const [rows, cols] of [[4, 3], [9, 512], [3, 1001]] as const) {
+    for (const [rows, cols] of [
+      [4, 3],
+      [9, 512],
+      [3, 1001],
+    ] as const) {
       const logits = random(rows * cols, rng, 3);
       const targets = Int32Array.from({ length: rows }, (_, i) => (i === 1 ? -100 : rng.int(cols)));
       const rowGrad = Float32Array.from({ length: rows }, (_, i) => (i === 2 ? 0 : 1 / rows));
-      expectNear(w.crossEntropy(logits, targets, rows, cols, -100), js.crossEntropy(logits, targets, rows, cols, -100), 1e-5, 1e-5, 'crossEntropy');
+      expectNear(
+        w.crossEntropy(logits, targets, rows, cols, -100),
+        js.crossEntropy(logits, targets, rows, cols, -100),
+        1e-5,
+        1e-5,
+        'crossEntropy',
+      );
       expectNear(
         w.crossEntropyBackward(logits, targets, rows, cols, -100, rowGrad),
         js.crossEntropyBackward(logits, targets, rows, cols, -100, rowGrad),
@@ -243,15 +440,181 @@ describe.each([1, 2])('wasm backend with %i thread(s) matches the js backend', (
     }
   });
 
+  it('permute: head split/merge, full reversal, strided last axis (bit-exact)', () => {
+    const rng = new Rng(11);
+    const cases: [number[], number[]][] = [
+      [
+        [8, 256, 8, 8],
+        [0, 2, 1, 3],
+      ],
+      [
+        [2, 3, 5, 7],
+        [3, 2, 1, 0],
+      ],
+      [
+        [33, 65],
+        [1, 0],
+      ],
+      [
+        [4, 5, 6, 7, 3],
+        [0, 1, 2, 4, 3],
+      ],
+      [[1000], [0]],
+    ];
+    for (const [shape, perm] of cases) {
+      const a = random(
+        shape.reduce((x, y) => x * y, 1),
+        rng,
+      );
+      expectSame(
+        w.permute(a, shape, perm),
+        js.permute(a, shape, perm),
+        `permute ${shape} by ${perm}`,
+      );
+    }
+  });
+
+  it('rope with offsets, explicit positions, the inverse rotation, odd half dims', () => {
+    const rng = new Rng(12);
+    for (const [rows, seq, dim] of [
+      [64, 256, 8],
+      [3, 17, 6],
+      [2, 40, 64],
+    ] as const) {
+      const x = random(rows * seq * dim, rng);
+      const invFreq = Float32Array.from(
+        { length: dim / 2 },
+        (_, i) => 1 / 10000 ** ((2 * i) / dim),
+      );
+      const variants = [
+        { offset: 0, inverse: false },
+        { offset: 5, inverse: true },
+        {
+          offset: 0,
+          inverse: false,
+          positions: Int32Array.from({ length: seq }, (_, t) => 3 * t + 1),
+        },
+      ];
+      for (const v of variants) {
+        const p = { rows, seq, dim, invFreq, ...v };
+        expectNear(
+          w.rope(x, p),
+          js.rope(x, p),
+          1e-6,
+          1e-6,
+          `rope ${rows}×${seq}×${dim} ${JSON.stringify(v)}`,
+        );
+      }
+    }
+  });
+
+  it('reductions over the middle axis (sum, max, min with NaN and ±0 as js)', () => {
+    const rng = new Rng(13);
+    for (const [outer, len, inner] of [
+      [1, 8, 4096],
+      [3, 5, 7],
+      [64, 300, 1],
+      [2, 3, 1],
+      [5, 17, 33],
+    ] as const) {
+      const a = random(outer * len * inner, rng);
+      expectNear(
+        w.reduce('sum', a, outer, len, inner),
+        js.reduce('sum', a, outer, len, inner),
+        1e-5,
+        1e-5,
+        `sum ${outer}×${len}×${inner}`,
+      );
+      // Zeros of both signs and NaN, where max/min must follow js's comparisons exactly.
+      for (let i = 0; i < a.length; i += 7) a[i] = i % 2 ? 0 : -0;
+      if (a.length > 600) a[600] = Number.NaN;
+      for (const op of ['max', 'min'] as const) {
+        expectSame(
+          w.reduce(op, a, outer, len, inner),
+          js.reduce(op, a, outer, len, inner),
+          `${op} ${outer}×${len}×${inner}`,
+        );
+      }
+    }
+  });
+
   describe('attention', () => {
-    const cases: (Omit<AttentionParams, 'scale' | 'maskStrides'> & { name: string; mask?: number[] })[] = [
-      { name: 'causal GQA, seq 70 (not a multiple of the block)', batch: 2, heads: 4, kvHeads: 2, tq: 70, tk: 70, dim: 16, causal: true },
-      { name: 'stories260K head shape', batch: 2, heads: 8, kvHeads: 4, tq: 64, tk: 64, dim: 8, causal: true },
-      { name: 'non-causal, odd head dim', batch: 1, heads: 3, kvHeads: 3, tq: 9, tk: 13, dim: 5, causal: false },
-      { name: 'KV cache: 3 new queries over 40 keys', batch: 1, heads: 4, kvHeads: 1, tq: 3, tk: 40, dim: 12, causal: true },
-      { name: 'more queries than keys, causal (leading rows see nothing)', batch: 1, heads: 2, kvHeads: 2, tq: 9, tk: 5, dim: 4, causal: true },
-      { name: 'additive mask broadcast over heads', batch: 2, heads: 2, kvHeads: 1, tq: 6, tk: 6, dim: 8, causal: false, mask: [2, 1, 6, 6] },
-      { name: 'mask with a fully blocked row, plus causal', batch: 1, heads: 2, kvHeads: 2, tq: 5, tk: 5, dim: 8, causal: true, mask: [5, 5] },
+    const cases: (Omit<AttentionParams, 'scale' | 'maskStrides'> & {
+      name: string;
+      mask?: number[];
+    })[] = [
+      {
+        name: 'causal GQA, seq 70 (not a multiple of the block)',
+        batch: 2,
+        heads: 4,
+        kvHeads: 2,
+        tq: 70,
+        tk: 70,
+        dim: 16,
+        causal: true,
+      },
+      {
+        name: 'stories260K head shape',
+        batch: 2,
+        heads: 8,
+        kvHeads: 4,
+        tq: 64,
+        tk: 64,
+        dim: 8,
+        causal: true,
+      },
+      {
+        name: 'non-causal, odd head dim',
+        batch: 1,
+        heads: 3,
+        kvHeads: 3,
+        tq: 9,
+        tk: 13,
+        dim: 5,
+        causal: false,
+      },
+      {
+        name: 'KV cache: 3 new queries over 40 keys',
+        batch: 1,
+        heads: 4,
+        kvHeads: 1,
+        tq: 3,
+        tk: 40,
+        dim: 12,
+        causal: true,
+      },
+      {
+        name: 'more queries than keys, causal (leading rows see nothing)',
+        batch: 1,
+        heads: 2,
+        kvHeads: 2,
+        tq: 9,
+        tk: 5,
+        dim: 4,
+        causal: true,
+      },
+      {
+        name: 'additive mask broadcast over heads',
+        batch: 2,
+        heads: 2,
+        kvHeads: 1,
+        tq: 6,
+        tk: 6,
+        dim: 8,
+        causal: false,
+        mask: [2, 1, 6, 6],
+      },
+      {
+        name: 'mask with a fully blocked row, plus causal',
+        batch: 1,
+        heads: 2,
+        kvHeads: 2,
+        tq: 5,
+        tk: 5,
+        dim: 8,
+        causal: true,
+        mask: [5, 5],
+      },
     ];
     for (const c of cases) {
       it(c.name, () => {
@@ -262,7 +625,10 @@ describe.each([1, 2])('wasm backend with %i thread(s) matches the js backend', (
         const v = random(c.batch * c.kvHeads * c.tk * c.dim, rng);
         let mask: Float32Array | null = null;
         if (c.mask) {
-          mask = random(c.mask.reduce((x, y) => x * y, 1), rng);
+          mask = random(
+            c.mask.reduce((x, y) => x * y, 1),
+            rng,
+          );
           for (let i = 0; i < mask.length; i += 4) mask[i] = Number.NEGATIVE_INFINITY;
           if (c.mask.length === 2) mask.fill(Number.NEGATIVE_INFINITY, 0, c.tk);
           const padded = [...new Array(4 - c.mask.length).fill(1), ...c.mask];
@@ -274,45 +640,38 @@ describe.each([1, 2])('wasm backend with %i thread(s) matches the js backend', (
           }
           p.maskStrides = strides as [number, number, number, number];
         }
+        const dOut = random(c.batch * c.heads * c.tq * c.dim, rng);
+        const ref = referenceAttention(q, k, v, mask, dOut, p);
         const [out, saved] = w.attention(q, k, v, mask, p);
-        const [rOut, rProbs] = js.attention(q, k, v, mask, p);
-        expectNear(out, rOut, 1e-5, 1e-5, 'attention out');
+        expectNear(out, ref.out, 1e-5, 1e-5, 'attention out');
         const rows = c.batch * c.heads * c.tq;
         if (mask) {
           // With a mask the probabilities themselves are kept, as on the js backend.
-          expectNear(saved, rProbs, 1e-6, 1e-5, 'attention probs');
+          expectNear(saved, ref.probs, 1e-6, 1e-5, 'attention probs');
         } else {
           // Otherwise only each row's log-sum-exp of the scaled scores (−∞: no visible key).
-          expect(saved.length).toBe(rows);
-          const hd = c.dim;
-          const group = c.heads / c.kvHeads;
-          const lse = new Float64Array(rows);
-          for (let r = 0; r < rows; r++) {
-            const i = r % c.tq;
-            const bh = (r - i) / c.tq;
-            const kvBase = (Math.floor(bh / c.heads) * c.kvHeads + Math.floor((bh % c.heads) / group)) * c.tk * hd;
-            const limit = c.causal ? Math.max(0, Math.min(c.tk, i + c.tk - c.tq + 1)) : c.tk;
-            const scores: number[] = [];
-            for (let j = 0; j < limit; j++) {
-              let dot = 0;
-              for (let e = 0; e < hd; e++) dot += q[r * hd + e]! * k[kvBase + j * hd + e]!;
-              scores.push(dot * p.scale);
-            }
-            const m = Math.max(...scores);
-            lse[r] = scores.length ? m + Math.log(scores.reduce((acc, x) => acc + Math.exp(x - m), 0)) : -Infinity;
-          }
-          expectNear(saved, lse, 1e-5, 1e-5, 'attention row log-sum-exp');
+          expectNear(saved, ref.lse, 1e-5, 1e-5, 'attention row log-sum-exp');
         }
-        const dOut = random(out.length, rng);
-        const ref = js.attentionBackward(dOut, q, k, v, rProbs, p);
-        // From the js backend's probabilities, and from what this backend saved.
-        for (const [from, state] of [['js probs', rProbs], ['own saved state', saved]] as const) {
+        // From the probabilities (the js backend's saved state) and from this backend's own.
+        const probs = Float32Array.from(ref.probs);
+        for (const [from, state] of [
+          ['probs', probs],
+          ['own saved state', saved],
+        ] as const) {
           const grads = w.attentionBackward(dOut, q, k, v, state, p);
-          for (const [i, name] of ['dq', 'dk', 'dv'].entries()) {
-            expectNear(grads[i]!, ref[i]!, 1e-5 * scaleOf(ref[i]!), 1e-4, `attention ${name} from ${from}`);
+          for (const [i, name] of (['dq', 'dk', 'dv'] as const).entries()) {
+            expectNear(
+              grads[i]!,
+              ref[name],
+              1e-5 * scaleOf(ref[name]),
+              1e-4,
+              `attention ${name} from ${from}`,
+            );
           }
         }
-        expect(() => w.attentionBackward(dOut, q, k, v, new Float32Array(rows + 1), p)).toThrow(/saved state has/);
+        expect(() => w.attentionBackward(dOut, q, k, v, new Float32Array(rows + 1), p)).toThrow(
+          /saved state has/,
+        );
       });
     }
   });
@@ -333,7 +692,11 @@ describe('the wasm backend under the ops', () => {
       b.grad = null;
       const out = matmul(a, b, { transB: false });
       out.backward(randn(out.shape, { rng: new Rng(9) }));
-      return [Float32Array.from(out.data), Float32Array.from(a.grad!.data), Float32Array.from(b.grad!.data)];
+      return [
+        Float32Array.from(out.data),
+        Float32Array.from(a.grad!.data),
+        Float32Array.from(b.grad!.data),
+      ];
     };
     const ref = await run('js');
     const got = await run('wasm');
@@ -346,13 +709,24 @@ describe('the wasm backend under the ops', () => {
     disposeWasmBackend();
     expect(w.threads).toBe(1);
     const rng = new Rng(10);
-    const p: MatmulParams = { batch: 1, m: 200, k: 100, n: 200, transA: false, transB: false, aBatchStride: 0, bBatchStride: 0 };
+    const p: MatmulParams = {
+      batch: 1,
+      m: 200,
+      k: 100,
+      n: 200,
+      transA: false,
+      transB: false,
+      aBatchStride: 0,
+      bBatchStride: 0,
+    };
     const a = random(200 * 100, rng);
     const b = random(100 * 200, rng);
     expectNear(w.matmul(a, b, p), js.matmul(a, b, p), 1e-4, 1e-5, 'matmul after dispose');
   });
 
   it('rejects a bad thread count with a clear error', async () => {
-    await expect(createWasmBackend({ threads: 0 })).rejects.toThrow(/threads must be a positive integer/);
+    await expect(createWasmBackend({ threads: 0 })).rejects.toThrow(
+      /threads must be a positive integer/,
+    );
   });
 });

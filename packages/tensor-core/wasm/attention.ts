@@ -91,7 +91,21 @@ export function attentionForward(
         const pBlk = probs ? probs + (<usize>bh * <usize>tq + <usize>i0) * ldP * 4 : scratch;
         // Without probs, only the first kmax columns are ever read.
         const width = probs ? tk : kmax;
-        gemm(qB + <usize>i0 * d * 4, d, false, kB, d, true, pBlk, ldP, rows, dim, kmax, false, work);
+        gemm(
+          qB + <usize>i0 * d * 4,
+          d,
+          false,
+          kB,
+          d,
+          true,
+          pBlk,
+          ldP,
+          rows,
+          dim,
+          kmax,
+          false,
+          work,
+        );
         for (let r = 0; r < rows; r++) {
           const i = i0 + r;
           const row = pBlk + <usize>r * ldP * 4;
@@ -117,7 +131,7 @@ export function attentionForward(
             if (s > mx) mx = s;
           }
           const lseAt = lse + (<usize>bh * <usize>tq + <usize>i) * 4;
-          if (mx == -Infinity) {
+          if (mx === -Infinity) {
             // A fully masked row attends to nothing: zeros rather than NaN.
             memory.fill(row, 0, <usize>width * 4);
             if (!probs) {
@@ -207,7 +221,7 @@ export function attentionBackward(
       for (let i0 = 0; i0 < tq; i0 += BLOCK) {
         const rows = min(BLOCK, tq - i0);
         const kmax = visible(i0 + rows - 1, tq, tk, causal);
-        if (kmax == 0) {
+        if (kmax === 0) {
           memory.fill(dq + qOff + <usize>i0 * d * 4, 0, <usize>rows * d * 4);
           continue;
         }
@@ -224,7 +238,7 @@ export function attentionBackward(
             const row = pBlk + <usize>r * ldP * 4;
             const limit = visible(i, tq, tk, causal);
             const l = load<f32>(lse + (<usize>bh * <usize>tq + <usize>i) * 4);
-            if (l == -Infinity) {
+            if (l === -Infinity) {
               memory.fill(row, 0, <usize>kmax * 4);
               continue;
             }

@@ -43,6 +43,7 @@ function geluInner(x: v128): v128 {
 // Static methods because AssemblyScript takes @inline only there in TS syntax. The
 // loops are inlined into one switch case per op, where `op` is a constant, so the
 // per-vector switch folds away.
+// biome-ignore lint/complexity/noStaticOnlyClass: AssemblyScript takes @inline only on methods.
 class Kernels {
   @inline
   static unary(op: i32, x: v128): v128 {
@@ -164,18 +165,18 @@ class Kernels {
       const br = b + <usize>(r * bRow) * 4;
       const orow = out + <usize>r * <usize>cols * 4;
       let c = 0;
-      if (aCol == 1 && bCol == 1) {
+      if (aCol === 1 && bCol === 1) {
         for (; c + 4 <= cols; c += 4) {
           const o = <usize>c * 4;
           v128.store(orow + o, Kernels.binary(op, v128.load(ar + o), v128.load(br + o)));
         }
-      } else if (aCol == 1) {
+      } else if (aCol === 1) {
         const y = v128.load32_splat(br);
         for (; c + 4 <= cols; c += 4) {
           const o = <usize>c * 4;
           v128.store(orow + o, Kernels.binary(op, v128.load(ar + o), y));
         }
-      } else if (bCol == 1) {
+      } else if (bCol === 1) {
         const x = v128.load32_splat(ar);
         for (; c + 4 <= cols; c += 4) {
           const o = <usize>c * 4;

@@ -29,7 +29,7 @@ function packA(
   for (let ir = 0; ir < mc; ir += MR) {
     const rows = min(MR, mc - ir);
     const dst = ap + <usize>(ir * kc) * 4;
-    if (!transA && rows == MR) {
+    if (!transA && rows === MR) {
       // Four rows at a time: 4×4 blocks transposed into the panel's k-major order.
       const s0 = a + (<usize>(i0 + ir) * lda + <usize>p0) * 4;
       const rs = lda * 4;
@@ -39,7 +39,8 @@ function packA(
       }
       for (; kk < kc; kk++) {
         const d = dst + <usize>(kk * MR) * 4;
-        for (let r = 0; r < MR; r++) store<f32>(d + <usize>r * 4, load<f32>(s0 + rs * r + <usize>kk * 4));
+        for (let r = 0; r < MR; r++)
+          store<f32>(d + <usize>r * 4, load<f32>(s0 + rs * r + <usize>kk * 4));
       }
     } else if (!transA) {
       for (let r = 0; r < MR; r++) {
@@ -58,7 +59,7 @@ function packA(
           }
         }
       }
-    } else if (rows == MR) {
+    } else if (rows === MR) {
       // Aᵀ is stored k×m, so MR consecutive rows of A are one contiguous vector.
       let src = a + (<usize>p0 * lda + <usize>(i0 + ir)) * 4;
       let d = dst;
@@ -94,7 +95,7 @@ function packB(
     const cols = min(NR, nc - jr);
     const dst = bp + <usize>(jr * kc) * 4;
     if (!transB) {
-      if (cols == NR) {
+      if (cols === NR) {
         let src = b + (<usize>p0 * ldb + <usize>(j0 + jr)) * 4;
         let d = dst;
         for (let kk = 0; kk < kc; kk++) {
@@ -112,7 +113,7 @@ function packB(
           }
         }
       }
-    } else if (cols == NR) {
+    } else if (cols === NR) {
       // Bᵀ is stored n×k: transpose 4×4 blocks of two groups of four rows.
       const s0 = b + (<usize>(j0 + jr) * ldb + <usize>p0) * 4;
       const rs = ldb * 4;
@@ -125,7 +126,8 @@ function packB(
       }
       for (; kk < kc; kk++) {
         const d = dst + <usize>(kk * NR) * 4;
-        for (let c = 0; c < NR; c++) store<f32>(d + <usize>c * 4, load<f32>(s0 + rs * c + <usize>kk * 4));
+        for (let c = 0; c < NR; c++)
+          store<f32>(d + <usize>c * 4, load<f32>(s0 + rs * c + <usize>kk * 4));
       }
     } else {
       for (let c = 0; c < NR; c++) {
@@ -166,14 +168,7 @@ function transpose4(src: usize, rs: usize, dst: usize, pitch: usize): void {
 }
 
 // C[0..MR, 0..NR] (row stride ldc floats) = (accumulate ? C : 0) + Ap·Bp.
-function microKernel(
-  ap: usize,
-  bp: usize,
-  kc: i32,
-  c: usize,
-  ldc: usize,
-  accumulate: bool,
-): void {
+function microKernel(ap: usize, bp: usize, kc: i32, c: usize, ldc: usize, accumulate: bool): void {
   let c00 = f32x4.splat(0);
   let c01 = f32x4.splat(0);
   let c10 = f32x4.splat(0);
@@ -223,6 +218,116 @@ function microKernel(
   v128.store(r3, c31, 16);
 }
 
+// c (1×n) = (accumulate ? c : 0) + a (1×k, element stride sa floats)·op(B): the
+// decoding case, where packing B would cost as much as the product itself.
+function gemv(
+  a: usize,
+  sa: usize,
+  b: usize,
+  ldb: usize,
+  transB: bool,
+  c: usize,
+  k: i32,
+  n: i32,
+  accumulate: bool,
+): void {
+  if (transB) {
+    // Columns of op(B) are rows of B: dot products along k, four at a time.
+    let j = 0;
+    for (; j + 4 <= n; j += 4) {
+      const b0 = b + <usize>j * ldb * 4;
+      const b1 = b0 + ldb * 4;
+      const b2 = b1 + ldb * 4;
+      const b3 = b2 + ldb * 4;
+      let s0 = f32x4.splat(0);
+      let s1 = f32x4.splat(0);
+      let s2 = f32x4.splat(0);
+      let s3 = f32x4.splat(0);
+      let p = 0;
+      if (sa === 1) {
+        for (; p + 4 <= k; p += 4) {
+          const o = <usize>p * 4;
+          const x = v128.load(a + o);
+          s0 = f32x4.add(s0, f32x4.mul(x, v128.load(b0 + o)));
+          s1 = f32x4.add(s1, f32x4.mul(x, v128.load(b1 + o)));
+          s2 = f32x4.add(s2, f32x4.mul(x, v128.load(b2 + o)));
+          s3 = f32x4.add(s3, f32x4.mul(x, v128.load(b3 + o)));
+        }
+      }
+      // Lane sums of the four rows, transposed into one vector (c[j..j+3]).
+      const t0 = f32x4.add(v128.shuffle<f32>(s0, s1, 0, 1, 4, 5), v128.shuffle<f32>(s0, s1, 2, 3, 6, 7));
+      const t1 = f32x4.add(v128.shuffle<f32>(s2, s3, 0, 1, 4, 5), v128.shuffle<f32>(s2, s3, 2, 3, 6, 7));
+      let sum = f32x4.add(v128.shuffle<f32>(t0, t1, 0, 2, 4, 6), v128.shuffle<f32>(t0, t1, 1, 3, 5, 7));
+      for (; p < k; p++) {
+        const x = f32x4.splat(load<f32>(a + <usize>p * sa * 4));
+        const o = <usize>p * 4;
+        let col = f32x4.splat(0);
+        col = f32x4.replace_lane(col, 0, load<f32>(b0 + o));
+        col = f32x4.replace_lane(col, 1, load<f32>(b1 + o));
+        col = f32x4.replace_lane(col, 2, load<f32>(b2 + o));
+        col = f32x4.replace_lane(col, 3, load<f32>(b3 + o));
+        sum = f32x4.add(sum, f32x4.mul(x, col));
+      }
+      const cj = c + <usize>j * 4;
+      v128.store(cj, accumulate ? f32x4.add(v128.load(cj), sum) : sum);
+    }
+    for (; j < n; j++) {
+      const bj = b + <usize>j * ldb * 4;
+      let s: f32 = 0;
+      for (let p = 0; p < k; p++) s += load<f32>(a + <usize>p * sa * 4) * load<f32>(bj + <usize>p * 4);
+      const cj = c + <usize>j * 4;
+      store<f32>(cj, accumulate ? load<f32>(cj) + s : s);
+    }
+    return;
+  }
+  // c[j..j+16] accumulated in registers over all of k: Σ_p a[p]·B[p, j..j+16].
+  let j = 0;
+  for (; j + 16 <= n; j += 16) {
+    let s0 = f32x4.splat(0);
+    let s1 = f32x4.splat(0);
+    let s2 = f32x4.splat(0);
+    let s3 = f32x4.splat(0);
+    let bp = b + <usize>j * 4;
+    for (let p = 0; p < k; p++) {
+      const x = v128.load32_splat(a + <usize>p * sa * 4);
+      s0 = f32x4.add(s0, f32x4.mul(x, v128.load(bp)));
+      s1 = f32x4.add(s1, f32x4.mul(x, v128.load(bp, 16)));
+      s2 = f32x4.add(s2, f32x4.mul(x, v128.load(bp, 32)));
+      s3 = f32x4.add(s3, f32x4.mul(x, v128.load(bp, 48)));
+      bp += ldb * 4;
+    }
+    const cj = c + <usize>j * 4;
+    if (accumulate) {
+      s0 = f32x4.add(s0, v128.load(cj));
+      s1 = f32x4.add(s1, v128.load(cj, 16));
+      s2 = f32x4.add(s2, v128.load(cj, 32));
+      s3 = f32x4.add(s3, v128.load(cj, 48));
+    }
+    v128.store(cj, s0);
+    v128.store(cj, s1, 16);
+    v128.store(cj, s2, 32);
+    v128.store(cj, s3, 48);
+  }
+  for (; j + 4 <= n; j += 4) {
+    let s0 = f32x4.splat(0);
+    let bp = b + <usize>j * 4;
+    for (let p = 0; p < k; p++) {
+      s0 = f32x4.add(s0, f32x4.mul(v128.load32_splat(a + <usize>p * sa * 4), v128.load(bp)));
+      bp += ldb * 4;
+    }
+    const cj = c + <usize>j * 4;
+    v128.store(cj, accumulate ? f32x4.add(s0, v128.load(cj)) : s0);
+  }
+  for (; j < n; j++) {
+    let s: f32 = 0;
+    for (let p = 0; p < k; p++) {
+      s += load<f32>(a + <usize>p * sa * 4) * load<f32>(b + (<usize>p * ldb + <usize>j) * 4);
+    }
+    const cj = c + <usize>j * 4;
+    store<f32>(cj, accumulate ? load<f32>(cj) + s : s);
+  }
+}
+
 /**
  * C (m×n, row stride ldc) = (accumulate ? C : 0) + op(A)·op(B), where op(A) is m×k
  * read from a with row stride lda (transposed: A is stored k×m), and likewise B.
@@ -250,6 +355,10 @@ export function gemm(
     }
     return;
   }
+  if (m === 1) {
+    gemv(a, transA ? lda : 1, b, ldb, transB, c, k, n, accumulate);
+    return;
+  }
   const ap = (work + 63) & ~(<usize>63);
   const bp = ap + <usize>(MC * KC) * 4;
   const tile = bp + <usize>(KC * NC) * 4;
@@ -269,7 +378,7 @@ export function gemm(
             const mr = min(MR, mc - ir);
             const aPanel = ap + <usize>(ir * kc) * 4;
             const cTile = c + (<usize>(ic + ir) * ldc + <usize>(jc + jr)) * 4;
-            if (mr == MR && nr == NR) {
+            if (mr === MR && nr === NR) {
               microKernel(aPanel, bPanel, kc, cTile, ldc, acc);
             } else {
               microKernel(aPanel, bPanel, kc, tile, <usize>NR, false);

@@ -2,12 +2,12 @@
 // ln 2 split in two constants, degree-6 polynomial; ~1 ulp); tanh uses Cephes'
 // odd polynomial near 0 (where 1 − 2/(e^2x + 1) would cancel) and exp elsewhere.
 
-const LOG2E: f32 = 1.44269504088896341;
+const LOG2E: f32 = <f32>Math.LOG2E;
 const LN2_HI: f32 = 0.693359375;
-const LN2_LO: f32 = -2.12194440e-4;
+const LN2_LO: f32 = -2.1219444e-4;
 // e^x overflows float32 above this and is below the smallest normal below EXP_LO.
 const EXP_HI: f32 = 88.72283905206835;
-const EXP_LO: f32 = -87.33654475055310898657;
+const EXP_LO: f32 = -87.3365447505531;
 
 // 1.5·2^23: adding it rounds a float of magnitude < 2^22 to an integer held in the
 // low mantissa bits, which is cheaper than f32x4.nearest plus i32x4.trunc_sat.
@@ -22,7 +22,7 @@ export function vexp(x: v128): v128 {
   let r = f32x4.sub(xc, f32x4.mul(fx, f32x4.splat(LN2_HI)));
   r = f32x4.sub(r, f32x4.mul(fx, f32x4.splat(LN2_LO)));
   const z = f32x4.mul(r, r);
-  let y = f32x4.splat(1.9875691500e-4);
+  let y = f32x4.splat(1.98756915e-4);
   y = f32x4.add(f32x4.mul(y, r), f32x4.splat(1.3981999507e-3));
   y = f32x4.add(f32x4.mul(y, r), f32x4.splat(8.3334519073e-3));
   y = f32x4.add(f32x4.mul(y, r), f32x4.splat(4.1665795894e-2));
@@ -72,7 +72,7 @@ export function hmax(v: v128): f32 {
   return f32x4.extract_lane(f32x4.pmax(s, v128.shuffle<f32>(s, s, 1, 0, 3, 2)), 0);
 }
 
-const SQRT_HALF: f32 = 0.707106781186547524;
+const SQRT_HALF: f32 = <f32>Math.SQRT1_2;
 const MIN_NORMAL: f32 = 1.17549435e-38;
 
 /** Natural log (Cephes' logf): x = m·2^e with m in [√½, √2), polynomial in m − 1. */
@@ -82,7 +82,7 @@ export function vlog(x: v128): v128 {
   const xs = v128.bitselect(f32x4.mul(x, f32x4.splat(8388608)), x, tiny);
   let e = i32x4.sub(i32x4.shr_u(xs, 23), i32x4.splat(126));
   e = i32x4.sub(e, v128.and(tiny, i32x4.splat(23)));
-  let m = v128.or(v128.and(xs, i32x4.splat(0x007fffff)), i32x4.splat(0x3f000000));
+  const m = v128.or(v128.and(xs, i32x4.splat(0x007fffff)), i32x4.splat(0x3f000000));
   // m in [0.5, 1): below √½ use 2m − 1 and e − 1, else m − 1.
   const lo = f32x4.lt(m, f32x4.splat(SQRT_HALF));
   e = i32x4.add(e, lo);
@@ -91,8 +91,8 @@ export function vlog(x: v128): v128 {
   const fe = f32x4.convert_i32x4_s(e);
   const z = f32x4.mul(r, r);
   let y = f32x4.splat(7.0376836292e-2);
-  y = f32x4.add(f32x4.mul(y, r), f32x4.splat(-1.1514610310e-1));
-  y = f32x4.add(f32x4.mul(y, r), f32x4.splat(1.1676998740e-1));
+  y = f32x4.add(f32x4.mul(y, r), f32x4.splat(-1.151461031e-1));
+  y = f32x4.add(f32x4.mul(y, r), f32x4.splat(1.167699874e-1));
   y = f32x4.add(f32x4.mul(y, r), f32x4.splat(-1.2420140846e-1));
   y = f32x4.add(f32x4.mul(y, r), f32x4.splat(1.4249322787e-1));
   y = f32x4.add(f32x4.mul(y, r), f32x4.splat(-1.6668057665e-1));
@@ -100,7 +100,7 @@ export function vlog(x: v128): v128 {
   y = f32x4.add(f32x4.mul(y, r), f32x4.splat(-2.4999993993e-1));
   y = f32x4.add(f32x4.mul(y, r), f32x4.splat(3.3333331174e-1));
   y = f32x4.mul(f32x4.mul(y, r), z);
-  y = f32x4.add(y, f32x4.mul(fe, f32x4.splat(-2.12194440e-4)));
+  y = f32x4.add(y, f32x4.mul(fe, f32x4.splat(-2.1219444e-4)));
   y = f32x4.sub(y, f32x4.mul(z, f32x4.splat(0.5)));
   let out = f32x4.add(f32x4.add(r, y), f32x4.mul(fe, f32x4.splat(0.693359375)));
   // log 0 = −∞, log x<0 = NaN, log ∞ = ∞; NaN stays NaN.

@@ -5,7 +5,14 @@
  * out = a with axes permuted: shape[i] is output axis i's length and strides[i] its
  * stride in a (floats), both i32 arrays of ndim ≥ 1 entries; index holds ndim i32.
  */
-export function permute(a: usize, out: usize, ndim: i32, shape: usize, strides: usize, index: usize): void {
+export function permute(
+  a: usize,
+  out: usize,
+  ndim: i32,
+  shape: usize,
+  strides: usize,
+  index: usize,
+): void {
   const last = ndim - 1;
   const len = load<i32>(shape + <usize>last * 4);
   const st = <usize>load<i32>(strides + <usize>last * 4);
@@ -14,13 +21,13 @@ export function permute(a: usize, out: usize, ndim: i32, shape: usize, strides: 
     total *= load<i32>(shape + <usize>i * 4);
     store<i32>(index + <usize>i * 4, 0);
   }
-  if (total == 0) return;
+  if (total === 0) return;
   let src: usize = 0;
   let o: usize = out;
   const rows = total / len;
   for (let r = 0; r < rows; r++) {
     const s = a + src * 4;
-    if (st == 1) {
+    if (st === 1) {
       let j = 0;
       for (; j + 4 <= len; j += 4) v128.store(o + <usize>j * 4, v128.load(s + <usize>j * 4));
       for (; j < len; j++) store<f32>(o + <usize>j * 4, load<f32>(s + <usize>j * 4));
@@ -48,11 +55,19 @@ export function permute(a: usize, out: usize, ndim: i32, shape: usize, strides: 
  * Rotate-half rotary embedding of rows × seq × dim (pairs i, i + dim/2), with the
  * angles' cos and sin given per position as seq × dim/2 tables; out may be x.
  */
-export function rope(x: usize, out: usize, rows: i32, seq: i32, dim: i32, cos: usize, sin: usize): void {
+export function rope(
+  x: usize,
+  out: usize,
+  rows: i32,
+  seq: i32,
+  dim: i32,
+  cos: usize,
+  sin: usize,
+): void {
   const half = dim / 2;
   for (let r = 0; r < rows; r++) {
     for (let t = 0; t < seq; t++) {
-      const base = (<usize>(r * seq + t) * <usize>dim) * 4;
+      const base = <usize>(r * seq + t) * <usize>dim * 4;
       const x1 = x + base;
       const x2 = x1 + <usize>half * 4;
       const o1 = out + base;

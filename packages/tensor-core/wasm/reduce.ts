@@ -2,13 +2,13 @@
 
 const SUM = 0;
 const MAX = 1;
-const MIN = 2;
+const _MIN = 2;
 
 // acc op x with the js backend's rules: max/min take x when it is beyond acc or NaN.
 function combine(op: i32, acc: v128, x: v128): v128 {
-  if (op == SUM) return f32x4.add(acc, x);
+  if (op === SUM) return f32x4.add(acc, x);
   const nan = f32x4.ne(x, x);
-  const take = op == MAX ? f32x4.gt(x, acc) : f32x4.lt(x, acc);
+  const take = op === MAX ? f32x4.gt(x, acc) : f32x4.lt(x, acc);
   return v128.bitselect(x, acc, v128.or(take, nan));
 }
 
@@ -21,21 +21,26 @@ export function reduce(op: i32, a: usize, out: usize, outer: i32, len: i32, inne
   for (let o = 0; o < outer; o++) {
     const base = a + <usize>o * <usize>len * <usize>inner * 4;
     const dst = out + <usize>o * <usize>inner * 4;
-    if (inner == 1) {
+    if (inner === 1) {
       // A contiguous row: four lanes of partial results, then across the lanes.
       let j = 0;
-      let r: f32 = op == SUM ? 0 : load<f32>(base);
+      let r: f32 = op === SUM ? 0 : load<f32>(base);
       if (len >= 4) {
-        let acc = op == SUM ? f32x4.splat(0) : v128.load(base);
-        for (j = op == SUM ? 0 : 4; j + 4 <= len; j += 4) {
+        let acc = op === SUM ? f32x4.splat(0) : v128.load(base);
+        for (j = op === SUM ? 0 : 4; j + 4 <= len; j += 4) {
           acc = combine(op, acc, v128.load(base + <usize>j * 4));
         }
         r = f32x4.extract_lane(acc, 0);
         for (let l = 1; l < 4; l++) {
-          const x = l == 1 ? f32x4.extract_lane(acc, 1) : l == 2 ? f32x4.extract_lane(acc, 2) : f32x4.extract_lane(acc, 3);
+          const x =
+            l === 1
+              ? f32x4.extract_lane(acc, 1)
+              : l === 2
+                ? f32x4.extract_lane(acc, 2)
+                : f32x4.extract_lane(acc, 3);
           r = combineScalar(op, r, x);
         }
-      } else if (op != SUM) {
+      } else if (op !== SUM) {
         j = 1;
       }
       for (; j < len; j++) r = combineScalar(op, r, load<f32>(base + <usize>j * 4));
@@ -44,7 +49,7 @@ export function reduce(op: i32, a: usize, out: usize, outer: i32, len: i32, inne
     }
     // Rows of inner values, combined a vector at a time (contiguous streams).
     const rowBytes = <usize>inner * 4;
-    if (len == 0) {
+    if (len === 0) {
       memory.fill(dst, 0, rowBytes);
       continue;
     }

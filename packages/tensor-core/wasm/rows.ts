@@ -51,7 +51,7 @@ export function softmax(a: usize, out: usize, rows: i32, cols: i32, log: bool): 
   for (let r = 0; r < rows; r++) {
     const base = <usize>r * <usize>cols * 4;
     let mx = rowMax(a + base, cols);
-    if (mx == -Infinity) mx = 0;
+    if (mx === -Infinity) mx = 0;
     // Log-softmax needs a after the sum, so it does not store the exponentials.
     const sum = expShifted(a + base, log ? 0 : out + base, cols, mx);
     if (log) {
@@ -95,7 +95,10 @@ export function rmsNorm(x: usize, w: usize, out: usize, rows: i32, cols: i32, ep
     let c = 0;
     for (; c + 4 <= cols; c += 4) {
       const o = <usize>c * 4;
-      v128.store(out + base + o, f32x4.mul(f32x4.mul(v128.load(x + base + o), iv), v128.load(w + o)));
+      v128.store(
+        out + base + o,
+        f32x4.mul(f32x4.mul(v128.load(x + base + o), iv), v128.load(w + o)),
+      );
     }
     for (; c < cols; c++) {
       const o = <usize>c * 4;
@@ -167,7 +170,7 @@ export function crossEntropy(
   for (let r = 0; r < rows; r++) {
     const t = load<i32>(targets + <usize>r * 4);
     const o = out + <usize>r * 4;
-    if (t == ignoreIndex) {
+    if (t === ignoreIndex) {
       store<f32>(o, 0);
       continue;
     }
@@ -192,7 +195,7 @@ export function crossEntropyBackward(
     const t = load<i32>(targets + <usize>r * 4);
     const g = load<f32>(rowGrad + <usize>r * 4);
     const base = <usize>r * <usize>cols * 4;
-    if (t == ignoreIndex || g == 0) {
+    if (t === ignoreIndex || g === 0) {
       memory.fill(out + base, 0, <usize>cols * 4);
       continue;
     }

@@ -1,21 +1,41 @@
 import { existsSync } from 'node:fs';
 import * as svf from '@t2/adapters-svf';
-import type { LlamaForCausalLM } from '@t2/llama';
+import type { LlamaForCausalLM, TextTokenizer } from '@t2/llama';
 import { decodeAnswer, generateAnswers } from '@t2/rl-reinforce';
 import {
   type Evaluation,
   evaluate,
+  getFamily,
+  type RewardFn,
   type Sample,
   type Score,
   type Split,
   splitSamples,
   splits,
+  type TaskFamily,
 } from '@t2/tasks';
+import type {
+  FewShotExample,
+  FewShotOptions,
+  StrategyName,
+  Trace,
+  Transformer2Runtime,
+} from '@t2/transformer2-runtime';
 import { installAdapter } from './adapters';
 import { loadModelForCli, parseFlags, parseNumber } from './model-path';
 import { ProgressBar } from './progress';
 import { parseRewardSpec } from './rewards';
 import { DEFAULT_SVD_CACHE } from './rl';
+import {
+  alphaBars,
+  cemProgress,
+  type ExpertInfo,
+  fewShotFlags,
+  openRuntime,
+  parseStrategy,
+  RUNTIME_FLAGS,
+  RUNTIME_USAGE,
+} from './run';
 import {
   answerBudget,
   codecOf,
@@ -43,7 +63,13 @@ const USAGE =
   '  --max-new-tokens N     answer length cap (default 8 for tasks; from the data otherwise)\n' +
   '  --batch B              prompts decoded at once (default 16)\n' +
   `  --cache DIR            SVD factor cache (default ${DEFAULT_SVD_CACHE})\n` +
-  '  --json                 print {"accuracy", "n", "correct", "meanReward", "perCategory", "perFamily"} only';
+  '  --json                 print {"accuracy", "n", "correct", "meanReward", "perCategory", "perFamily"} only\n\n' +
+  'Transformer² (two passes over the SVF experts of --experts; replaces --expert/--alpha/--adapter):\n' +
+  "  --strategy NAME        none (base), prompt, classifier, few-shot, or oracle (each sample's true category)\n" +
+  '  --shots N              few-shot: labelled examples per family, drawn from its validation split (default 8);\n' +
+  '                         α is searched once per family and cached\n' +
+  RUNTIME_USAGE +
+  '  (--json adds "strategy", "routing" (pass-1 labels vs categories), "fewShot" (α per family), "timings")';
 
 /** Applies `--expert` files: one is loaded as is, several are mixed in mask space. */
 async function applyExperts(
@@ -90,15 +116,57 @@ function parseAlpha(text: string, count: number): number[] {
   return values;
 }
 
+/**
+ * Greedy answers of the model to the samples' prompts, decoded in batches and cut at the
+ * first newline (scoring then follows each sample's family rules).
+ */
+export function greedyAnswers(
+  model: LlamaForCausalLM,
+  tokenizer: TextTokenizer,
+  samples: readonly Sample[],
+  opts: { maxNewTokens: number; batch: number; onProgress?: (done: number) => void },
+): string[] {
+  const codec = codecOf(tokenizer);
+  const stops = stopTokenIds(tokenizer, model.config.eosTokenIds);
+  const outputs: string[] = [];
+  for (let start = 0; start < samples.length; start += opts.batch) {
+    const chunk = samples.slice(start, start + opts.batch);
+    const answers = generateAnswers(
+      model,
+      chunk.map((s) => codec.encode(s.prompt)),
+      {
+        maxNewTokens: opts.maxNewTokens,
+        temperature: 0,
+        eosTokenIds: stops,
+        padTokenId: model.config.padTokenId ?? 0,
+      },
+    );
+    for (const a of answers) outputs.push(decodeAnswer(codec, a, stops));
+    opts.onProgress?.(outputs.length);
+  }
+  return outputs;
+}
+
 function scoreRow(name: string, s: Score, width: number): string {
   return `${name.padEnd(width)}  ${String(s.correct).padStart(7)}  ${String(s.total).padStart(5)}  ${s.accuracy.toFixed(3).padStart(8)}`;
 }
 
-function printTable(io: CommandIO, title: string, scores: Record<string, Score>): void {
+/** Accuracy per name; with `routing`, also how often pass 1 named the right category. */
+function printTable(
+  io: CommandIO,
+  title: string,
+  scores: Record<string, Score>,
+  routing?: Record<string, Score>,
+): void {
   const names = Object.keys(scores).sort();
   const width = Math.max(title.length, ...names.map((n) => n.length));
-  io.stdout(`\n${title.padEnd(width)}  correct  total  accuracy\n`);
-  for (const name of names) io.stdout(`${scoreRow(name, scores[name]!, width)}\n`);
+  io.stdout(`\n${title.padEnd(width)}  correct  total  accuracy${routing ? '  routing' : ''}\n`);
+  for (const name of names) {
+    const r = routing?.[name];
+    io.stdout(
+      `${scoreRow(name, scores[name]!, width)}${routing ? (r ? r.accuracy.toFixed(3) : '—').padStart(9) : ''}\n`,
+    );
+  }
 }
 
 export const evalCommand: Command = {
@@ -119,14 +187,43 @@ export const evalCommand: Command = {
       seed: { type: 'string' },
       'max-new-tokens': { type: 'string' },
       batch: { type: 'string' },
-      cache: { type: 'string' },
       json: { type: 'boolean', default: false },
+      strategy: { type: 'string' },
+      shots: { type: 'string' },
+      ...RUNTIME_FLAGS,
     });
     if ((values.task === undefined) === (values.data === undefined)) {
       throw new UsageError('give exactly one of --task NAME or --data FILE');
     }
     const expertPaths = values.expert ?? [];
     const adapterDirs = values.adapter ?? [];
+    const strategy = values.strategy === undefined ? undefined : parseStrategy(values.strategy);
+    if (strategy !== undefined) {
+      const clash = (['expert', 'alpha', 'adapter'] as const).find((k) => values[k] !== undefined);
+      if (clash) {
+        throw new UsageError(
+          `--${clash} cannot be combined with --strategy (the strategy mixes the experts of --experts)`,
+        );
+      }
+      if (strategy === 'few-shot' && values.task === undefined) {
+        throw new UsageError(
+          "--strategy few-shot needs --task: each family's few-shot examples come from its validation split",
+        );
+      }
+    } else {
+      const strategyOnly = (
+        [
+          'shots',
+          'experts',
+          'alpha-cache',
+          'cem-iterations',
+          'population',
+          'per-layer',
+          'refresh',
+        ] as const
+      ).find((k) => values[k] !== undefined && values[k] !== false);
+      if (strategyOnly) throw new UsageError(`--${strategyOnly} applies to --strategy`);
+    }
     if (expertPaths.length && adapterDirs.length) {
       throw new UsageError(
         '--expert and --adapter cannot be combined (both adapt the same layers)',
@@ -159,6 +256,17 @@ export const evalCommand: Command = {
       what = `${values.data} (${values.split === undefined ? 'all' : `${values.split} split,`} ${samples.length} samples)`;
     }
     reward.check(samples, values.data ?? 'the task');
+    if (strategy !== undefined) {
+      return evalStrategyCommand(io, {
+        strategy,
+        samples,
+        fams,
+        what,
+        reward: reward.rewardFn,
+        rewardSpec: reward.spec,
+        values,
+      });
+    }
 
     const { model, tokenizer, source } = await loadModelForCli(values.model, {
       adapters: adapterDirs,
@@ -176,29 +284,15 @@ export const evalCommand: Command = {
       fallback: fams ? TASK_MAX_NEW_TOKENS : answerBudget(tokenizer, samples),
     });
 
-    // Greedy answers, decoded in batches; scoring then follows each sample's family rules.
-    const codec = codecOf(tokenizer);
-    const stops = stopTokenIds(tokenizer, model.config.eosTokenIds);
     const bar = new ProgressBar(samples.length, io.stderr, io.isTTY, {
       label: 'eval',
       unit: 'prompts',
     });
-    const outputs: string[] = [];
-    for (let start = 0; start < samples.length; start += batch) {
-      const chunk = samples.slice(start, start + batch);
-      const answers = generateAnswers(
-        model,
-        chunk.map((s) => codec.encode(s.prompt)),
-        {
-          maxNewTokens,
-          temperature: 0,
-          eosTokenIds: stops,
-          padTokenId: model.config.padTokenId ?? 0,
-        },
-      );
-      for (const a of answers) outputs.push(decodeAnswer(codec, a, stops));
-      bar.update(outputs.length);
-    }
+    const outputs = greedyAnswers(model, tokenizer, samples, {
+      maxNewTokens,
+      batch,
+      onProgress: (done) => bar.update(done),
+    });
     bar.finish();
     let next = 0;
     const result: Evaluation = await evaluate(samples, async () => outputs[next++]!, {
@@ -226,3 +320,313 @@ export const evalCommand: Command = {
     return 0;
   },
 };
+
+/** What `evaluateStrategy` reports besides the accuracies. */
+export interface StrategyEvaluation {
+  strategy: StrategyName;
+  evaluation: Evaluation;
+  /** prompt/classifier: how often pass 1 named the sample's category, overall and per task. */
+  routing?: Score & { perTask: Record<string, Score> };
+  /** few-shot: the α used for each task (family), and where it came from. */
+  fewShot?: Record<string, TaskAlphaInfo>;
+  /** Mean milliseconds per prompt of each step (the few-shot search is in `fewShot`). */
+  timings: { pass1Ms: number; composeMs: number; pass2Ms: number; totalMs: number };
+  traces: Trace[];
+}
+
+export interface EvaluateStrategyOptions {
+  /** Scores every sample; default: each sample's family reward (exact match for user data). */
+  reward?: RewardFn;
+  /** few-shot: labelled examples per task id (a sample's family, else its category). */
+  shots?: ReadonlyMap<string, readonly FewShotExample[]>;
+  fewShot?: FewShotOptions;
+  /** Answer length cap, over the runtime's default. */
+  maxNewTokens?: number;
+  /** few-shot: called before each task's α is fetched or searched (progress bars). */
+  onTask?: (task: string) => { onIteration?: FewShotOptions['onIteration']; finish?: () => void };
+  onProgress?: (done: number) => void;
+}
+
+/** The α a few-shot task uses, searched now or found in the cache. */
+export interface TaskAlphaInfo {
+  alpha: Record<string, number> | null;
+  source: 'cache' | 'search';
+  /** Examples α was searched on (now, or when it was cached). */
+  examples: number;
+  adaptMs: number;
+  /** Accuracy and mean log-likelihood of α on those examples. */
+  score?: { accuracy: number; logLik: number };
+}
+
+/**
+ * Makes sure the task's α is in the runtime's cache (searching it on `examples` when it
+ * is not, or when `options.refresh`) and says which α it is and where it came from.
+ */
+export async function settleTaskAlpha(
+  runtime: Transformer2Runtime<unknown, unknown>,
+  task: string,
+  examples: readonly FewShotExample[],
+  options: FewShotOptions,
+  onTask?: EvaluateStrategyOptions['onTask'],
+): Promise<TaskAlphaInfo> {
+  const hooks = onTask?.(task) ?? {};
+  // Answering one shot settles α through the runtime's own cache rules and traces the source.
+  const { trace } = await runtime.generate(examples[0]?.prompt ?? '', {
+    strategy: 'few-shot',
+    task,
+    examples: examples.length ? examples : undefined,
+    fewShot: { ...options, onIteration: hooks.onIteration },
+    generate: { maxNewTokens: 1 },
+  });
+  hooks.finish?.();
+  const cached = runtime.alphaCache.get(task);
+  return {
+    alpha: trace.alpha,
+    source: trace.alphaSource!,
+    examples: cached?.examples ?? examples.length,
+    adaptMs: trace.timings.adaptMs,
+    ...(cached?.score && { score: cached.score }),
+  };
+}
+
+/** The few-shot task a sample belongs to. */
+export function fewShotTask(sample: Sample): string {
+  return sample.family ?? sample.category ?? 'data';
+}
+
+function tally(): Score {
+  return { correct: 0, total: 0, accuracy: 0, meanReward: 0 };
+}
+
+function addTo(score: Score, correct: boolean): void {
+  score.total++;
+  if (correct) score.correct++;
+  score.accuracy = score.correct / score.total;
+  score.meanReward = (2 * score.correct - score.total) / score.total;
+}
+
+/**
+ * Answers every sample with one Transformer² strategy and scores the answers. The oracle
+ * gets each sample's category as its label; few-shot searches (or reuses) one α per task
+ * on `shots` before answering that task's samples.
+ */
+export async function evaluateStrategy(
+  runtime: Transformer2Runtime<unknown, unknown>,
+  samples: readonly Sample[],
+  strategy: StrategyName,
+  opts: EvaluateStrategyOptions = {},
+): Promise<StrategyEvaluation> {
+  const generate =
+    opts.maxNewTokens === undefined ? undefined : { maxNewTokens: opts.maxNewTokens, stop: ['\n'] };
+  const fewShot: StrategyEvaluation['fewShot'] = strategy === 'few-shot' ? {} : undefined;
+  const fewShotFor = (task: string): FewShotOptions => {
+    let reward = opts.reward;
+    if (!reward) {
+      try {
+        reward = getFamily(task).reward;
+      } catch {
+        reward = undefined; // user data: the runtime's exact match of the answer line
+      }
+    }
+    return { ...opts.fewShot, ...(reward && { reward }), ...(generate && { generate }) };
+  };
+  if (fewShot) {
+    for (const task of [...new Set(samples.map(fewShotTask))]) {
+      const examples = opts.shots?.get(task) ?? [];
+      fewShot[task] = await settleTaskAlpha(runtime, task, examples, fewShotFor(task), opts.onTask);
+    }
+  }
+  const outputs: string[] = [];
+  const traces: Trace[] = [];
+  const routing =
+    strategy === 'prompt' || strategy === 'classifier'
+      ? { ...tally(), perTask: {} as Record<string, Score> }
+      : undefined;
+  const sums = { pass1Ms: 0, composeMs: 0, pass2Ms: 0, totalMs: 0 };
+  for (const sample of samples) {
+    const task = fewShotTask(sample);
+    const { output, trace } = await runtime.generate(sample.prompt, {
+      strategy,
+      label: sample.category,
+      task,
+      // α is settled above: a refresh there must not search again for every sample.
+      fewShot: strategy === 'few-shot' ? { ...fewShotFor(task), refresh: false } : undefined,
+      generate,
+    });
+    outputs.push(output);
+    traces.push(trace);
+    for (const key of Object.keys(sums) as (keyof typeof sums)[]) sums[key] += trace.timings[key];
+    if (routing) {
+      const right = trace.label === sample.category;
+      addTo(routing, right);
+      routing.perTask[task] ??= tally();
+      addTo(routing.perTask[task]!, right);
+    }
+    opts.onProgress?.(outputs.length);
+  }
+  let next = 0;
+  const evaluation = await evaluate(samples, async () => outputs[next++]!, { reward: opts.reward });
+  const n = Math.max(1, samples.length);
+  return {
+    strategy,
+    evaluation,
+    ...(routing && { routing }),
+    ...(fewShot && { fewShot }),
+    timings: {
+      pass1Ms: sums.pass1Ms / n,
+      composeMs: sums.composeMs / n,
+      pass2Ms: sums.pass2Ms / n,
+      totalMs: sums.totalMs / n,
+    },
+    traces,
+  };
+}
+
+/** `t2 eval --strategy S`: a Transformer² strategy on a task mix (or JSONL data). */
+async function evalStrategyCommand(
+  io: CommandIO,
+  args: {
+    strategy: StrategyName;
+    samples: Sample[];
+    fams: TaskFamily[] | undefined;
+    what: string;
+    reward: RewardFn | undefined;
+    rewardSpec: string;
+    values: {
+      model?: string;
+      seed?: string;
+      shots?: string;
+      'max-new-tokens'?: string;
+      experts?: string;
+      cache?: string;
+      'alpha-cache'?: string;
+      'cem-iterations'?: string;
+      population?: string;
+      'per-layer'?: boolean;
+      refresh?: boolean;
+      json?: boolean;
+      data?: string;
+    };
+  },
+): Promise<number> {
+  const { strategy, samples, fams, values } = args;
+  if (strategy === 'oracle') {
+    const unlabelled = samples.findIndex((s) => s.category === undefined);
+    if (unlabelled >= 0) {
+      throw new UsageError(
+        `--strategy oracle needs each sample's category: sample ${unlabelled + 1} of ${values.data} has none`,
+      );
+    }
+  }
+  const seed = parseNumber(values.seed, '--seed', { integer: true, min: 0, fallback: 0 });
+  const numShots = parseNumber(values.shots, '--shots', { integer: true, min: 1, fallback: 8 });
+  if (strategy !== 'few-shot' && values.shots !== undefined) {
+    throw new UsageError('--shots applies to --strategy few-shot');
+  }
+  const shots = new Map<string, FewShotExample[]>();
+  if (strategy === 'few-shot') {
+    for (const f of fams!) {
+      const drawn = drawSamples([f], { n: numShots, seed, split: 'validation', unique: true });
+      shots.set(
+        f.name,
+        drawn.map((s) => ({ prompt: s.prompt, answer: s.answer })),
+      );
+    }
+  }
+  const opened = await openRuntime({
+    model: values.model,
+    experts: values.experts,
+    svdCacheDir: values.cache,
+    alphaCacheFile: values['alpha-cache'],
+    maxNewTokens: TASK_MAX_NEW_TOKENS,
+  });
+  const { runtime, tokenizer, experts } = opened;
+  if (strategy === 'classifier' && !runtime.registry.classifier()) {
+    throw new UsageError(
+      `--strategy classifier needs the classification expert classifier.safetensors in ${opened.expertsDir}`,
+    );
+  }
+  const maxNewTokens = parseNumber(values['max-new-tokens'], '--max-new-tokens', {
+    integer: true,
+    min: 1,
+    fallback: fams ? TASK_MAX_NEW_TOKENS : answerBudget(tokenizer, samples),
+  });
+  const bar = new ProgressBar(samples.length, io.stderr, io.isTTY, {
+    label: `eval ${strategy}`,
+    unit: 'prompts',
+  });
+  const result = await evaluateStrategy(
+    runtime as Transformer2Runtime<unknown, unknown>,
+    samples,
+    strategy,
+    {
+      reward: args.reward,
+      shots,
+      fewShot: fewShotFlags(values),
+      maxNewTokens,
+      onTask: (task) => cemProgress(io, `CEM ${task}`, fewShotFlags(values).iterations!),
+      onProgress: (done) => bar.update(done),
+    },
+  );
+  bar.finish();
+  const { evaluation: e } = result;
+  if (values.json) {
+    io.stdout(
+      `${JSON.stringify({
+        strategy,
+        accuracy: e.accuracy,
+        n: e.total,
+        correct: e.correct,
+        meanReward: e.meanReward,
+        perCategory: e.perCategory,
+        perFamily: e.perFamily,
+        ...(result.routing && { routing: result.routing }),
+        ...(result.fewShot && { fewShot: result.fewShot }),
+        timings: result.timings,
+        ...(strategy === 'few-shot' && { alphaCache: opened.alphaCacheFile }),
+      })}\n`,
+    );
+    return 0;
+  }
+  io.stdout(
+    `t2 eval: ${args.what} on ${values.model} with Transformer² strategy ${strategy} (experts ${experts
+      .map((x) => x.name)
+      .join(', ')}), reward ${args.rewardSpec}\n`,
+  );
+  io.stdout(
+    `accuracy ${e.accuracy.toFixed(3)} (${e.correct}/${e.total}), mean reward ${e.meanReward.toFixed(3)}; ${result.timings.totalMs.toFixed(0)} ms per prompt\n`,
+  );
+  if (result.routing) {
+    io.stdout(
+      `routing: pass 1 named the category of ${result.routing.correct}/${result.routing.total} prompts (${result.routing.accuracy.toFixed(3)})\n`,
+    );
+  }
+  if (result.fewShot) printFewShot(io, result.fewShot, experts, opened.alphaCacheFile);
+  const byFamily = Object.keys(e.perFamily).length > 0;
+  printTable(
+    io,
+    byFamily ? 'family' : 'category',
+    byFamily ? e.perFamily : e.perCategory,
+    // Routing is counted per task: the family, or the category for user data.
+    result.routing?.perTask,
+  );
+  return 0;
+}
+
+function printFewShot(
+  io: CommandIO,
+  fewShot: NonNullable<StrategyEvaluation['fewShot']>,
+  experts: readonly ExpertInfo[],
+  cacheFile: string,
+): void {
+  io.stdout(`few-shot α per task (cache ${cacheFile}):\n`);
+  for (const [task, f] of Object.entries(fewShot)) {
+    const how =
+      f.source === 'cache'
+        ? `from the cache (searched on ${f.examples} examples)`
+        : `searched on ${f.examples} examples in ${(f.adaptMs / 1000).toFixed(1)} s`;
+    io.stdout(`  ${task}: ${how}\n`);
+    for (const line of f.alpha ? alphaBars(f.alpha, experts) : ['base model'])
+      io.stdout(`    ${line}\n`);
+  }
+}

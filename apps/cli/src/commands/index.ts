@@ -5,6 +5,7 @@ import { merge } from './merge';
 import { pretrain } from './pretrain';
 import { quickstart } from './quickstart';
 import { rl } from './rl';
+import { run } from './run';
 import { train } from './train';
 import type { Command } from './types';
 
@@ -17,5 +18,6 @@ export const commands: Command[] = [
   merge,
   pretrain,
   rl,
+  run,
   evalCommand,
 ];

@@ -1,65 +1,301 @@
-import { parseArgs } from 'node:util';
-import * as t from '@t2/tensor-core';
-import { ProgressBar } from './progress';
-import type { Command } from './types';
+import { existsSync } from 'node:fs';
+import { mkdir, readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { families, getFamily, type Sample, type TaskFamily } from '@t2/tasks';
+import { getBackend, setBackend, writeFileAtomic } from '@t2/tensor-core';
+import type { StrategyName, Transformer2Runtime } from '@t2/transformer2-runtime';
+import { renderAccuracyTable, type TableRow } from '../quickstart/accuracy-table';
+import { type BoneRunResult, fineTuneBone } from '../quickstart/bone';
+import { demoAnswers, renderDemo } from '../quickstart/demo';
+import { renderExperts } from '../quickstart/experts-table';
+import { BUNDLED_MODEL, missingModelMessage } from '../quickstart/missing-model';
+import { quickstartReport } from '../quickstart/report';
+import { evaluateStrategy, settleTaskAlpha, type TaskAlphaInfo } from './eval';
+import { parseFlags, parseNumber } from './model-path';
+import { formatDuration, ProgressBar } from './progress';
+import {
+  alphaBars,
+  cemProgress,
+  eraseProgress,
+  fewShotFlags,
+  openRuntime,
+  RUNTIME_FLAGS,
+} from './run';
+import { drawSamples, TASK_MAX_NEW_TOKENS } from './task-data';
+import { type Command, type CommandIO, UsageError } from './types';
 
-/**
- * The main job of `npm start`. Until the Transformer² quickstart lands it shows the
- * foundation working: a seeded two-layer network learning a non-linear problem with
- * tensor-core's autograd and AdamW, on the backend `auto` picks for this machine.
- */
+const USAGE =
+  't2 quickstart [--model DIR] [options]\n\n' +
+  `  --model DIR            base model (default ${BUNDLED_MODEL})\n` +
+  '  --experts DIR          its SVF experts (default MODEL/experts)\n' +
+  '  --n N                  test problems per task in the accuracy table (default 20)\n' +
+  '  --prompts N            prompts answered with every strategy (default 5, one per task)\n' +
+  '  --shots N              few-shot: labelled validation examples per task (default 8)\n' +
+  '  --cem-iterations N     few-shot: CEM iterations (default 5)\n' +
+  '  --population N         few-shot: CEM population (default 16)\n' +
+  '  --per-layer            few-shot: one α per expert per adapted weight\n' +
+  '  --bone-task NAME       the domain the Bone adapter is fine-tuned on (default arith)\n' +
+  '  --bone-steps N         its training steps (default 60)\n' +
+  '  --bone-r R             its block size (default 8)\n' +
+  '  --bone-lr LR           its learning rate (default 3e-3)\n' +
+  '  --bone-n N             test problems scored before/after (default 100)\n' +
+  '  --skip-bone            leave out the Bone fine-tuning\n' +
+  '  --out DIR              where the adapter and quickstart.json go (default out)\n' +
+  '  --cache DIR            SVD factor cache (default .t2-cache/svd)\n' +
+  '  --alpha-cache FILE     few-shot α per task (default .t2-cache/alpha/<experts fingerprint>.json)\n' +
+  '  --refresh              search few-shot α again even when cached\n' +
+  '  --seed S               which problems are drawn (default 0)\n' +
+  '  --backend NAME         tensor backend (default auto)';
+
+/** The order strategies are shown in: base first, the oracle (an upper bound) last. */
+const STRATEGY_ROWS: { strategy: StrategyName; name: string }[] = [
+  { strategy: 'none', name: 'base (none)' },
+  { strategy: 'prompt', name: 'prompt' },
+  { strategy: 'classifier', name: 'classifier' },
+  { strategy: 'few-shot', name: 'few-shot' },
+  { strategy: 'oracle', name: 'oracle' },
+];
+
+async function hasExperts(dir: string): Promise<boolean> {
+  if (!existsSync(dir)) return false;
+  try {
+    return (await readdir(dir)).some((n) => n.endsWith('.safetensors'));
+  } catch {
+    return false;
+  }
+}
+
+function heading(io: CommandIO, n: number, text: string): void {
+  io.stdout(`\n${n}. ${text}\n`);
+}
+
+function indent(lines: readonly string[], by = '   '): string {
+  return lines.map((l) => `${by}${l}`).join('\n') + (lines.length ? '\n' : '');
+}
+
 export const quickstart: Command = {
   name: 'quickstart',
-  summary: 'Train a small network with tensor-core and report its accuracy',
-  usage: 't2 quickstart [--steps N] [--seed S] [--backend js|cpu|webasm|auto]',
+  summary: 'Tour Transformer² on the bundled model: experts, strategies, accuracy, a Bone adapter',
+  usage: USAGE,
   async run(argv, io) {
-    const { values } = parseArgs({
-      args: argv,
-      options: { steps: { type: 'string', default: '300' }, seed: { type: 'string', default: '1' }, backend: { type: 'string', default: 'auto' } },
+    const { values } = parseFlags(argv, {
+      model: { type: 'string', default: BUNDLED_MODEL },
+      n: { type: 'string' },
+      prompts: { type: 'string' },
+      shots: { type: 'string' },
+      'bone-task': { type: 'string', default: 'arith' },
+      'bone-steps': { type: 'string' },
+      'bone-r': { type: 'string' },
+      'bone-lr': { type: 'string' },
+      'bone-n': { type: 'string' },
+      'skip-bone': { type: 'boolean', default: false },
+      out: { type: 'string', default: 'out' },
+      seed: { type: 'string' },
+      backend: { type: 'string', default: 'auto' },
+      ...RUNTIME_FLAGS,
     });
-    const steps = Number(values.steps);
-    const rng = new t.Rng(Number(values.seed));
-    await t.setBackend(values.backend!);
-    io.stdout(`t2 quickstart — backend: ${t.getBackend().name}\n`);
-    io.stdout('Task: classify points of two concentric rings (not linearly separable).\n');
-    const data = (n: number) => {
-      const xs: number[] = [];
-      const ys: number[] = [];
-      for (let i = 0; i < n; i++) {
-        const label = i % 2;
-        const r = (label ? 2 : 0.8) + 0.25 * rng.normal();
-        const a = 2 * Math.PI * rng.uniform();
-        xs.push(r * Math.cos(a), r * Math.sin(a));
-        ys.push(label);
-      }
-      return { x: t.fromArray(xs, [n, 2]), y: ys };
-    };
-    const train = data(400);
-    const test = data(400);
-    const fc1 = new t.Linear(2, 32, { rng });
-    const fc2 = new t.Linear(32, 2, { rng });
-    const forward = (x: t.Tensor) => fc2.forward(t.tanh(fc1.forward(x)));
-    const accuracy = (d: { x: t.Tensor; y: number[] }) =>
-      t.noGrad(() => {
-        const pred = t.argmax(forward(d.x), -1).data;
-        return d.y.filter((l, i) => pred[i] === l).length / d.y.length;
-      });
-    io.stdout(`Accuracy before training: ${(accuracy(test) * 100).toFixed(1)}%\n`);
-    const params = [...fc1.parameters(), ...fc2.parameters()];
-    const opt = new t.AdamW(params, { lr: 0.03, weightDecay: 0 });
-    const bar = new ProgressBar(steps, io.stderr, io.isTTY, { label: 'training', unit: 'steps' });
-    for (let step = 1; step <= steps; step++) {
-      const loss = t.tidy(() => {
-        opt.zeroGrad();
-        const l = t.crossEntropy(forward(train.x), train.y);
-        l.backward();
-        opt.step();
-        return l.item();
-      });
-      bar.update(step, { loss });
+    const int = (v: string | undefined, flag: string, fallback: number, min = 1) =>
+      parseNumber(v, flag, { integer: true, min, fallback });
+    const n = int(values.n, '--n', 20);
+    const numPrompts = int(values.prompts, '--prompts', families.length, 0);
+    const numShots = int(values.shots, '--shots', 8);
+    const seed = int(values.seed, '--seed', 0, 0);
+    const boneSteps = int(values['bone-steps'], '--bone-steps', 60);
+    const boneR = int(values['bone-r'], '--bone-r', 8);
+    const boneN = int(values['bone-n'], '--bone-n', 100);
+    const boneLr = parseNumber(values['bone-lr'], '--bone-lr', {
+      min: Number.MIN_VALUE,
+      fallback: 3e-3,
+    });
+    let boneFamily: TaskFamily;
+    try {
+      boneFamily = getFamily(values['bone-task']!);
+    } catch (err) {
+      throw new UsageError(`--bone-task: ${(err as Error).message}`);
     }
-    bar.finish();
-    io.stdout(`Accuracy after ${steps} steps: ${(accuracy(test) * 100).toFixed(1)}% on 400 held-out points\n`);
+    // A smaller CEM budget than t2 run's, so the tour stays within a few minutes.
+    const fewShot = fewShotFlags({
+      ...values,
+      'cem-iterations': values['cem-iterations'] ?? '5',
+      population: values.population ?? '16',
+    });
+    const model = values.model!;
+    const expertsDir = values.experts ?? join(model, 'experts');
+    if (!existsSync(join(model, 'config.json'))) {
+      io.stderr(missingModelMessage({ model, expertsDir, missing: 'model' }));
+      return 1;
+    }
+    if (!(await hasExperts(expertsDir))) {
+      io.stderr(missingModelMessage({ model, expertsDir, missing: 'experts' }));
+      return 1;
+    }
+    const started = performance.now();
+    await setBackend(values.backend!);
+
+    // 1. The experts.
+    const opened = await openRuntime({
+      model,
+      experts: values.experts,
+      svdCacheDir: values.cache,
+      alphaCacheFile: values['alpha-cache'],
+      maxNewTokens: TASK_MAX_NEW_TOKENS,
+    });
+    const runtime = opened.runtime as Transformer2Runtime<unknown, unknown>;
+    const hasClassifier = runtime.registry.classifier() !== undefined;
+    io.stdout(
+      `t2 quickstart — Transformer² on ${model} (${opened.parameters.toLocaleString('en-US')} parameters, backend ${getBackend().name})\n`,
+    );
+    heading(
+      io,
+      1,
+      'The experts: SVF vectors z that scale the singular values of the adapted weights',
+    );
+    io.stdout(indent(renderExperts(opened.experts)));
+    io.stdout(
+      `   loaded and checked against the base weights in ${(opened.loadMs / 1000).toFixed(1)} s\n`,
+    );
+    if (!hasClassifier) {
+      io.stdout(
+        `   (no classifier.safetensors in ${opened.expertsDir}: the classifier strategy is skipped)\n`,
+      );
+    }
+
+    // 2. Few-shot α per task.
+    heading(
+      io,
+      2,
+      `Few-shot adaptation: CEM searches α per task on ${numShots} labelled validation examples (${fewShot.iterations} iterations × ${fewShot.population} candidates)`,
+    );
+    const alphas: Record<string, TaskAlphaInfo> = {};
+    for (const f of families) {
+      const shots = drawSamples([f], { n: numShots, seed, split: 'validation', unique: true });
+      alphas[f.name] = await settleTaskAlpha(
+        runtime,
+        f.name,
+        shots.map((s) => ({ prompt: s.prompt, answer: s.answer })),
+        { ...fewShot, reward: f.reward },
+        (task) => cemProgress(io, `CEM ${task}`, fewShot.iterations!, { erase: true }),
+      );
+      const a = alphas[f.name]!;
+      const how =
+        a.source === 'cache' ? 'from the cache' : `searched in ${(a.adaptMs / 1000).toFixed(1)} s`;
+      const score = a.score
+        ? `, ${Math.round(a.score.accuracy * a.examples)}/${a.examples} shots right`
+        : '';
+      io.stdout(`   ${f.name}${f.heldOut ? ' (held out)' : ''}: ${how}${score}\n`);
+      io.stdout(indent(a.alpha ? alphaBars(a.alpha, opened.experts) : ['base model'], '     '));
+    }
+    io.stdout(
+      `   α cache: ${opened.alphaCacheFile} (the next run reuses it; --refresh searches again)\n`,
+    );
+
+    const strategyRows = STRATEGY_ROWS.filter((r) => r.strategy !== 'classifier' || hasClassifier);
+
+    // 3. A handful of prompts with every strategy.
+    if (numPrompts > 0) {
+      heading(
+        io,
+        3,
+        'Answers with each strategy: pass 1 picks α over the experts, pass 2 answers with the mixed weights',
+      );
+      io.stdout(
+        '   none: the base model · prompt: the base model names the category · classifier: the\n' +
+          "   classification expert names it · few-shot: the task's α from step 2 · oracle: the true category\n",
+      );
+      // Round robin over the tasks, from another seed than the table's problems.
+      const perTask = Math.ceil(numPrompts / families.length);
+      const drawn = families.map((f) =>
+        drawSamples([f], { n: perTask, seed: seed + 1, split: 'test', unique: true }),
+      );
+      const demo: Sample[] = Array.from(
+        { length: numPrompts },
+        (_, i) => drawn[i % families.length]![Math.floor(i / families.length)]!,
+      );
+      const prompts = await demoAnswers(
+        runtime,
+        demo,
+        strategyRows.map((r) => r.strategy),
+        (sample, output) =>
+          getFamily(sample.family!).reward(sample.prompt, output, sample.answer) > 0,
+      );
+      io.stdout(indent(renderDemo(prompts)));
+    }
+
+    // 4. Accuracy of every strategy on a mix of all tasks.
+    heading(io, 4, `Accuracy on the test split: ${n} problems per task, greedy answers`);
+    const samples = families.flatMap((f) =>
+      drawSamples([f], { n, seed, split: 'test', unique: true }),
+    );
+    const rows: TableRow[] = [];
+    for (const row of strategyRows) {
+      const bar = new ProgressBar(samples.length, io.stderr, io.isTTY, {
+        label: row.name,
+        unit: 'prompts',
+        everyPercent: 25,
+      });
+      const result = await evaluateStrategy(runtime, samples, row.strategy, {
+        fewShot: { ...fewShot, refresh: false },
+        onProgress: (done) => bar.update(done),
+      });
+      eraseProgress(io, bar);
+      rows.push({ name: row.name, result });
+    }
+    io.stdout(indent(renderAccuracyTable(rows, families)));
+
+    // 5. A Bone adapter on one domain.
+    let boneResult: BoneRunResult | undefined;
+    if (!values['skip-bone']) {
+      heading(
+        io,
+        5,
+        `Fine-tuning a Bone adapter (r ${boneR}, all linear layers) on ${boneFamily.name} for ${boneSteps} steps`,
+      );
+      const trainBar = new ProgressBar(boneSteps, io.stderr, io.isTTY, {
+        label: 'bone',
+        unit: 'steps',
+      });
+      boneResult = await fineTuneBone({
+        modelPath: model,
+        family: boneFamily,
+        steps: boneSteps,
+        r: boneR,
+        lr: boneLr,
+        batch: 16,
+        n: boneN,
+        seed,
+        dir: join(values.out!, 'quickstart-bone'),
+        onStep: (s) => trainBar.update(s.step, { loss: s.loss }),
+      });
+      eraseProgress(io, trainBar);
+      const b = boneResult;
+      io.stdout(
+        `   ${b.trainable.toLocaleString('en-US')} trainable values (${((100 * b.trainable) / b.parameters).toFixed(1)}% of ${b.parameters.toLocaleString('en-US')}), ${b.trainExamples} training examples, ${b.seconds.toFixed(1)} s, final loss ${b.finalLoss.toFixed(3)}\n`,
+      );
+      io.stdout(
+        `   accuracy on ${b.testProblems} ${boneFamily.name} test problems: before ${b.before.toFixed(2)} → after ${b.after.toFixed(2)}\n`,
+      );
+      io.stdout(`   saved in PEFT format: ${b.files.join(', ')}\n`);
+      io.stdout(`   try: t2 eval --model ${model} --adapter ${b.dir} --task ${boneFamily.name}\n`);
+    }
+
+    await mkdir(values.out!, { recursive: true });
+    const report = join(values.out!, 'quickstart.json');
+    const summary = quickstartReport({
+      model,
+      experts: opened.experts,
+      n,
+      seed,
+      fewShot: { shots: numShots, iterations: fewShot.iterations, population: fewShot.population },
+      alphas,
+      rows,
+      bone: boneResult && { task: boneFamily.name, steps: boneSteps, r: boneR, result: boneResult },
+      backend: getBackend().name,
+      seconds: (performance.now() - started) / 1000,
+    });
+    await writeFileAtomic(report, `${JSON.stringify(summary, null, 2)}\n`);
+    io.stdout(
+      `\ndone in ${formatDuration((performance.now() - started) / 1000)}; summary in ${report}\n`,
+    );
     return 0;
   },
 };

@@ -1,4 +1,4 @@
-import type { TargetModules } from '../shared/target-modules';
+import type { TargetModules } from '@t2/tensor-core';
 
 /**
  * The two Bone variants, named like PEFT's `init_weights`: `true` is Bone (block `(r, out)`,

@@ -1,6 +1,12 @@
-import { defaultRng, type Linear, type Module, type Rng, type Tensor } from '@t2/tensor-core';
-import { writeAdapterFolder } from '../shared/adapter-folder';
-import { findTargetModules } from '../shared/target-modules';
+import {
+  defaultRng,
+  findTargetModules,
+  type Linear,
+  type Module,
+  type Rng,
+  type Tensor,
+  writeAdapterFolder,
+} from '@t2/tensor-core';
 import { type BoneConfig, type BoneConfigInput, boneConfig } from './config';
 import { BoneLinear } from './layer';
 import { peftKey, toPeftConfig } from './peft-file';

@@ -1,4 +1,4 @@
-import type { TargetModules } from '../shared/target-modules';
+import type { TargetModules } from '@t2/tensor-core';
 import { type BoneConfig, boneConfig } from './config';
 
 /** PEFT prefixes every key with the wrapper's path to the base model. */

@@ -1,5 +1,11 @@
-import { formatShape, type Module, Rng, shapesEqual, type Tensor } from '@t2/tensor-core';
-import { readAdapterFolder } from '../shared/adapter-folder';
+import {
+  formatShape,
+  type Module,
+  Rng,
+  readAdapterFolder,
+  shapesEqual,
+  type Tensor,
+} from '@t2/tensor-core';
 import { rankAndAlpha } from './config';
 import { inject, type LoraModel } from './model';
 import { fromPeftConfig, PEFT_KEY_PREFIX } from './peft-file';

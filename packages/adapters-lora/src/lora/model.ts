@@ -1,13 +1,13 @@
 import {
   defaultRng,
+  findTargetModules,
   fromArray,
   type Linear,
   type Module,
   type Rng,
   type Tensor,
+  writeAdapterFolder,
 } from '@t2/tensor-core';
-import { writeAdapterFolder } from '../shared/adapter-folder';
-import { findTargetModules } from '../shared/target-modules';
 import {
   isPissa,
   type LoraConfig,

@@ -18,6 +18,8 @@ const DENSE = 3;
 const MIDDLE = 4;
 
 export interface DivideAndConquerResult {
+  /** Which iteration failed when not converged. */
+  stage: 'bidiagonal QR' | 'secular equation';
   /** Singular values (unsorted, non-negative); column j of u and v belongs to s[j]. */
   s: Float64Array;
   /** n×n row-major. */
@@ -31,6 +33,7 @@ export interface DivideAndConquerResult {
 
 class Failure {
   constructor(
+    readonly stage: 'bidiagonal QR' | 'secular equation',
     readonly iterations: number,
     readonly maxIterations: number,
     readonly unconverged: number,
@@ -53,6 +56,7 @@ export function bidiagonalDivideAndConquer(
   } catch (err) {
     if (!(err instanceof Failure)) throw err;
     return {
+      stage: err.stage,
       s,
       u,
       v,
@@ -63,6 +67,7 @@ export function bidiagonalDivideAndConquer(
     };
   }
   return {
+    stage: 'bidiagonal QR',
     s,
     u,
     v,
@@ -134,7 +139,7 @@ function leaf(ctx: Context, r0: number, nb: number, sqre: number): void {
   );
   ctx.iterations += result.iterations;
   if (!result.converged) {
-    throw new Failure(ctx.iterations, result.maxIterations, result.unconverged);
+    throw new Failure('bidiagonal QR', ctx.iterations, result.maxIterations, result.unconverged);
   }
   ctx.s.set(dl, r0);
 }
@@ -505,7 +510,9 @@ function secularRoot(
     }
     lambda = next;
   }
-  if (!converged) throw new Failure(MAX_SECULAR_ITERATIONS, MAX_SECULAR_ITERATIONS, 1);
+  if (!converged) {
+    throw new Failure('secular equation', MAX_SECULAR_ITERATIONS, MAX_SECULAR_ITERATIONS, 1);
+  }
   // σ − d_o without cancellation.
   const tau = lambda / (o + Math.sqrt(o * o + lambda));
   sigma[i] = o + tau;

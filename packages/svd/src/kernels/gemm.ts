@@ -1,9 +1,9 @@
 // Blocked matrix multiply C ← alpha·A·B + beta·C on strided float64 views (the GotoBLAS
 // layout): blocks of A and B are packed into contiguous 4-wide panels, which also absorbs
 // transposes, and a 4×4 register-blocked kernel multiplies them into a block of C. The kernel
-// is WebAssembly SIMD where available (wasm-block.ts) and scalar JavaScript otherwise.
+// is WebAssembly SIMD where available (wasm-kernels.ts) and scalar JavaScript otherwise.
 
-import { createWasmBlock } from './wasm-block';
+import { wasmEnabled, wasmKernels } from './wasm-kernels';
 
 const MR = 4;
 const NR = 4;
@@ -42,27 +42,32 @@ function scalarBackend(): Backend {
 }
 
 function wasmBackend(): Backend | null {
-  const w = createWasmBlock(BUFFER_LENGTH * 8);
+  const w = wasmKernels(BUFFER_LENGTH * 8);
   if (!w) return null;
-  return {
-    buf: w.memory,
-    block: (mcp, ncp, kc) => w.block(mcp, ncp, kc, A_AT * 8, B_AT * 8, C_AT * 8),
-  };
+  const buf = new Float64Array(w.memory.buffer, 0, BUFFER_LENGTH);
+  const block = w.exports.block;
+  return { buf, block: (mcp, ncp, kc) => block(mcp, ncp, kc, A_AT * 8, B_AT * 8, C_AT * 8) };
 }
 
 let backend: Backend = scalarBackend();
 let kernelKind: 'wasm' | 'js' = 'js';
-setGemmKernel('wasm');
+/** The value of the WebAssembly switch (wasm-kernels.ts) that `backend` was chosen for. */
+let chosenFor: boolean | undefined;
 
-/** Chooses gemm's kernel ('js' forces the scalar one); returns the one now in use. */
-export function setGemmKernel(kind: 'wasm' | 'js'): 'wasm' | 'js' {
-  const wasm = kind === 'wasm' ? wasmBackend() : null;
-  backend = wasm ?? scalarBackend();
-  kernelKind = wasm ? 'wasm' : 'js';
-  return kernelKind;
+function current(): Backend {
+  const want = wasmEnabled();
+  if (want !== chosenFor) {
+    const wasm = want ? wasmBackend() : null;
+    backend = wasm ?? scalarBackend();
+    kernelKind = wasm ? 'wasm' : 'js';
+    chosenFor = want;
+  }
+  return backend;
 }
 
+/** Which kernel gemm runs now. */
 export function gemmKernel(): 'wasm' | 'js' {
+  current();
   return kernelKind;
 }
 
@@ -207,7 +212,7 @@ export function gemm(
     for (let i = 0; i < m; i++) c.fill(0, cOffset + i * ldc, cOffset + i * ldc + n);
   }
   if (m === 0 || n === 0 || k === 0 || alpha === 0) return;
-  const { buf, block } = backend;
+  const { buf, block } = current();
   for (let j0 = 0; j0 < n; j0 += NC) {
     const nc = Math.min(NC, n - j0);
     const ncp = Math.ceil(nc / NR) * NR;

@@ -1,5 +1,6 @@
 // Householder reductions on row-major float64 matrices: bidiagonalisation (LAPACK dgebrd),
-// QR (dgeqrf), forming the orthogonal factors (dorgbr/dorgqr) and applying them (dormqr).
+// unblocked QR (dgeqr2, the panels of blocked.ts) and forming an orthogonal factor explicitly
+// (dorg2r, for small matrices; large ones apply reflectors in blocks, see blocked.ts).
 //
 // Every step is one pass over the trailing matrix: while a row is in cache it receives the
 // current reflector(s) and contributes to the product vᵀA that the next step's reflector needs.
@@ -8,6 +9,8 @@
 //
 // Reflectors are stored as in LAPACK, H = I − τ v vᵀ with v[0] = 1 implied: left ones in the
 // column below the diagonal, right ones in the row right of the superdiagonal.
+
+import { wasmEnabled, wasmKernels } from './wasm-kernels';
 
 /** Reflector for (alpha, x) given ssq = ‖x‖²: returns [tau, beta, 1/(alpha − beta)]. */
 function reflector(alpha: number, ssq: number, out: Float64Array): void {
@@ -24,6 +27,23 @@ function reflector(alpha: number, ssq: number, out: Float64Array): void {
   out[2] = 1 / (alpha - beta);
 }
 
+/** Below this width the JavaScript row update is as fast as setting up the WebAssembly one. */
+const WASM_MIN_WIDTH = 48;
+
+/** Working memory up to this size is kept for the next call; larger matrices get their own. */
+const KEEP_BYTES = 32 * 2 ** 20;
+let kept: ReturnType<typeof wasmKernels> = null;
+
+function kernelsWithMemory(bytes: number): ReturnType<typeof wasmKernels> {
+  if (!wasmEnabled()) return null;
+  if (bytes > KEEP_BYTES) return wasmKernels(bytes);
+  if (!kept) kept = wasmKernels(bytes);
+  if (!kept) return null;
+  const missing = bytes - kept.memory.buffer.byteLength;
+  if (missing > 0) kept.memory.grow(Math.ceil(missing / 65536));
+  return kept;
+}
+
 /**
  * Reduces a (m×n, m ≥ n, overwritten with the reflectors) to upper bidiagonal
  * B = Qᵀ A P with diagonal d and superdiagonal e.
@@ -37,35 +57,136 @@ export function bidiagonalize(
   tauq: Float64Array,
   taup: Float64Array,
 ): void {
-  const w = new Float64Array(n);
-  const z = new Float64Array(n);
+  // The WebAssembly kernel works on a copy in its memory with an even row length (so that
+  // two-lane loads stay aligned) and one extra zero row to pair an odd row with.
+  const ld = n + (n & 1);
+  const wasm = n >= WASM_MIN_WIDTH ? kernelsWithMemory(((m + 3) * ld + 2) * 8) : null;
+  if (!wasm) {
+    reduceToBidiagonal(
+      a,
+      n,
+      m,
+      n,
+      d,
+      e,
+      tauq,
+      taup,
+      new Float64Array(n),
+      new Float64Array(n),
+      jsPass,
+    );
+    return;
+  }
+  const mem = new Float64Array(wasm.memory.buffer);
+  const wAt = (m + 1) * ld;
+  const zAt = (m + 2) * ld;
+  // Kept memory holds the previous call's data: clear the padding column, zero row, w and z.
+  for (let r = 0; r < m; r++) {
+    mem.set(a.subarray(r * n, r * n + n), r * ld);
+    if (ld > n) mem[r * ld + n] = 0;
+  }
+  mem.fill(0, m * ld, (m + 3) * ld);
+  const rowPair = wasm.exports.rowPair;
+  // w and z live in the kernel's memory too, at wAt and zAt.
+  const pass: Pass = (x, _ld, i, rows, vi, tau2) => {
+    const j0 = 8 * ((i + 1) & ~1);
+    const j1 = 8 * ld;
+    const u = 8 * i * ld;
+    const col = 8 * (i + 1);
+    const zero = rows;
+    let ssq = 0;
+    // Row i+1 is the next step's alpha row, so it contributes nothing to the statistics.
+    for (let r = i + 1; r < rows; r += 2) {
+      const q = r + 1 < rows ? r + 1 : zero;
+      ssq += rowPair(
+        8 * r * ld,
+        8 * q * ld,
+        u,
+        8 * wAt,
+        8 * zAt,
+        j0,
+        j1,
+        col,
+        vi * x[r * ld + i]!,
+        vi * x[q * ld + i]!,
+        tau2,
+        r === i + 1 ? 0 : 1,
+        q === zero ? 0 : 1,
+      );
+    }
+    return ssq;
+  };
+  reduceToBidiagonal(
+    mem,
+    ld,
+    m,
+    n,
+    d,
+    e,
+    tauq,
+    taup,
+    mem.subarray(wAt, wAt + ld),
+    mem.subarray(zAt, zAt + ld),
+    pass,
+  );
+  for (let r = 0; r < m; r++) a.set(mem.subarray(r * ld, r * ld + n), r * n);
+}
+
+/**
+ * The trailing update of bidiagonalisation step i for rows i+1..rows−1 of x (leading dimension
+ * ld): applies the left reflector (x −= v_r w, v_r = vi·x[r, i]) and the right one (stored in
+ * row i) and accumulates the next step's statistics into z; returns their ssq.
+ */
+type Pass = (
+  x: Float64Array,
+  ld: number,
+  i: number,
+  rows: number,
+  vi: number,
+  tau2: number,
+  w: Float64Array,
+  z: Float64Array,
+) => number;
+
+function reduceToBidiagonal(
+  a: Float64Array,
+  ld: number,
+  m: number,
+  n: number,
+  d: Float64Array,
+  e: Float64Array,
+  tauq: Float64Array,
+  taup: Float64Array,
+  w: Float64Array,
+  z: Float64Array,
+  pass: Pass,
+): void {
   const h = new Float64Array(3);
   let ssq = 0;
+  z.fill(0);
   for (let r = 1; r < m; r++) {
-    const o = r * n;
+    const o = r * ld;
     const c = a[o]!;
     if (c === 0) continue;
     ssq += c * c;
     for (let j = 1; j < n; j++) z[j] += c * a[o + j]!;
   }
   for (let i = 0; i < n; i++) {
-    const ro = i * n;
-    const alpha = a[ro + i]!;
-    reflector(alpha, ssq, h);
+    const ro = i * ld;
+    reflector(a[ro + i]!, ssq, h);
     const tau = h[0]!;
     const scale = h[2]!;
     d[i] = h[1]!;
     tauq[i] = tau;
-    if (tau !== 0) for (let o = ro + n + i; o < m * n; o += n) a[o] *= scale;
+    if (tau !== 0) for (let r = i + 1; r < m; r++) a[r * ld + i] *= scale;
     if (i === n - 1) break;
 
     // Left reflector on row i (v_i = 1); w = τ vᵀA for the rows below.
-    if (tau !== 0) {
-      for (let j = i + 1; j < n; j++) {
-        const wj = tau * (a[ro + j]! + scale * z[j]!);
-        w[j] = wj;
-        a[ro + j] -= wj;
-      }
+    w.fill(0, 0, i + 1);
+    for (let j = i + 1; j < n; j++) {
+      const wj = tau === 0 ? 0 : tau * (a[ro + j]! + scale * z[j]!);
+      w[j] = wj;
+      a[ro + j] -= wj;
     }
     // Right reflector from row i, columns i+1..n-1.
     const alpha2 = a[ro + i + 1]!;
@@ -79,19 +200,25 @@ export function bidiagonalize(
       const sc = h[2]!;
       for (let j = i + 2; j < n; j++) a[ro + j] *= sc;
     }
+    // Row i now holds u with u[i+1] = 1 and (for the vectorised pass) u[i] = 0; d[i] is kept.
     a[ro + i + 1] = 1;
-
+    a[ro + i] = 0;
     z.fill(0, i + 2);
-    const vi = tau !== 0 ? 1 : 0;
-    // Row i+1 holds the next step's alpha, so it stays out of the statistics.
-    updateRow(a, n, i, (i + 1) * n, vi * a[(i + 1) * n + i]!, w, ro, tau2, null);
-    ssq = 0;
-    let r = i + 2;
-    // Two rows at a time share the loads of w, u and z.
-    for (; r + 1 < m; r += 2) ssq += updateRowPair(a, n, i, r * n, vi, w, ro, tau2, z);
-    if (r < m) ssq += updateRow(a, n, i, r * n, vi * a[r * n + i]!, w, ro, tau2, z);
+    ssq = pass(a, ld, i, m, tau !== 0 ? 1 : 0, tau2, w, z);
   }
 }
+
+const jsPass: Pass = (a, n, i, m, vi, tau2, w, z) => {
+  const ro = i * n;
+  // Row i+1 holds the next step's alpha, so it stays out of the statistics.
+  updateRow(a, n, i, (i + 1) * n, vi * a[(i + 1) * n + i]!, w, ro, tau2, null);
+  let ssq = 0;
+  let r = i + 2;
+  // Two rows at a time share the loads of w, u and z.
+  for (; r + 1 < m; r += 2) ssq += updateRowPair(a, n, i, r * n, vi, w, ro, tau2, z);
+  if (r < m) ssq += updateRow(a, n, i, r * n, vi * a[r * n + i]!, w, ro, tau2, z);
+  return ssq;
+};
 
 /**
  * One row of the trailing matrix in bidiagonalisation step i: the left reflector (row −= v_r w),

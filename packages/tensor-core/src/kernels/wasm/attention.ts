@@ -6,24 +6,29 @@ import type { WasmRuntime } from './runtime';
 /** Below this many multiply-adds of q·kᵀ and p·v, attention stays on one thread. */
 const PARALLEL_MIN_MACS = 1e6;
 
-function units(rt: WasmRuntime, p: AttentionParams): [number, number][] {
-  const total = p.batch * p.kvHeads;
-  const macs = 2 * p.batch * p.heads * p.tq * p.tk * p.dim;
-  return splitRange(total, macs >= PARALLEL_MIN_MACS ? rt.threads : 1, 1);
-}
-
+/** Runs `kernel` over units [0, batch·kvHeads), chunked over the threads when large. */
 function runUnits(
   rt: WasmRuntime,
   kernel: 'attentionForward' | 'attentionBackward',
-  slices: [number, number][],
-  argsFor: (u0: number, u1: number, work: number) => number[],
+  p: AttentionParams,
+  args: number[],
+  rangeIndex: number,
   wsBytes: number,
 ): void {
-  const args = slices.map(([u0, u1]) => argsFor(u0, u1, rt.alloc(wsBytes)));
+  const total = p.batch * p.kvHeads;
+  const macs = 2 * p.batch * p.heads * p.tq * p.tk * p.dim;
   const fn = rt.ex[kernel] as (...v: number[]) => void;
-  const local = (x: number[]) => fn(...x);
-  if (args.length === 1 || !rt.pool) for (const x of args) local(x);
-  else rt.pool.run(kernel, args, local);
+  const workIndex = rangeIndex + 2;
+  if (!rt.pool || rt.threads === 1 || total === 1 || macs < PARALLEL_MIN_MACS) {
+    args[rangeIndex] = 0;
+    args[rangeIndex + 1] = total;
+    args[workIndex] = rt.alloc(wsBytes);
+    fn(...args);
+    return;
+  }
+  const chunks = splitRange(total, Math.min(total, 4 * rt.threads), 1);
+  const work = Array.from({ length: rt.threads }, () => rt.alloc(wsBytes));
+  rt.pool.run(kernel, { args, rangeIndex, chunks, workIndex, work }, (x) => fn(...x));
 }
 
 /**
@@ -64,36 +69,31 @@ export function wasmAttention(
   const ps = rt.alloc(saved.length * 4);
   const ms = hasMask ? maskStrides! : [0, 0, 0, 0];
   if (out.length > 0) {
-    runUnits(
-      rt,
-      'attentionForward',
-      units(rt, p),
-      (u0, u1, work) => [
-        pq,
-        pk,
-        pv,
-        pm,
-        po,
-        withProbs ? ps : 0,
-        withProbs ? 0 : ps,
-        heads,
-        kvHeads,
-        tq,
-        tk,
-        dim,
-        scale,
-        causal ? 1 : 0,
-        hasMask ? 1 : 0,
-        ms[0],
-        ms[1],
-        ms[2],
-        ms[3],
-        u0,
-        u1,
-        work,
-      ],
-      rt.ex.attentionWorkspaceBytes(tk),
-    );
+    const args = [
+      pq,
+      pk,
+      pv,
+      pm,
+      po,
+      withProbs ? ps : 0,
+      withProbs ? 0 : ps,
+      heads,
+      kvHeads,
+      tq,
+      tk,
+      dim,
+      scale,
+      causal ? 1 : 0,
+      hasMask ? 1 : 0,
+      ms[0],
+      ms[1],
+      ms[2],
+      ms[3],
+      0,
+      0,
+      0,
+    ];
+    runUnits(rt, 'attentionForward', p, args, 19, rt.ex.attentionWorkspaceBytes(tk));
   }
   return [rt.read(po, out), rt.read(ps, saved)];
 }
@@ -130,33 +130,28 @@ export function wasmAttentionBackward(
   const pdk = rt.alloc(k.length * 4);
   const pdv = rt.alloc(v.length * 4);
   if (q.length > 0 || k.length > 0) {
-    runUnits(
-      rt,
-      'attentionBackward',
-      units(rt, p),
-      (u0, u1, work) => [
-        pd,
-        pq,
-        pk,
-        pv,
-        withProbs ? ps : 0,
-        withProbs ? 0 : ps,
-        pdq,
-        pdk,
-        pdv,
-        heads,
-        kvHeads,
-        tq,
-        tk,
-        dim,
-        scale,
-        causal ? 1 : 0,
-        u0,
-        u1,
-        work,
-      ],
-      rt.ex.attentionWorkspaceBytes(tk),
-    );
+    const args = [
+      pd,
+      pq,
+      pk,
+      pv,
+      withProbs ? ps : 0,
+      withProbs ? 0 : ps,
+      pdq,
+      pdk,
+      pdv,
+      heads,
+      kvHeads,
+      tq,
+      tk,
+      dim,
+      scale,
+      causal ? 1 : 0,
+      0,
+      0,
+      0,
+    ];
+    runUnits(rt, 'attentionBackward', p, args, 16, rt.ex.attentionWorkspaceBytes(tk));
   }
   return [rt.read(pdq, dq), rt.read(pdk, dk), rt.read(pdv, dv)];
 }

@@ -1,8 +1,9 @@
 /**
  * The WebAssembly SIMD backend: packed f32x4 matmul and fused attention, norm,
  * softmax, cross-entropy and elementwise kernels compiled from wasm/*.ts
- * (AssemblyScript), optionally split over worker threads sharing the memory. Ops
- * it does not override (movement, reductions, rope, where) run the js backend's code.
+ * (AssemblyScript), optionally split over worker threads sharing the memory. Kernels
+ * it does not override (slice, pad, concat, gather, where, argmax, clamp) and tiny
+ * inputs run the js backend's code.
  */
 import type { Backend } from '../backend';
 import { createJsBackend } from '../js/index';
@@ -10,6 +11,7 @@ import { registerBackend } from '../registry';
 import { wasmAttention, wasmAttentionBackward } from './attention';
 import { wasmBinary, wasmUnary } from './elementwise';
 import { wasmMatmul } from './matmul';
+import { wasmPermute, wasmReduce, wasmRope } from './movement';
 import {
   wasmCrossEntropy,
   wasmCrossEntropyBackward,
@@ -26,6 +28,8 @@ export { threadsSupported as wasmThreadsSupported } from './threads';
 export interface WasmBackend extends Backend {
   /** Threads kernels are split over, the calling thread included. */
   readonly threads: number;
+  /** Kernel chunks run by worker threads so far (0 without workers). */
+  workerChunks(): number;
   /** Stops the worker threads; the backend keeps working on one thread. */
   dispose(): void;
 }
@@ -42,11 +46,15 @@ export async function createWasmBackend(opts: WasmRuntimeOptions = {}): Promise<
     get threads() {
       return rt.threads;
     },
+    workerChunks: () => rt.pool?.workerChunks() ?? 0,
     binary: (op, a, aShape, b, bShape, outShape) =>
       wasmBinary(rt, op, a, aShape, b, bShape, outShape),
     unary: (op, a) => wasmUnary(rt, op, a),
     matmul: (a, b, p) => wasmMatmul(rt, a, b, p),
     softmax: (a, rows, cols, log) => wasmSoftmax(rt, a, rows, cols, log),
+    reduce: (op, a, outer, len, inner) => wasmReduce(rt, op, a, outer, len, inner),
+    permute: (a, shape, perm) => wasmPermute(rt, a, shape, perm),
+    rope: (x, p) => wasmRope(rt, x, p),
     rmsNorm: (x, w, rows, cols, eps) => wasmRmsNorm(rt, x, w, rows, cols, eps),
     rmsNormBackward: (dy, x, w, rows, cols, eps) =>
       wasmRmsNormBackward(rt, dy, x, w, rows, cols, eps),

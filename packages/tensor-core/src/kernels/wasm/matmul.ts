@@ -8,7 +8,9 @@ import type { WasmRuntime } from './runtime';
  * bench/wasm.bench.ts, where 256×64×172 — 5.6 Mflop — still gains from two threads).
  */
 export const PARALLEL_MIN_FLOPS = 2e6;
-/** Rows of the micro-kernel: thread slices start on multiples of it. */
+/** Flops of work below which a product is not cut into more chunks than threads. */
+const CHUNK_FLOPS = 1e6;
+/** Rows of the micro-kernel: row chunks start on multiples of it. */
 const MR = 4;
 const NR = 8;
 
@@ -40,40 +42,30 @@ export function wasmMatmul(
   const pc = rt.alloc(out.length * 4);
   const flops = 2 * batch * m * n * k;
   const threads = flops >= PARALLEL_MIN_FLOPS ? rt.threads : 1;
-  // Slices of the batch when there are enough entries, else of the longer output axis.
-  let slices: [number, number, number, number, number, number][];
-  if (threads === 1) {
-    slices = [[0, batch, 0, m, 0, n]];
-  } else if (batch >= 2 * threads) {
-    slices = splitRange(batch, threads, 1).map(([lo, hi]) => [lo, hi, 0, m, 0, n]);
-  } else if (batch === 1 && n > m) {
-    slices = splitRange(n, threads, NR).map(([lo, hi]) => [0, 1, 0, m, lo, hi]);
-  } else {
-    // Rows of every batch entry, split the same way.
-    slices = splitRange(m, threads, MR).map(([lo, hi]) => [0, batch, lo, hi, 0, n]);
-  }
+  const tA = transA ? 1 : 0;
+  const tB = transB ? 1 : 0;
   const wsBytes = rt.ex.gemmWorkspaceBytes();
-  const args = slices.map(([b0, b1, r0, r1, c0, c1]) => [
-    pa,
-    pb,
-    pc,
-    m,
-    k,
-    n,
-    transA ? 1 : 0,
-    transB ? 1 : 0,
-    aBatchStride,
-    bBatchStride,
-    b0,
-    b1,
-    r0,
-    r1,
-    c0,
-    c1,
-    rt.alloc(wsBytes),
-  ]);
-  const local = (x: number[]) => (rt.ex.matmul as (...v: number[]) => void)(...x);
-  if (args.length === 1 || !rt.pool) local(args[0]!);
-  else rt.pool.run('matmul', args, local);
+  if (threads === 1 || !rt.pool) {
+    // The common small case: a direct call, no argument lists.
+    const ws = rt.alloc(wsBytes);
+    rt.ex.matmul(pa, pb, pc, m, k, n, tA, tB, aBatchStride, bBatchStride, 0, batch, 0, m, 0, n, ws);
+    return rt.read(pc, out);
+  }
+  // Chunks of the batch when there are enough entries, else of the longer output axis;
+  // a few per thread, so that a thread the OS delays leaves its share to the others.
+  const parts = Math.max(threads, Math.min(4 * threads, Math.floor(flops / CHUNK_FLOPS)));
+  let chunks: number[][];
+  if (batch >= 2 * threads) {
+    chunks = splitRange(batch, parts, 1).map(([lo, hi]) => [lo, hi, 0, m, 0, n]);
+  } else if (n > m) {
+    chunks = splitRange(n, parts, NR).map(([lo, hi]) => [0, batch, 0, m, lo, hi]);
+  } else {
+    chunks = splitRange(m, parts, MR).map(([lo, hi]) => [0, batch, lo, hi, 0, n]);
+  }
+  const args = [pa, pb, pc, m, k, n, tA, tB, aBatchStride, bBatchStride, 0, 0, 0, 0, 0, 0, 0];
+  const work = Array.from({ length: rt.threads }, () => rt.alloc(wsBytes));
+  rt.pool.run('matmul', { args, rangeIndex: 10, chunks, workIndex: 16, work }, (x) =>
+    (rt.ex.matmul as (...v: number[]) => void)(...x),
+  );
   return rt.read(pc, out);
 }

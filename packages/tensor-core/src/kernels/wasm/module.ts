@@ -39,6 +39,24 @@ export interface KernelExports {
     cols: number,
   ): void;
   softmax(a: number, out: number, rows: number, cols: number, log: number): void;
+  permute(
+    a: number,
+    out: number,
+    ndim: number,
+    shape: number,
+    strides: number,
+    index: number,
+  ): void;
+  rope(
+    x: number,
+    out: number,
+    rows: number,
+    seq: number,
+    dim: number,
+    cos: number,
+    sin: number,
+  ): void;
+  reduce(op: number, a: number, out: number, outer: number, len: number, inner: number): void;
   rmsNorm(x: number, w: number, out: number, rows: number, cols: number, eps: number): void;
   rmsNormBackward(
     dy: number,

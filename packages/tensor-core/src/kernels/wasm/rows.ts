@@ -44,10 +44,7 @@ export function wasmRmsNormBackward(
   const pw = rt.put(w);
   const pdw = rt.alloc(cols * 4);
   rt.ex.rmsNormBackward(pdy, px, pw, pdy, pdw, rows, cols, eps);
-  return [
-    rt.read(pdy, bufferPool.acquire(rows * cols)),
-    rt.read(pdw, bufferPool.acquire(cols)),
-  ];
+  return [rt.read(pdy, bufferPool.acquire(rows * cols)), rt.read(pdw, bufferPool.acquire(cols))];
 }
 
 export function wasmCrossEntropy(

@@ -1,11 +1,10 @@
-// Duplicated by necessity in @t2/adapters-bone (packages must not share internals).
-import {
-  readSafetensorsFile,
-  type Tensor,
-  writeFileAtomic,
-  writeSafetensorsFile,
-} from '@t2/tensor-core';
-import { nodeModules } from './node-fs';
+import type { Tensor } from '../tensor/tensor';
+import { writeFileAtomic } from './atomic';
+import { readSafetensorsFile, writeSafetensorsFile } from './file';
+import { nodeModules } from './node';
+
+// A PEFT adapter folder (adapter_config.json + adapter_model.safetensors), shared by every
+// adapter method so their files look alike and move between t2 and Python.
 
 /** File names of a PEFT adapter folder. */
 export const ADAPTER_CONFIG_FILE = 'adapter_config.json';

@@ -1,6 +1,5 @@
-// Duplicated by necessity in @t2/adapters-lora (packages must not share internals);
-// a candidate to move into @t2/tensor-core. Keep the two copies identical.
-import { Linear, type Module } from '@t2/tensor-core';
+import { Linear } from './layers';
+import type { Module } from './module';
 
 /**
  * Which layers an adapter wraps, with PEFT's rules: a string is a regular expression

@@ -1,0 +1,172 @@
+import {
+  type Backend,
+  createGpuJsBackend,
+  createJsBackend,
+  GPU_JS_MODES,
+  type GpuJsMode,
+  loadBackend,
+} from '@t2/tensor-core';
+import { kernelCases } from './cases';
+
+export interface CaseResult {
+  kernel: string;
+  name: string;
+  ok: boolean;
+  /** Largest |got − expected| over the outputs (NaN when shapes differ or it threw). */
+  maxAbsErr: number;
+  /** Elements outside atol + rtol·|expected|. */
+  mismatches: number;
+  ms: number;
+  error?: string;
+  /** The top of the error's stack, to find the failing kernel stage. */
+  stack?: string;
+}
+
+export interface SelftestReport {
+  backend: string;
+  variant: 'page' | 'defaults';
+  /** gpu.js GL modes: whether intermediate results stayed on the GPU as textures. */
+  pipelined?: boolean;
+  /** Where it ran: the model worker or the page's main thread. */
+  thread: 'worker' | 'main';
+  /** Set when the backend could not be created; then no case ran. */
+  unavailable?: string;
+  ok: boolean;
+  passed: number;
+  failed: number;
+  results: CaseResult[];
+  /** gpu.js kernels compiled and the gpu.js modes that actually ran them. */
+  compiled?: { key: string; modes: string[] }[];
+  ms: number;
+}
+
+function compare(
+  got: Float32Array[],
+  want: Float32Array[],
+  atol: number,
+  rtol: number,
+): Pick<CaseResult, 'maxAbsErr' | 'mismatches' | 'error' | 'stack'> {
+  if (got.length !== want.length) {
+    return {
+      maxAbsErr: Number.NaN,
+      mismatches: 1,
+      error: `${got.length} outputs, expected ${want.length}`,
+    };
+  }
+  let maxAbsErr = 0;
+  let mismatches = 0;
+  for (let o = 0; o < want.length; o++) {
+    const g = got[o]!;
+    const w = want[o]!;
+    if (g.length !== w.length) {
+      return {
+        maxAbsErr: Number.NaN,
+        mismatches: 1,
+        error: `output ${o} has ${g.length} values, expected ${w.length}`,
+      };
+    }
+    for (let i = 0; i < w.length; i++) {
+      const gi = g[i]!;
+      const wi = w[i]!;
+      if (Number.isNaN(wi) && Number.isNaN(gi)) continue;
+      const err = Math.abs(gi - wi);
+      if (!(err <= atol + rtol * Math.abs(wi))) mismatches++;
+      if (!(err <= maxAbsErr)) maxAbsErr = err;
+    }
+  }
+  return { maxAbsErr, mismatches };
+}
+
+const now = () => performance.now();
+
+/**
+ * Runs every Backend kernel of `name` on seeded random inputs and compares it with the
+ * js backend. A kernel that throws fails its case with the error message; a backend that
+ * cannot be created is reported as unavailable with the reason.
+ */
+export async function runSelftest(
+  name: string,
+  thread: 'worker' | 'main',
+  opts: {
+    seed?: number;
+    only?: readonly string[];
+    /**
+     * `page`: the backend instance the page computes with. `defaults`: a fresh gpu.js
+     * backend with tensor-core's default options (GL modes keep intermediates on the GPU).
+     */
+    variant?: 'page' | 'defaults';
+  } = {},
+): Promise<SelftestReport> {
+  const t0 = now();
+  let backend: Backend;
+  try {
+    backend =
+      opts.variant === 'defaults' && (GPU_JS_MODES as readonly string[]).includes(name)
+        ? createGpuJsBackend(name as GpuJsMode)
+        : await loadBackend(name);
+  } catch (err) {
+    return {
+      backend: name,
+      variant: opts.variant ?? 'page',
+      thread,
+      unavailable: (err as Error).message,
+      ok: false,
+      passed: 0,
+      failed: 0,
+      results: [],
+      ms: now() - t0,
+    };
+  }
+  const reference = createJsBackend();
+  const results: CaseResult[] = [];
+  const cases = kernelCases(opts.seed ?? 1).filter(
+    (c) => !opts.only || opts.only.includes(c.kernel),
+  );
+  for (const c of cases) {
+    const start = now();
+    let outcome: Pick<CaseResult, 'maxAbsErr' | 'mismatches' | 'error' | 'stack'>;
+    try {
+      const want = c.run(reference);
+      const got = c.run(backend);
+      outcome = compare(got, want, c.atol ?? 1e-4, c.rtol ?? 1e-3);
+    } catch (err) {
+      const e = err as Error;
+      outcome = {
+        maxAbsErr: Number.NaN,
+        mismatches: 1,
+        error: e.message || String(err),
+        stack: e.stack?.split('\n').slice(0, 8).join('\n'),
+      };
+    }
+    results.push({
+      kernel: c.kernel,
+      name: c.name,
+      ok: outcome.mismatches === 0 && !outcome.error,
+      ...outcome,
+      ms: now() - start,
+    });
+  }
+  const passed = results.filter((r) => r.ok).length;
+  const context = (
+    backend as {
+      context?: {
+        compiledKernels(): { key: string; modes: string[] }[];
+        pipelineIntermediates: boolean;
+      };
+    }
+  ).context;
+  const compiled = context?.compiledKernels();
+  if (opts.variant === 'defaults' && context) backend.dispose?.();
+  return {
+    backend: backend.name,
+    variant: opts.variant ?? 'page',
+    ...(context && { pipelined: context.pipelineIntermediates }),
+    thread,
+    ok: passed === results.length,
+    passed,
+    failed: results.length - passed,
+    results,
+    compiled,
+    ms: now() - t0,
+  };
+}
