@@ -27,7 +27,7 @@ export default defineConfig({
   ],
   worker: { format: 'es', plugins: () => [nodeBuiltinsStub(), workspaceSideEffects(repo)] },
   build: { target: 'es2022', outDir: 'dist', emptyOutDir: true, chunkSizeWarningLimit: 4096 },
-  optimizeDeps: { include: ['gpu.js'] },
+  optimizeDeps: { include: ['gpu.js', '@huggingface/jinja', '@huggingface/tokenizers'] },
   server: { host: '127.0.0.1', headers: isolation, fs: { allow: [repo] } },
   preview: { host: '127.0.0.1', headers: isolation },
 });

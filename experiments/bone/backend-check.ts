@@ -1,5 +1,5 @@
 import { type LlamaForCausalLM, loadHfFolder } from '@t2/llama';
-import { type EncodedExample, causalLmLossSum, collate } from '@t2/sft';
+import { causalLmLossSum, collate, type EncodedExample } from '@t2/sft';
 import { setBackend } from '@t2/tensor-core';
 import { METHODS, prepareMethod, type Ranks } from './methods';
 

@@ -22,19 +22,22 @@ const MARGIN = { left: 56, right: 16, top: 34, bottom: 46 };
 const LEGEND_ROW_H = 22;
 
 /**
- * A dependency-free SVG of line charts side by side with a shared legend (the series of
+ * A dependency-free SVG (titled, for screen readers) of line charts side by side with a shared legend (the series of
  * the first panel). Values above the y range are clipped to the plot area, so one
  * method's high start does not squash the others.
  */
-export function lineChartsSvg(panels: readonly Panel[]): string {
+export function lineChartsSvg(title: string, panels: readonly Panel[]): string {
   const width = panels.length * PANEL_W;
   const legend = layoutLegend(panels[0]?.series ?? [], width);
   const height = PANEL_H + legend.rows * LEGEND_ROW_H + 10;
   const parts: string[] = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="12">`,
+    `<title>${escapeXml(title)}</title>`,
     `<rect width="${width}" height="${height}" fill="white"/>`,
   ];
-  panels.forEach((panel, i) => parts.push(panelSvg(panel, i * PANEL_W, i)));
+  panels.forEach((panel, i) => {
+    parts.push(panelSvg(panel, i * PANEL_W, i));
+  });
   for (const { series: s, x, row } of legend.items) {
     const y = PANEL_H + row * LEGEND_ROW_H + LEGEND_ROW_H / 2;
     parts.push(

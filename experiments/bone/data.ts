@@ -48,7 +48,9 @@ export function makeTask(spec: TaskSpec): Task {
   const { seed, alphabetSize, promptLength, trainSize, evalSize, vocabSize, firstId } = spec;
   const { bosId, eosId } = spec;
   if (vocabSize - firstId < alphabetSize + 1) {
-    throw new Error(`makeTask: ids ${firstId}..${vocabSize - 1} cannot hold ${alphabetSize} + 1 ids`);
+    throw new Error(
+      `makeTask: ids ${firstId}..${vocabSize - 1} cannot hold ${alphabetSize} + 1 ids`,
+    );
   }
   if (alphabetSize ** promptLength < 4 * (trainSize + evalSize)) {
     throw new Error(
@@ -76,11 +78,7 @@ export function makeTask(spec: TaskSpec): Task {
       const completion = prompt.map((id) => mapped.get(id)!);
       if (spec.reverse) completion.reverse();
       const inputIds = [bosId, ...prompt, separatorId, ...completion, eosId];
-      const labels = [
-        ...new Array<number>(promptLength + 2).fill(-100),
-        ...completion,
-        eosId,
-      ];
+      const labels = [...new Array<number>(promptLength + 2).fill(-100), ...completion, eosId];
       return { inputIds, labels };
     }
   };

@@ -28,7 +28,14 @@ const MODEL_DIR = join(SHARED, 'fixtures/stories260K/hf');
 
 const ADAPTER_LRS = [3e-3, 1e-2, 3e-2];
 const CONFIG = {
-  task: { seed: 1234, alphabetSize: 32, promptLength: 6, reverse: false, trainSize: 512, evalSize: 128 },
+  task: {
+    seed: 1234,
+    alphabetSize: 32,
+    promptLength: 6,
+    reverse: false,
+    trainSize: 512,
+    evalSize: 128,
+  },
   // Per target Linear: Bone r·out, BAT (out/r)·r² = out·r, LoRA/PiSSA r·(in+out). BAT needs
   // r to divide 64, 32 and 172, so r = 4 is the largest; LoRA r = 2 is the closest match.
   ranks: { bone: 4, bat: 4, lora: 2, pissa: 2 },
@@ -77,7 +84,12 @@ interface MethodSummary {
   seeds: number[];
   finalTrainLoss: Stat;
   finalEvalLoss: Stat;
-  stepsToThreshold: { values: (number | null)[]; reached: number; mean: number | null; std: number | null };
+  stepsToThreshold: {
+    values: (number | null)[];
+    reached: number;
+    mean: number | null;
+    std: number | null;
+  };
   wallSeconds: Stat;
   cpuSeconds: Stat;
   /** Seed-averaged curves. */
@@ -113,7 +125,9 @@ async function main(): Promise<void> {
   if (flags.replot) return replot(outDir);
 
   const configJson = JSON.parse(
-    await import('node:fs/promises').then((fs) => fs.readFile(join(MODEL_DIR, 'config.json'), 'utf8')),
+    await import('node:fs/promises').then((fs) =>
+      fs.readFile(join(MODEL_DIR, 'config.json'), 'utf8'),
+    ),
   );
   const modelConfig = parseHfConfig(configJson);
   const task = makeTask({
@@ -185,7 +199,8 @@ async function main(): Promise<void> {
       steps,
       seeds,
       warmupSteps: setup.warmupSteps,
-      optimizer: 'AdamW (betas 0.9/0.999, no weight decay), linear warm-up then cosine decay to minLrRatio·lr, global grad-norm clip',
+      optimizer:
+        'AdamW (betas 0.9/0.999, no weight decay), linear warm-up then cosine decay to minLrRatio·lr, global grad-norm clip',
       targets: 'all-linear (q,k,v,o,gate,up,down in every layer; not lm_head)',
       lrSelection:
         'each method: every lr of its grid on seed 0, the lowest final eval loss wins; the other seeds rerun that lr',
@@ -202,13 +217,21 @@ async function main(): Promise<void> {
     methods: summaries,
   };
   await writeAtomic(join(outDir, 'results.json'), `${JSON.stringify(results, null, 1)}\n`);
-  await writeAtomic(join(outDir, 'loss-curves.svg'), chart(summaries, task.alphabetOnlyLoss, seeds.length));
+  await writeAtomic(
+    join(outDir, 'loss-curves.svg'),
+    chart(summaries, task.alphabetOnlyLoss, seeds.length),
+  );
   process.stdout.write(`\n${table}\n\n`);
-  log(`total ${totalSeconds.toFixed(0)} s; wrote ${join(outDir, 'results.json')} and loss-curves.svg\n`);
+  log(
+    `total ${totalSeconds.toFixed(0)} s; wrote ${join(outDir, 'results.json')} and loss-curves.svg\n`,
+  );
 }
 
 /** The requested backend if it reproduces js on one step of every method, else js. */
-async function chooseBackend(name: string, setup: TrialSetup): Promise<{ name: string; note: string }> {
+async function chooseBackend(
+  name: string,
+  setup: TrialSetup,
+): Promise<{ name: string; note: string }> {
   if (name === 'js') {
     await setBackend('js');
     return { name: 'js', note: 'js requested' };
@@ -323,27 +346,35 @@ function chart(summaries: MethodSummary[], alphabetOnlyLoss: number, seeds: numb
     }));
   const of = seeds > 1 ? `, mean of ${seeds} seeds` : '';
   const floor = { y: alphabetOnlyLoss, label: `alphabet-only loss ${alphabetOnlyLoss.toFixed(2)}` };
-  return lineChartsSvg([
-    {
-      title: `Training loss (${CONFIG.smoothWindow}-step mean${of})`,
-      xLabel: 'optimizer step',
-      yLabel: 'loss (nats/token, clipped at 6)',
-      series: series((s) => s.trainCurve),
-      hLines:
-        Math.abs(CONFIG.thresholdLoss - alphabetOnlyLoss) < 0.2
-          ? [{ y: CONFIG.thresholdLoss, label: `threshold ${CONFIG.thresholdLoss} (≈ ${floor.label})` }]
-          : [{ y: CONFIG.thresholdLoss, label: `threshold ${CONFIG.thresholdLoss}` }, floor],
-      yRange: [0, 6],
-    },
-    {
-      title: `Eval loss (held-out${of})`,
-      xLabel: 'optimizer step',
-      yLabel: 'loss (nats/token, clipped at 6)',
-      series: series((s) => s.evalCurve),
-      hLines: [floor],
-      yRange: [0, 6],
-    },
-  ]);
+  return lineChartsSvg(
+    'Loss curves of Bone, BAT, LoRA, PiSSA and full fine-tuning on stories260K (synthetic token-mapping task)',
+    [
+      {
+        title: `Training loss (${CONFIG.smoothWindow}-step mean${of})`,
+        xLabel: 'optimizer step',
+        yLabel: 'loss (nats/token, clipped at 6)',
+        series: series((s) => s.trainCurve),
+        hLines:
+          Math.abs(CONFIG.thresholdLoss - alphabetOnlyLoss) < 0.2
+            ? [
+                {
+                  y: CONFIG.thresholdLoss,
+                  label: `threshold ${CONFIG.thresholdLoss} (≈ ${floor.label})`,
+                },
+              ]
+            : [{ y: CONFIG.thresholdLoss, label: `threshold ${CONFIG.thresholdLoss}` }, floor],
+        yRange: [0, 6],
+      },
+      {
+        title: `Eval loss (held-out${of})`,
+        xLabel: 'optimizer step',
+        yLabel: 'loss (nats/token, clipped at 6)',
+        series: series((s) => s.evalCurve),
+        hLines: [floor],
+        yRange: [0, 6],
+      },
+    ],
+  );
 }
 
 async function replot(outDir: string): Promise<void> {

@@ -102,10 +102,10 @@ export async function runTrial(
     wallSeconds: round(wallSeconds, 2),
     cpuSeconds: round((cpu.user + cpu.system) / 1e6, 2),
     trainCurve,
-    evalCurve: [[0, round(initialEvalLoss)], ...result.evals.map((e) => [e.step, round(e.loss)])] as [
-      number,
-      number,
-    ][],
+    evalCurve: [
+      [0, round(initialEvalLoss)],
+      ...result.evals.map((e) => [e.step, round(e.loss)]),
+    ] as [number, number][],
   };
 }
 

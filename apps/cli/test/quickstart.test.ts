@@ -87,9 +87,9 @@ describe('t2 quickstart', () => {
     }
     // 5. Bone: before/after and the PEFT folder.
     expect(s).toMatch(
-      /\n5\. Fine-tuning a Bone adapter \(r 8, all linear layers\) on arith for 2 steps\n/,
+      /\n5\. Fine-tuning a Bone adapter \(r 8, all linear layers\) on count \(held out: no expert covers it\) for 2 steps\n/,
     );
-    expect(s).toMatch(/accuracy on 4 arith test problems: before \d\.\d\d → after \d\.\d\d\n/);
+    expect(s).toMatch(/accuracy on 4 count test problems: before \d\.\d\d → after \d\.\d\d\n/);
     const adapter = join(out, 'quickstart-bone');
     const config = JSON.parse(await readFile(join(adapter, 'adapter_config.json'), 'utf8'));
     expect(config.peft_type).toBe('BONE');
@@ -116,7 +116,7 @@ describe('t2 quickstart', () => {
       '--adapter',
       adapter,
       '--task',
-      'arith',
+      'count',
       '--n',
       '4',
       '--json',

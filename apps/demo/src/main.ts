@@ -1,6 +1,6 @@
 import './style.css';
 import { type App, createApp } from './app';
-import { backendChoices, probeCapabilities, preferredBackend } from './backends';
+import { backendChoices, preferredBackend, probeCapabilities } from './backends';
 import { WorkerClient } from './client';
 import { collectDroppedFiles } from './drop';
 import type { ModelSourceSpec } from './protocol';
@@ -32,19 +32,28 @@ function statusLine(): [HTMLElement, App['status']] {
   ];
 }
 
-function tabs(views: [string, HTMLElement][]): HTMLElement {
+function tabs(views: [id: string, label: string, view: HTMLElement][]): HTMLElement {
   const bar = h('nav', { class: 'tabs', role: 'tablist' });
   const show = (name: string) => {
-    for (const [n, v] of views) {
+    for (const [n, , v] of views) {
       v.hidden = n !== name;
       if (n === name) (v as HTMLElement & { onShow?: () => void }).onShow?.();
     }
     for (const b of bar.querySelectorAll('button'))
       b.setAttribute('aria-selected', String(b.dataset.tab === name));
   };
-  for (const [name] of views) {
+  for (const [name, label] of views) {
     bar.append(
-      h('button', { role: 'tab', dataset: { tab: name }, 'data-testid': `tab-${name}`, onclick: () => show(name) }, name),
+      h(
+        'button',
+        {
+          role: 'tab',
+          dataset: { tab: name },
+          'data-testid': `tab-${name}`,
+          onclick: () => show(name),
+        },
+        label,
+      ),
     );
   }
   show(views[0]![0]);
@@ -128,21 +137,31 @@ async function main(): Promise<void> {
     }
   };
   const bundledUrl = new URL(params.get('model') ?? 'models/t2-tiny/', document.baseURI).href;
-  const loadBundled = () =>
-    load({ kind: 'url', base: bundledUrl, name: params.get('model') ? bundledUrl : 't2-tiny' });
-  const folderInput = h('input', { type: 'file', webkitdirectory: true, multiple: true, hidden: true });
+  const bundledName = new URL(bundledUrl).pathname.split('/').filter(Boolean).pop() ?? 'model';
+  const loadBundled = () => load({ kind: 'url', base: bundledUrl, name: bundledName });
+  const folderInput = h('input', {
+    type: 'file',
+    webkitdirectory: true,
+    multiple: true,
+    hidden: true,
+  });
   folderInput.onchange = () => {
     const files = [...(folderInput.files ?? [])].map((file) => ({
       path: file.webkitRelativePath || file.name,
       file,
     }));
-    if (files.length) void load({ kind: 'files', name: files[0]!.path.split('/')[0]!, files }).catch(() => {});
+    if (files.length)
+      void load({ kind: 'files', name: files[0]!.path.split('/')[0]!, files }).catch(() => {});
   };
   const drop = h(
     'div',
     { class: 'dropzone', 'data-testid': 'dropzone' },
     'Drop a Hugging Face model folder here, or ',
-    h('a', { href: '#', onclick: (e: Event) => (e.preventDefault(), folderInput.click()) }, 'choose one'),
+    h(
+      'button',
+      { type: 'button', class: 'link', onclick: () => folderInput.click() },
+      'choose one',
+    ),
     folderInput,
   );
   drop.ondragover = (e) => {
@@ -157,11 +176,11 @@ async function main(): Promise<void> {
     if (files.length) void load({ kind: 'files', name, files }).catch(() => {});
   };
 
-  const views: [string, HTMLElement][] = [
-    ['chat', chatView(app)],
-    ['train', trainView(app)],
-    ['inside SVF', svfView(app)],
-    ['kernels', kernelsView(app)],
+  const views: [string, string, HTMLElement][] = [
+    ['chat', 'chat', chatView(app)],
+    ['train', 'train', trainView(app)],
+    ['svf', 'inside SVF', svfView(app)],
+    ['kernels', 'kernels', kernelsView(app)],
   ];
   root.replaceChildren(
     h(
@@ -181,13 +200,17 @@ async function main(): Promise<void> {
     h(
       'div',
       { class: 'model' },
-      h('button', { onclick: () => void loadBundled().catch(() => {}), 'data-testid': 'load-bundled' }, 'Load t2-tiny'),
+      h(
+        'button',
+        { onclick: () => void loadBundled().catch(() => {}), 'data-testid': 'load-bundled' },
+        'Load t2-tiny',
+      ),
       modelInfo,
       drop,
     ),
     status,
     tabs(views),
-    ...views.map(([, v]) => v),
+    ...views.map(([, , v]) => v),
   );
 
   await switchBackend(params.get('backend') ?? preferredBackend(capabilities));

@@ -38,6 +38,8 @@ export interface ExpertInfo {
 
 export interface ModelInfo {
   name: string;
+  /** Served over HTTP (the bundled model) or read from files the user gave. */
+  source: ModelSourceSpec['kind'];
   parameters: number;
   layers: number;
   hiddenSize: number;

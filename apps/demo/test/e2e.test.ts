@@ -11,8 +11,8 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { ModelInfo, Spectrum } from '../src/protocol';
 import type { SelftestReport } from '../src/selftest/selftest';
-import type { TrainingLog } from '../src/ui/train-view';
 import type { ChatTurn } from '../src/ui/chat-view';
+import type { TrainingLog } from '../src/ui/train-view';
 import { chromiumMissing, launchChromium } from './support/browser';
 import { buildFixtureModel, REPO } from './support/fixture';
 import { buildPage, type PreviewServer, startPreview } from './support/server';
@@ -28,6 +28,7 @@ interface DemoWindow {
     ready: Promise<void>;
     backend: { active: string; requested: string; note?: string };
     model: ModelInfo;
+    app: { model: ModelInfo | null };
     chat: ChatTurn[];
     training: TrainingLog;
     spectrum(): Spectrum | null;
@@ -53,7 +54,10 @@ const KNOWN_WEBGL2_DEFAULT_FAILURES = [
 ];
 
 async function openPage(browser: Browser, url: string): Promise<Page> {
-  const page = await browser.newPage({ viewport: { width: 1200, height: 900 }, acceptDownloads: true });
+  const page = await browser.newPage({
+    viewport: { width: 1200, height: 900 },
+    acceptDownloads: true,
+  });
   const errors: string[] = [];
   page.on('pageerror', (e) => errors.push(e.message));
   await page.goto(url);
@@ -76,12 +80,13 @@ function failures(r: SelftestReport): string[] {
 
 suite('demo in Chromium', () => {
   let tmp: string;
+  let models: string;
   let server: PreviewServer;
 
   beforeAll(async () => {
     await mkdir(RESULTS, { recursive: true });
     tmp = await mkdtemp(join(tmpdir(), 't2-demo-e2e-'));
-    const models = await buildFixtureModel(tmp);
+    models = await buildFixtureModel(tmp);
     const outDir = join(tmp, 'dist');
     await buildPage(outDir, models);
     server = await startPreview(outDir, models);
@@ -128,7 +133,9 @@ suite('demo in Chromium', () => {
         await page.fill('[data-testid=prompt]', prompt);
         await page.selectOption('[data-testid=strategy]', strategy);
         if (label) await page.selectOption('[data-testid=oracle-label]', label);
-        const before = await page.evaluate(() => (window as unknown as DemoWindow).t2demo.chat.length);
+        const before = await page.evaluate(
+          () => (window as unknown as DemoWindow).t2demo.chat.length,
+        );
         await page.click('[data-testid=send]');
         await page.waitForFunction(
           (n) => {
@@ -198,7 +205,7 @@ suite('demo in Chromium', () => {
       expect(losses).toHaveLength(20);
       console.log(`lora on count: loss ${losses.map((l) => l.toFixed(2)).join(' ')}`);
       expect(mean(losses.slice(-5))).toBeLessThan(mean(losses.slice(0, 5)) - 0.5);
-      expect(log.evals.map(([s]) => s)).toEqual([10, 20]);
+      expect(log.evals.map(([s]) => s)).toEqual([0, 10, 20]);
       const points = await page.getAttribute('[data-testid=loss-chart] polyline', 'points');
       expect(points!.trim().split(/\s+/)).toHaveLength(20);
 
@@ -219,6 +226,41 @@ suite('demo in Chromium', () => {
       expect(names.length).toBeGreaterThan(0);
       expect(names.every((n) => /lora_[AB]\.weight$/.test(n))).toBe(true);
       await shot(page, 'train-lora.png');
+    });
+
+    test('training runs off the main thread and stops between steps', async () => {
+      await page.selectOption('[data-testid=method]', 'bone');
+      await page.fill('[data-testid=steps]', '500');
+      await page.fill('[data-testid=eval-every]', '0');
+      await page.click('[data-testid=train-start]');
+      await page.waitForFunction(
+        () => (window as unknown as DemoWindow).t2demo.training.losses.length >= 2,
+        null,
+        { timeout: 60_000 },
+      );
+      // The page answers at once while the worker trains.
+      const lags: number[] = [];
+      for (let i = 0; i < 5; i++) {
+        const t0 = Date.now();
+        await page.evaluate(() => document.querySelectorAll('*').length);
+        lags.push(Date.now() - t0);
+      }
+      expect(Math.max(...lags)).toBeLessThan(500);
+      await page.click('[data-testid=train-stop]');
+      await page.waitForFunction(
+        () => {
+          const t = (window as unknown as DemoWindow).t2demo.training;
+          return t.result || t.error;
+        },
+        null,
+        { timeout: 60_000 },
+      );
+      const log = await page.evaluate(() => (window as unknown as DemoWindow).t2demo.training);
+      expect(log.error).toBeUndefined();
+      expect(log.result!.stopped).toBe(true);
+      expect(log.result!.steps).toBeLessThan(500);
+      expect(log.losses).toHaveLength(log.result!.steps);
+      expect(await page.textContent('[data-testid=train-progress]')).toMatch(/^stopped after/);
     });
 
     test('train SVF with REINFORCE, then inspect the spectrum and the masks per expert', async () => {
@@ -242,8 +284,10 @@ suite('demo in Chromium', () => {
       for (const [, r] of log.rewards) expect(Math.abs(r)).toBeLessThanOrEqual(1);
       await shot(page, 'train-svf.png');
 
-      await page.click('[data-testid=tab-inside SVF]');
-      await page.waitForFunction(() => (window as unknown as DemoWindow).t2demo.spectrum() !== null);
+      await page.click('[data-testid=tab-svf]');
+      await page.waitForFunction(
+        () => (window as unknown as DemoWindow).t2demo.spectrum() !== null,
+      );
       const s = await page.evaluate(() => (window as unknown as DemoWindow).t2demo.spectrum()!);
       expect(s.weight).toBe('model.layers.0.mlp.up_proj');
       expect(s.shape).toEqual([64, 32]);
@@ -259,6 +303,19 @@ suite('demo in Chromium', () => {
       expect(await page.locator('[data-testid=spectrum-chart] rect').count()).toBe(32);
       expect(await page.locator('[data-testid=mask-chart] polyline').count()).toBe(4);
       await shot(page, 'inside-svf.png');
+
+      // The trained expert replaces the folder's expert of its category for chat.
+      await page.click('[data-testid=tab-train]');
+      await page.click('[data-testid=train-use]');
+      await page.waitForFunction(() =>
+        (window as unknown as DemoWindow).t2demo.app.model?.experts.some((e) => e.name === 'math'),
+      );
+      const experts = await page.evaluate(() =>
+        (window as unknown as DemoWindow).t2demo.app.model!.experts.map(
+          (e) => `${e.name}:${e.label}`,
+        ),
+      );
+      expect(experts).toEqual(['logic:logic', 'string:string', 'math:math']);
     });
   });
 
@@ -271,6 +328,19 @@ suite('demo in Chromium', () => {
     });
     afterAll(async () => {
       await browser?.close();
+    });
+
+    test('loads a Hugging Face folder the user picks', async () => {
+      await page.setInputFiles('[data-testid=dropzone] input[type=file]', join(models, 't2-tiny'));
+      await page.waitForFunction(
+        () => (window as unknown as DemoWindow).t2demo.app.model?.source === 'files',
+        null,
+        { timeout: 60_000 },
+      );
+      const m = await page.evaluate(() => (window as unknown as DemoWindow).t2demo.app.model!);
+      expect(m.name).toBe('t2-tiny');
+      expect(m.experts.map((e) => e.name)).toEqual(['arith', 'logic', 'string']);
+      expect(m.parameters).toBeGreaterThan(20_000);
     });
 
     test("tensor-core's op suite passes in the page's worker on webgl2", async () => {

@@ -8,7 +8,8 @@ import type { Plugin } from 'vite';
 export const BUNDLED_MODEL = 't2-tiny';
 
 /** Files of a Hugging Face folder the page reads (anything else is not copied into a build). */
-const MODEL_FILES = /^(config\.json|generation_config\.json|model(-\d{5}-of-\d{5})?\.safetensors|model\.safetensors\.index\.json|tokenizer\.json|tokenizer_config\.json|chat_template\.jinja|README\.md)$/;
+const MODEL_FILES =
+  /^(config\.json|generation_config\.json|model(-\d{5}-of-\d{5})?\.safetensors|model\.safetensors\.index\.json|tokenizer\.json|tokenizer_config\.json|chat_template\.jinja|README\.md)$/;
 
 const TYPES: Record<string, string> = {
   '.json': 'application/json',
@@ -41,7 +42,10 @@ function send(res: ServerResponse, file: string): void {
 function modelsMiddleware(root: string) {
   return (req: IncomingMessage, res: ServerResponse, next: () => void): void => {
     const url = new URL(req.url ?? '/', 'http://x');
-    if (!url.pathname.startsWith('/models/')) return next();
+    if (!url.pathname.startsWith('/models/')) {
+      next();
+      return;
+    }
     const rel = decodeURIComponent(url.pathname.slice('/models/'.length));
     const file = normalize(join(root, rel));
     if (file !== root && !file.startsWith(root + sep)) {
@@ -49,7 +53,10 @@ function modelsMiddleware(root: string) {
       res.end('outside the models folder');
       return;
     }
-    if (existsSync(file) && statSync(file).isFile()) return send(res, file);
+    if (existsSync(file) && statSync(file).isFile()) {
+      send(res, file);
+      return;
+    }
     const listing = /^(.*)\/experts\/index\.json$/.exec(rel);
     if (listing) {
       const modelDir = join(root, listing[1]!);

@@ -50,7 +50,37 @@ async function compile(extra: string[]): Promise<Uint8Array> {
   if (result.error || !wasm) {
     throw new Error(`build-wasm: asc failed: ${result.error?.message ?? ''}\n${stderr.toString()}`);
   }
+  assertNoDataSegments(wasm);
   return wasm;
+}
+
+/**
+ * The runtime keeps the worker threads' mailboxes in the memory's first 64 KiB, so the
+ * module must not place static data there (AssemblyScript would, for lookup tables such
+ * as those of its Math.log): fail the build if it has any data segment.
+ */
+function assertNoDataSegments(bytes: Uint8Array): void {
+  let at = 8;
+  const leb = (): number => {
+    let result = 0;
+    let shift = 0;
+    let byte: number;
+    do {
+      byte = bytes[at++]!;
+      result |= (byte & 0x7f) << shift;
+      shift += 7;
+    } while (byte & 0x80);
+    return result >>> 0;
+  };
+  while (at < bytes.length) {
+    const id = bytes[at++]!;
+    const size = leb();
+    const end = at + size;
+    if (id === 11 && leb() > 0) {
+      throw new Error('build-wasm: the kernels have static data; keep wasm/*.ts free of tables');
+    }
+    at = end;
+  }
 }
 
 export interface KernelBinaries {

@@ -255,9 +255,18 @@ function gemv(
         }
       }
       // Lane sums of the four rows, transposed into one vector (c[j..j+3]).
-      const t0 = f32x4.add(v128.shuffle<f32>(s0, s1, 0, 1, 4, 5), v128.shuffle<f32>(s0, s1, 2, 3, 6, 7));
-      const t1 = f32x4.add(v128.shuffle<f32>(s2, s3, 0, 1, 4, 5), v128.shuffle<f32>(s2, s3, 2, 3, 6, 7));
-      let sum = f32x4.add(v128.shuffle<f32>(t0, t1, 0, 2, 4, 6), v128.shuffle<f32>(t0, t1, 1, 3, 5, 7));
+      const t0 = f32x4.add(
+        v128.shuffle<f32>(s0, s1, 0, 1, 4, 5),
+        v128.shuffle<f32>(s0, s1, 2, 3, 6, 7),
+      );
+      const t1 = f32x4.add(
+        v128.shuffle<f32>(s2, s3, 0, 1, 4, 5),
+        v128.shuffle<f32>(s2, s3, 2, 3, 6, 7),
+      );
+      let sum = f32x4.add(
+        v128.shuffle<f32>(t0, t1, 0, 2, 4, 6),
+        v128.shuffle<f32>(t0, t1, 1, 3, 5, 7),
+      );
       for (; p < k; p++) {
         const x = f32x4.splat(load<f32>(a + <usize>p * sa * 4));
         const o = <usize>p * 4;
@@ -274,7 +283,8 @@ function gemv(
     for (; j < n; j++) {
       const bj = b + <usize>j * ldb * 4;
       let s: f32 = 0;
-      for (let p = 0; p < k; p++) s += load<f32>(a + <usize>p * sa * 4) * load<f32>(bj + <usize>p * 4);
+      for (let p = 0; p < k; p++)
+        s += load<f32>(a + <usize>p * sa * 4) * load<f32>(bj + <usize>p * 4);
       const cj = c + <usize>j * 4;
       store<f32>(cj, accumulate ? load<f32>(cj) + s : s);
     }

@@ -34,7 +34,8 @@ const USAGE =
   '  --cem-iterations N     few-shot: CEM iterations (default 5)\n' +
   '  --population N         few-shot: CEM population (default 16)\n' +
   '  --per-layer            few-shot: one α per expert per adapted weight\n' +
-  '  --bone-task NAME       the domain the Bone adapter is fine-tuned on (default arith)\n' +
+  '  --bone-task NAME       the task the Bone adapter is fine-tuned on (default count: held out,\n' +
+  '                         so neither pretraining nor the experts taught it)\n' +
   '  --bone-steps N         its training steps (default 60)\n' +
   '  --bone-r R             its block size (default 8)\n' +
   '  --bone-lr LR           its learning rate (default 3e-3)\n' +
@@ -83,7 +84,7 @@ export const quickstart: Command = {
       n: { type: 'string' },
       prompts: { type: 'string' },
       shots: { type: 'string' },
-      'bone-task': { type: 'string', default: 'arith' },
+      'bone-task': { type: 'string', default: 'count' },
       'bone-steps': { type: 'string' },
       'bone-r': { type: 'string' },
       'bone-lr': { type: 'string' },
@@ -248,7 +249,7 @@ export const quickstart: Command = {
       heading(
         io,
         5,
-        `Fine-tuning a Bone adapter (r ${boneR}, all linear layers) on ${boneFamily.name} for ${boneSteps} steps`,
+        `Fine-tuning a Bone adapter (r ${boneR}, all linear layers) on ${boneFamily.name}${boneFamily.heldOut ? ' (held out: no expert covers it)' : ''} for ${boneSteps} steps`,
       );
       const trainBar = new ProgressBar(boneSteps, io.stderr, io.isTTY, {
         label: 'bone',

@@ -3,7 +3,7 @@ import * as lora from '@t2/adapters-lora';
 import type { LlamaForCausalLM, TextTokenizer } from '@t2/llama';
 import { saveHfFolder } from '@t2/llama';
 import { encodeExample, readSftJsonl, SftDataError, type StepInfo, trainSft } from '@t2/sft';
-import type { Tensor } from '@t2/tensor-core';
+import { Rng, type Tensor } from '@t2/tensor-core';
 import { loadModelForCli, parseFlags, parseNumber } from './model-path';
 import { ProgressBar } from './progress';
 import { type Command, type CommandIO, UsageError } from './types';
@@ -29,21 +29,30 @@ export function prepareMethod(
     return { params: model.namedParameters(), save: (dir) => saveHfFolder(model, dir) };
   }
   if (method === 'bone' || method === 'bat') {
-    const h = bone.inject(model, {
-      r: opts.r,
-      targetModules,
-      initWeights: method === 'bat' ? 'bat' : true,
-      baseModelNameOrPath: opts.baseModel,
-    });
+    const h = bone.inject(
+      model,
+      {
+        r: opts.r,
+        targetModules,
+        initWeights: method === 'bat' ? 'bat' : true,
+        baseModelNameOrPath: opts.baseModel,
+      },
+      { rng: new Rng(opts.seed) },
+    );
     return { params: h.namedAdapterParameters(), save: (dir) => h.save(dir) };
   }
-  const h = lora.inject(model, {
-    r: opts.r,
-    loraAlpha: opts.alpha ?? opts.r,
-    targetModules,
-    initLoraWeights: method === 'pissa' ? 'pissa' : true,
-    baseModelNameOrPath: opts.baseModel,
-  });
+  // The seed fixes LoRA's Kaiming-uniform A, so runs are reproducible.
+  const h = lora.inject(
+    model,
+    {
+      r: opts.r,
+      loraAlpha: opts.alpha ?? opts.r,
+      targetModules,
+      initLoraWeights: method === 'pissa' ? 'pissa' : true,
+      baseModelNameOrPath: opts.baseModel,
+    },
+    { rng: new Rng(opts.seed) },
+  );
   return { params: h.namedAdapterParameters(), save: (dir) => h.save(dir) };
 }
 

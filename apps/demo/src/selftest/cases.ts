@@ -103,9 +103,21 @@ export function kernelCases(seed = 1): KernelCase[] {
   for (const op of BINARY_OPS) {
     const compare = op === 'greater' || op === 'less' || op === 'equal';
     const shapes: [number[], number[], number[]][] = [
-      [[3, 5], [3, 5], [3, 5]],
-      [[2, 3, 4], [3, 1], [2, 3, 4]],
-      [[4, 1], [1, 6], [4, 6]],
+      [
+        [3, 5],
+        [3, 5],
+        [3, 5],
+      ],
+      [
+        [2, 3, 4],
+        [3, 1],
+        [2, 3, 4],
+      ],
+      [
+        [4, 1],
+        [1, 6],
+        [4, 6],
+      ],
       [[7], [1], [7]],
     ];
     for (const [aShape, bShape, outShape] of shapes) {

@@ -18,6 +18,9 @@ export interface ChartOptions {
   yLabel?: string;
   yMin?: number;
   yMax?: number;
+  /** Fixed x range (e.g. 0 … the run's steps while it is still going). */
+  xMin?: number;
+  xMax?: number;
   logY?: boolean;
   width?: number;
   height?: number;
@@ -34,10 +37,10 @@ function svg<K extends keyof SVGElementTagNameMap>(
   return el;
 }
 
-/** ~5 round tick values covering [lo, hi]. */
-function ticks(lo: number, hi: number, count = 5): number[] {
+/** ~5 round tick values covering [lo, hi]; `minStep` keeps step axes on whole numbers. */
+function ticks(lo: number, hi: number, count = 5, minStep = 0): number[] {
   if (!(hi > lo)) return [lo];
-  const step0 = (hi - lo) / count;
+  const step0 = Math.max(minStep, (hi - lo) / count);
   const mag = 10 ** Math.floor(Math.log10(step0));
   const step = [1, 2, 5, 10].map((m) => m * mag).find((s) => s >= step0) ?? step0;
   const out: number[] = [];
@@ -56,7 +59,7 @@ export function drawChart(
 ): SVGSVGElement {
   const W = opts.width ?? 520;
   const H = opts.height ?? 220;
-  const m = { l: 52, r: 12, t: 26, b: 34 };
+  const m = { l: 52, r: 12, t: 40, b: 34 };
   const root = svg('svg', {
     viewBox: `0 0 ${W} ${H}`,
     width: '100%',
@@ -67,13 +70,13 @@ export function drawChart(
   root.append(svg('text', { x: m.l, y: 16, class: 'chart-title' }, opts.title));
   const all = series.flatMap((s) => s.points);
   const tf = (y: number) => (opts.logY ? Math.log10(Math.max(y, 1e-12)) : y);
-  let xMin = Math.min(...all.map((p) => p[0]));
-  let xMax = Math.max(...all.map((p) => p[0]));
+  let xMin = opts.xMin ?? Math.min(...all.map((p) => p[0]));
+  let xMax = opts.xMax ?? Math.max(...all.map((p) => p[0]));
   let yMin = opts.yMin ?? Math.min(...all.map((p) => tf(p[1])));
   let yMax = opts.yMax ?? Math.max(...all.map((p) => tf(p[1])));
   if (all.length === 0) {
-    xMin = 0;
-    xMax = 1;
+    xMin = opts.xMin ?? 0;
+    xMax = opts.xMax ?? 1;
     yMin = opts.yMin ?? 0;
     yMax = opts.yMax ?? 1;
   }
@@ -90,13 +93,17 @@ export function drawChart(
   const pyRaw = (v: number) => H - m.b - ((v - yMin) / (yMax - yMin)) * (H - m.t - m.b);
 
   const axes = svg('g', { class: 'chart-axes' });
-  for (const v of ticks(yMin, yMax)) {
+  const yTicks = ticks(yMin, yMax);
+  // Enough decimals to tell neighbouring ticks apart.
+  const step = yTicks.length > 1 ? yTicks[1]! - yTicks[0]! : 1;
+  const digits = Math.min(6, Math.max(0, 1 - Math.floor(Math.log10(step))));
+  for (const v of yTicks) {
     const y = pyRaw(v);
     axes.append(svg('line', { x1: m.l, x2: W - m.r, y1: y, y2: y, class: 'grid' }));
-    const label = opts.logY ? fmt(10 ** v, 2) : fmt(v, 2);
+    const label = opts.logY ? fmt(10 ** v, 2) : v.toFixed(digits);
     axes.append(svg('text', { x: m.l - 6, y: y + 4, 'text-anchor': 'end' }, label));
   }
-  for (const v of ticks(xMin, xMax, 6)) {
+  for (const v of ticks(xMin, xMax, 6, 1)) {
     const x = px(v);
     axes.append(svg('line', { x1: x, x2: x, y1: H - m.b, y2: H - m.b + 4, class: 'tick' }));
     axes.append(
@@ -136,11 +143,11 @@ export function drawChart(
     }
     root.append(g);
   }
-  let lx = W - m.r;
-  for (const s of [...series].reverse()) {
-    const text = svg('text', { x: lx, y: 16, 'text-anchor': 'end', fill: s.color }, `■ ${s.name}`);
-    root.append(text);
-    lx -= 12 + 7 * (s.name.length + 2);
+  // The legend is a line under the title; style (not the fill attribute) beats the CSS.
+  let lx = m.l;
+  for (const s of series) {
+    root.append(svg('text', { x: lx, y: 31, style: `fill:${s.color}` }, `■ ${s.name}`));
+    lx += 14 + 6.2 * (s.name.length + 2);
   }
   host.replaceChildren(root);
   return root;

@@ -46,7 +46,11 @@ function decisionView(
       h('b', {}, 'Pass 1 '),
       `(${d.strategy}): `,
       d.alpha === null
-        ? h('span', { class: 'category', 'data-testid': 'category' }, `${d.label ?? 'none'} → base model`)
+        ? h(
+            'span',
+            { class: 'category', 'data-testid': 'category' },
+            `${d.label ?? 'none'} → base model`,
+          )
         : h('span', { class: 'category', 'data-testid': 'category' }, d.label ?? 'mixture'),
       d.pass1Output !== undefined
         ? h('span', { class: 'muted' }, ` — model wrote ${JSON.stringify(d.pass1Output)}`)
@@ -127,7 +131,11 @@ export function chatView(app: App): HTMLElement {
     if (!text || !app.model) return;
     const turn: ChatTurn = { prompt: text, pass1: null, answer: '', trace: null };
     turns.push(turn);
-    const decision = h('div', { class: 'pass1', 'data-testid': 'pass1' }, h('span', { class: 'muted' }, 'pass 1…'));
+    const decision = h(
+      'div',
+      { class: 'pass1', 'data-testid': 'pass1' },
+      h('span', { class: 'muted' }, 'pass 1…'),
+    );
     const answer = h('span', { class: 'answer', 'data-testid': 'answer' });
     const timings = h('div', { class: 'timings muted', 'data-testid': 'timings' });
     const el = h(

@@ -29,7 +29,9 @@ export function h<K extends keyof HTMLElementTagNameMap>(
 export function append(el: Node, ...children: Child[]): void {
   for (const c of children) {
     if (c === null || c === undefined || c === false) continue;
-    el.appendChild(typeof c === 'string' || typeof c === 'number' ? document.createTextNode(String(c)) : c);
+    el.appendChild(
+      typeof c === 'string' || typeof c === 'number' ? document.createTextNode(String(c)) : c,
+    );
   }
 }
 
@@ -43,7 +45,10 @@ export function field(label: string, control: HTMLElement): HTMLLabelElement {
 }
 
 export function select(
-  options: readonly (string | { value: string; label: string; disabled?: boolean; title?: string })[],
+  options: readonly (
+    | string
+    | { value: string; label: string; disabled?: boolean; title?: string }
+  )[],
   props: Props = {},
 ): HTMLSelectElement {
   return h(

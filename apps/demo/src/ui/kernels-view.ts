@@ -56,22 +56,26 @@ function reportTable(r: SelftestReport): HTMLElement {
         ),
       ),
     ),
-    failures.length ? h('p', { class: 'muted' }, `Showing the ${failures.length} failing cases.`) : null,
+    failures.length
+      ? h('p', { class: 'muted' }, `Showing the ${failures.length} failing cases.`)
+      : null,
   );
 }
 
 /** View 4: the op suite, so a backend can be trusted before anything trains on it. */
 export function kernelsView(app: App): HTMLElement {
   const out = h('div', { 'data-testid': 'selftest-output' });
-  const run = (thread: 'worker' | 'main', variant: 'page' | 'defaults' = 'page') => async () => {
-    const backend = app.backend?.active ?? 'js';
-    out.replaceChildren(h('p', { class: 'muted' }, `running on ${backend} (${thread})…`));
-    try {
-      out.replaceChildren(reportTable(await runSelftestIn(app, backend, thread, { variant })));
-    } catch (err) {
-      out.replaceChildren(h('p', { class: 'error' }, (err as Error).message));
-    }
-  };
+  const run =
+    (thread: 'worker' | 'main', variant: 'page' | 'defaults' = 'page') =>
+    async () => {
+      const backend = app.backend?.active ?? 'js';
+      out.replaceChildren(h('p', { class: 'muted' }, `running on ${backend} (${thread})…`));
+      try {
+        out.replaceChildren(reportTable(await runSelftestIn(app, backend, thread, { variant })));
+      } catch (err) {
+        out.replaceChildren(h('p', { class: 'error' }, (err as Error).message));
+      }
+    };
   return h(
     'section',
     { class: 'view', 'data-view': 'kernels' },
@@ -83,8 +87,16 @@ export function kernelsView(app: App): HTMLElement {
     h(
       'div',
       { class: 'row' },
-      h('button', { onclick: run('worker'), 'data-testid': 'selftest-worker' }, 'Run in the worker'),
-      h('button', { onclick: run('main'), 'data-testid': 'selftest-main' }, 'Run on the main thread'),
+      h(
+        'button',
+        { onclick: run('worker'), 'data-testid': 'selftest-worker' },
+        'Run in the worker',
+      ),
+      h(
+        'button',
+        { onclick: run('main'), 'data-testid': 'selftest-main' },
+        'Run on the main thread',
+      ),
       h(
         'button',
         { onclick: run('worker', 'defaults'), 'data-testid': 'selftest-defaults' },

@@ -35,11 +35,10 @@ export function svfView(app: App): HTMLElement {
       color: PALETTE[j % PALETTE.length]!,
       points: m.values.map((v, i) => [i + 1, v]),
     }));
+    // The y range follows the masks (within [0, maxMult]) so small differences show.
     drawChart(maskChart, masks, {
-      title: 'Learned mask m = sigmoid(z)·maxMult per expert',
+      title: `Learned mask m = sigmoid(z)·${s.maxMult} per expert`,
       xLabel: 'index i',
-      yMin: 0,
-      yMax: s.maxMult,
     });
     drawChart(
       scaledChart,

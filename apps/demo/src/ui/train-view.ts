@@ -21,6 +21,8 @@ const DEFAULT_LR: Record<TrainMethod, number> = {
 
 export interface TrainingLog {
   method: TrainMethod | null;
+  /** Steps asked for (the x range of the charts). */
+  steps: number;
   losses: [number, number][];
   rewards: [number, number][];
   evals: [number, number][];
@@ -40,13 +42,22 @@ export function trainView(app: App): HTMLElement {
     { 'data-testid': 'method' },
   );
   const task = select(
-    families.map((f) => ({ value: f.name, label: `${f.name} (${f.category}${f.heldOut ? ', held out' : ''})` })),
+    families.map((f) => ({
+      value: f.name,
+      label: `${f.name} (${f.category}${f.heldOut ? ', held out' : ''})`,
+    })),
     { 'data-testid': 'task' },
   );
   // A held-out family: the base model has never seen it, so learning shows at once.
   task.value = 'count';
   const num = (value: number, testid: string, step = 'any') =>
-    h('input', { type: 'number', value: String(value), step, 'data-testid': testid, style: 'width:6em' });
+    h('input', {
+      type: 'number',
+      value: String(value),
+      step,
+      'data-testid': testid,
+      style: 'width:6em',
+    });
   const steps = num(40, 'steps', '1');
   const batch = num(8, 'batch', '1');
   const lr = num(DEFAULT_LR.bone, 'lr');
@@ -61,7 +72,11 @@ export function trainView(app: App): HTMLElement {
   const dl = h('button', { 'data-testid': 'train-download', disabled: true }, 'Download adapter');
   const use = h(
     'button',
-    { 'data-testid': 'train-use', disabled: true, title: 'Replace the expert of this category in chat' },
+    {
+      'data-testid': 'train-use',
+      disabled: true,
+      title: 'Replace the expert of this category in chat',
+    },
     'Use expert in chat',
   );
   const files = h('span', { class: 'files', 'data-testid': 'train-files' });
@@ -70,7 +85,14 @@ export function trainView(app: App): HTMLElement {
   const rewardChart = h('div', { class: 'chart-host', 'data-testid': 'reward-chart' });
   const accuracy = h('div', { class: 'accuracy', 'data-testid': 'accuracy' });
 
-  const log: TrainingLog = { method: null, losses: [], rewards: [], evals: [], result: null };
+  const log: TrainingLog = {
+    method: null,
+    steps: 0,
+    losses: [],
+    rewards: [],
+    evals: [],
+    result: null,
+  };
   (window as unknown as { t2demo: { training: TrainingLog } }).t2demo.training = log;
 
   const redraw = () => {
@@ -78,7 +100,12 @@ export function trainView(app: App): HTMLElement {
     drawChart(
       lossChart,
       [{ name: rl ? 'policy loss' : 'loss', color: '#2563eb', points: log.losses }],
-      { title: rl ? 'REINFORCE loss per step' : 'Next-token loss per step', xLabel: 'step' },
+      {
+        title: rl ? 'REINFORCE loss per step' : 'Next-token loss per step',
+        xLabel: 'step',
+        xMin: 0,
+        xMax: log.steps,
+      },
     );
     const series: Series[] = [];
     if (rl) series.push({ name: 'mean reward', color: '#d97706', points: log.rewards });
@@ -86,6 +113,8 @@ export function trainView(app: App): HTMLElement {
     drawChart(rewardChart, series, {
       title: rl ? 'Reward and validation accuracy' : 'Validation accuracy (greedy)',
       xLabel: 'step',
+      xMin: 0,
+      xMax: log.steps,
       yMin: rl ? -1 : 0,
       yMax: 1,
     });
@@ -112,7 +141,15 @@ export function trainView(app: App): HTMLElement {
   start.onclick = async () => {
     if (!app.model) return;
     const m = method.value as TrainMethod;
-    Object.assign(log, { method: m, losses: [], rewards: [], evals: [], result: null });
+    const total = Math.max(1, Number(steps.value) | 0);
+    Object.assign(log, {
+      method: m,
+      steps: total,
+      losses: [],
+      rewards: [],
+      evals: [],
+      result: null,
+    });
     delete log.error;
     redraw();
     start.disabled = true;
@@ -127,7 +164,7 @@ export function trainView(app: App): HTMLElement {
         settings: {
           method: m,
           task: task.value,
-          steps: Math.max(1, Number(steps.value) | 0),
+          steps: total,
           batchSize: Math.max(1, Number(batch.value) | 0),
           lr: Number(lr.value),
           r: Math.max(1, Number(r.value) | 0),

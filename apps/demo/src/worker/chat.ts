@@ -153,15 +153,19 @@ export async function createChat(
     svf,
     runtime,
     strategies,
-    experts: [...registry.taskExperts(), ...(registry.classifier() ? [registry.classifier()!] : [])]
-      .map((e) => ({ name: e.name, label: e.label, role: e.role })),
+    experts: [
+      ...registry.taskExperts(),
+      ...(registry.classifier() ? [registry.classifier()!] : []),
+    ].map((e) => ({ name: e.name, label: e.label, role: e.role })),
     async answer(prompt, opts, emit) {
       const t0 = performance.now();
       text.lastOutput = undefined;
       hooks.streamPrompt = prompt;
       hooks.onPass2Start = () => {
         const pass1Output =
-          opts.strategy === 'prompt' || opts.strategy === 'classifier' ? text.lastOutput : undefined;
+          opts.strategy === 'prompt' || opts.strategy === 'classifier'
+            ? text.lastOutput
+            : undefined;
         emit({
           event: 'pass1',
           trace: {

@@ -1,5 +1,10 @@
 import { parseExpert, type SvfExpert } from '@t2/adapters-svf';
-import { type LlamaConfig, type LlamaForCausalLM, modelFromHfTensors, TextTokenizer } from '@t2/llama';
+import {
+  type LlamaConfig,
+  type LlamaForCausalLM,
+  modelFromHfTensors,
+  TextTokenizer,
+} from '@t2/llama';
 import { parseSafetensors, Tensor } from '@t2/tensor-core';
 import { type ModelSource, readJson, readText } from './source';
 
@@ -73,7 +78,10 @@ export async function loadFolder(
     say(`reading experts/${file}`);
     const bytes = await src.read(`experts/${file}`);
     if (!bytes) throw new Error(`${src.name}/experts/${file}: listed but missing`);
-    experts.set(file.replace(/\.safetensors$/, ''), parseExpert(bytes, `${src.name}/experts/${file}`));
+    experts.set(
+      file.replace(/\.safetensors$/, ''),
+      parseExpert(bytes, `${src.name}/experts/${file}`),
+    );
   }
   return { name: src.name, config, generationConfig, tensors, dtypes, tokenizer, experts };
 }

@@ -47,7 +47,9 @@ function urlSource(base: string, name: string): ModelSource {
       }
       const files = (listed as { experts?: unknown }).experts;
       if (!Array.isArray(files) || !files.every((f) => typeof f === 'string')) {
-        throw new Error(`${name}/experts/index.json: expected { "experts": ["name.safetensors", …] }`);
+        throw new Error(
+          `${name}/experts/index.json: expected { "experts": ["name.safetensors", …] }`,
+        );
       }
       return files.filter((f) => f.endsWith('.safetensors')).sort();
     },

@@ -107,6 +107,10 @@ export async function train(
     return acc;
   };
   const due = (step: number) => s.evalEvery > 0 && step % s.evalEvery === 0 && step < s.steps;
+  // Accuracy before any update: where the curve starts.
+  const baseline = () => {
+    if (s.evalEvery > 0) noGrad(() => evalNow(0));
+  };
 
   if (s.method === 'svf-reinforce') {
     const handle = await svf.inject(model, {
@@ -135,6 +139,7 @@ export async function train(
       },
     });
     let stopped = false;
+    baseline();
     while (trainer.step < s.steps) {
       const started = performance.now();
       const log = trainer.trainStep();
@@ -211,9 +216,13 @@ export async function train(
     seed: s.seed,
     split: 'train',
   }).map((p) =>
-    encodeExample({ kind: 'completion', prompt: p.prompt, completion: `${p.answer}\n` }, tokenizer, {
-      appendEos: false,
-    }),
+    encodeExample(
+      { kind: 'completion', prompt: p.prompt, completion: `${p.answer}\n` },
+      tokenizer,
+      {
+        appendEos: false,
+      },
+    ),
   );
   const tensors = params.map(([, t]) => t);
   const padId = model.config.padTokenId ?? 0;
@@ -226,6 +235,7 @@ export async function train(
   });
   let step = 0;
   let stopped = false;
+  baseline();
   while (step < s.steps) {
     const started = performance.now();
     model.train();

@@ -4,16 +4,22 @@
  */
 import type { SvfExpert } from '@t2/adapters-svf';
 import type { LlamaForCausalLM } from '@t2/llama';
-import { getBackend, gpuJsModeSupported, gpuJsUnsupportedReason, setBackend } from '@t2/tensor-core';
+import {
+  getBackend,
+  gpuJsModeSupported,
+  gpuJsUnsupportedReason,
+  setBackend,
+} from '@t2/tensor-core';
+import { installPageBackends } from '../page-backends';
 import type {
   BackendInfo,
   ModelInfo,
+  ModelSourceSpec,
   ReplyOf,
   Request,
   WorkerEvent,
   WorkerMessage,
 } from '../protocol';
-import { installPageBackends } from '../page-backends';
 import { runSelftest } from '../selftest/selftest';
 import { type ChatSession, createChat } from './chat';
 import { buildModel, type LoadedFolder, loadFolder } from './load';
@@ -29,6 +35,7 @@ const scope = self as unknown as {
 
 interface Session {
   folder: LoadedFolder;
+  source: ModelSourceSpec['kind'];
   model: LlamaForCausalLM;
   chat: ChatSession | null;
   chatError?: string;
@@ -84,6 +91,7 @@ function modelInfo(s: Session): ModelInfo {
   const c = s.model.config;
   return {
     name: s.folder.name,
+    source: s.source,
     parameters: s.model.numParameters(),
     layers: c.numHiddenLayers,
     hiddenSize: c.hiddenSize,
@@ -97,7 +105,11 @@ function modelInfo(s: Session): ModelInfo {
 }
 
 /** A model on the folder's weights with the folder's experts (when it has any) wired for chat. */
-async function openSession(folder: LoadedFolder, started: number): Promise<Session> {
+async function openSession(
+  folder: LoadedFolder,
+  source: ModelSourceSpec['kind'],
+  started: number,
+): Promise<Session> {
   say('building the model');
   const { model } = buildModel(folder);
   let chat: ChatSession | null = null;
@@ -108,7 +120,7 @@ async function openSession(folder: LoadedFolder, started: number): Promise<Sessi
   } else {
     chatError = `${folder.name} has no experts (experts/*.safetensors): train an SVF expert first`;
   }
-  return { folder, model, chat, chatError, loadMs: performance.now() - started };
+  return { folder, source, model, chat, chatError, loadMs: performance.now() - started };
 }
 
 function spectrumExperts(s: Session): { name: string; label: string; expert: SvfExpert }[] {
@@ -134,7 +146,7 @@ async function handle(req: Request): Promise<unknown> {
     case 'load': {
       const started = performance.now();
       const folder = await loadFolder(openSource(req.source), say);
-      session = await openSession(folder, started);
+      session = await openSession(folder, req.source.kind, started);
       trained = null;
       return modelInfo(session);
     }
@@ -184,7 +196,7 @@ async function handle(req: Request): Promise<unknown> {
       );
       experts.set(label, expert);
       const started = performance.now();
-      const next = await openSession({ ...s.folder, experts }, started);
+      const next = await openSession({ ...s.folder, experts }, s.source, started);
       session = next;
       return modelInfo(next);
     }

@@ -23,7 +23,11 @@ const COMMON = [
 ];
 
 /** WebGPU through Dawn's SwiftShader (Vulkan on the CPU), on top of the WebGL2 flags. */
-const WEBGPU = ['--enable-unsafe-webgpu', '--enable-features=Vulkan', '--use-webgpu-adapter=swiftshader'];
+const WEBGPU = [
+  '--enable-unsafe-webgpu',
+  '--enable-features=Vulkan',
+  '--use-webgpu-adapter=swiftshader',
+];
 
 /** Headless Chromium with a fresh profile; `webgpu` adds an emulated WebGPU adapter. */
 export function launchChromium(kind: 'webgl2' | 'webgpu'): Promise<Browser> {

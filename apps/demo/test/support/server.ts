@@ -34,7 +34,10 @@ function collect(child: ChildProcess): () => string {
 
 /** `vite build` of the page into `outDir`, serving models from `modelsDir`. */
 export async function buildPage(outDir: string, modelsDir: string): Promise<void> {
-  const child = vite(['build', '--outDir', outDir, '--emptyOutDir', '--logLevel', 'warn'], modelsDir);
+  const child = vite(
+    ['build', '--outDir', outDir, '--emptyOutDir', '--logLevel', 'warn'],
+    modelsDir,
+  );
   const output = collect(child);
   const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
   if (code !== 0) throw new Error(`vite build failed (${code}):\n${output()}`);

@@ -3,13 +3,18 @@ import { bufferPool } from '../buffer-pool';
 import type { WasmRuntime } from './runtime';
 
 /**
- * Below this many flops a product runs on one thread: waking a worker and the
- * split's packing overhead cost more than the halved arithmetic (measured in
- * bench/wasm.bench.ts, where 256×64×172 — 5.6 Mflop — still gains from two threads).
+ * Below this many flops a product runs on one thread: 2 Mflop is ~60 µs at ~35
+ * GFLOP/s, against tens of µs to wake a sleeping worker and re-pack B per chunk.
+ * (bench/wasm.bench.ts: with both cores free, 256×64×64 — 2.1 Mflop — ran at up to
+ * 1.4× one thread, 256³ at 1.7×.)
  */
 export const PARALLEL_MIN_FLOPS = 2e6;
-/** Flops of work below which a product is not cut into more chunks than threads. */
-const CHUNK_FLOPS = 1e6;
+/**
+ * Flops per chunk a product is cut into (between 1 and 8 chunks per thread): each
+ * chunk re-packs its share of B, but smaller chunks bound how long the caller waits
+ * for a worker that the OS preempted in the middle of one.
+ */
+const CHUNK_FLOPS = 4e6;
 /** Rows of the micro-kernel: row chunks start on multiples of it. */
 const MR = 4;
 const NR = 8;
@@ -53,7 +58,7 @@ export function wasmMatmul(
   }
   // Chunks of the batch when there are enough entries, else of the longer output axis;
   // a few per thread, so that a thread the OS delays leaves its share to the others.
-  const parts = Math.max(threads, Math.min(4 * threads, Math.floor(flops / CHUNK_FLOPS)));
+  const parts = Math.max(threads, Math.min(8 * threads, Math.floor(flops / CHUNK_FLOPS)));
   let chunks: number[][];
   if (batch >= 2 * threads) {
     chunks = splitRange(batch, parts, 1).map(([lo, hi]) => [lo, hi, 0, m, 0, n]);
