@@ -5,6 +5,7 @@ import {
   type BinaryOp,
   createGpuJsBackend,
   createJsBackend,
+  GPU_JS_MODES,
   type GpuJsBackend,
   type GpuJsMode,
   loadBackend,
@@ -22,7 +23,9 @@ import { testBackends } from './backends';
  */
 
 const ref = createJsBackend();
-const gpuModes = testBackends().filter((name) => name !== 'js') as GpuJsMode[];
+const gpuModes = testBackends().filter((name) =>
+  (GPU_JS_MODES as readonly string[]).includes(name),
+) as GpuJsMode[];
 
 function random(
   n: number,

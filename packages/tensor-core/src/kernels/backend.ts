@@ -151,7 +151,11 @@ export interface Backend {
     eps: number,
   ): [dx: Float32Array, dw: Float32Array];
   rope(x: Float32Array, p: RopeParams): Float32Array;
-  /** Returns the output and the attention probabilities (kept for the gradient). */
+  /**
+   * Returns the output and the state its backward pass needs (the js backend keeps the
+   * probabilities; the wasm backend may keep row log-sum-exps): saved state is private to
+   * the backend that made it and is handed back only to that backend's attentionBackward.
+   */
   attention(
     q: Float32Array,
     k: Float32Array,

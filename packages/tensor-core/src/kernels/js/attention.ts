@@ -26,7 +26,7 @@ export function attention(
       for (let i = 0; i < tq; i++) {
         const row = ((b * heads + h) * tq + i) * tk;
         const qi = qBase + i * dim;
-        const limit = causal ? Math.min(tk, i + shift + 1) : tk;
+        const limit = causal ? Math.max(0, Math.min(tk, i + shift + 1)) : tk;
         let max = Number.NEGATIVE_INFINITY;
         // Keys past the causal limit get probability 0 and are never visited again.
         probs.fill(0, row + limit, row + tk);
