@@ -149,6 +149,11 @@ describe.each(testBackends())('gradients on the %s backend', (backend) => {
       (a, b, c) => t.scaledDotProductAttention(a, b, c, { causal: true, scale: 0.3 }),
       [q1, k5, v5],
     );
+    // More queries than keys: the first query sees no key at all.
+    checkGradients(
+      (a, b, c) => t.scaledDotProductAttention(a, b, c, { causal: true }),
+      [leaf([1, 2, 4, 4], 49), leaf([1, 1, 3, 4], 50), leaf([1, 1, 3, 4], 51)],
+    );
   });
 
   it('cross-entropy with ignore index and each reduction', () => {
