@@ -44,7 +44,9 @@ describe('gpu.js backend registration', () => {
   it('the test harness runs every available backend unless T2_TEST_BACKENDS says otherwise', async () => {
     if (process.env.T2_TEST_BACKENDS) return;
     const names = await availableBackends();
-    expect(testBackends()).toEqual(['js', 'cpu', 'webasm', 'wasm'].filter((n) => names.includes(n)));
+    expect(testBackends()).toEqual(
+      ['js', 'cpu', 'webasm', 'wasm'].filter((n) => names.includes(n)),
+    );
   });
 
   it('auto measures the available backends and activates the fastest correct one', async () => {

@@ -10,7 +10,12 @@ export class ProgressBar {
     private readonly total: number,
     private readonly write: (text: string) => void,
     private readonly isTTY: boolean,
-    private readonly opts: { label?: string; unit?: string; width?: number; everyPercent?: number } = {},
+    private readonly opts: {
+      label?: string;
+      unit?: string;
+      width?: number;
+      everyPercent?: number;
+    } = {},
   ) {}
 
   update(done: number, fields: Record<string, string | number> = {}): void {
@@ -46,5 +51,7 @@ export function formatDuration(seconds: number): string {
   const s = Math.round(seconds);
   if (s < 60) return `${s}s`;
   const m = Math.floor(s / 60);
-  return m < 60 ? `${m}m${String(s % 60).padStart(2, '0')}s` : `${Math.floor(m / 60)}h${String(m % 60).padStart(2, '0')}m`;
+  return m < 60
+    ? `${m}m${String(s % 60).padStart(2, '0')}s`
+    : `${Math.floor(m / 60)}h${String(m % 60).padStart(2, '0')}m`;
 }
