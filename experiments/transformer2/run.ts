@@ -16,6 +16,7 @@ const opts = flags({
   shots: '8',
   'cem-iterations': '5',
   population: '32',
+  'report-only': 'no',
 });
 const families = ['arith', 'string', 'logic', 'count', 'sort'];
 const experts = ['arith', 'string', 'logic'];
@@ -47,6 +48,14 @@ async function evalRow(args: string[], seed: number): Promise<Record<string, num
 }
 
 async function main(): Promise<void> {
+  const read = async (p: string) => JSON.parse(await readFile(p, 'utf8').catch(() => 'null'));
+  if (opts['report-only'] === 'yes') {
+    // Rewrites REPORT.md from the committed results without rerunning anything.
+    const saved = await read('experiments/transformer2/results.json');
+    await writeReport(saved, await read('experiments/bone/results.json'), await read('experiments/svf/results.json'));
+    console.log('wrote experiments/REPORT.md');
+    return;
+  }
   const seeds = Array.from({ length: Number(opts.seeds) }, (_, i) => 1000 + i);
   const expertsDir = `${opts.model}/experts`;
   const configs: [string, (seed: number) => string[]][] = [
@@ -97,7 +106,6 @@ async function main(): Promise<void> {
     date: new Date().toISOString(),
   };
   await writeFile('experiments/transformer2/results.json', `${JSON.stringify(results, null, 2)}\n`);
-  const read = async (p: string) => JSON.parse(await readFile(p, 'utf8').catch(() => 'null'));
   await writeReport(results, await read('experiments/bone/results.json'), await read('experiments/svf/results.json'));
   console.log('wrote experiments/transformer2/results.json and experiments/REPORT.md');
 }
