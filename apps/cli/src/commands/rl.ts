@@ -180,6 +180,7 @@ const USAGE =
   '  --lr LR                Adam learning rate (default 2e-3)\n' +
   '  --clip C               global gradient-norm clip (default 1e-3)\n' +
   '  --kl K                 KL(p ‖ p_base) coefficient (default 0)\n' +
+  '  --normalize-rewards    subtract the batch mean reward and divide by its std (a baseline)\n' +
   '  --temperature T        sampling temperature of the training answers (default 1)\n' +
   '  --max-new-tokens N     answer length cap (default 8 for tasks; from the data otherwise)\n' +
   '  --validate-every N     greedy validation accuracy every N steps; keeps the best (default 10; 0: never)\n' +
@@ -209,6 +210,7 @@ export async function runRl(argv: string[], io: CommandIO, signal?: AbortSignal)
     lr: { type: 'string' },
     clip: { type: 'string' },
     kl: { type: 'string' },
+    'normalize-rewards': { type: 'boolean', default: false },
     temperature: { type: 'string' },
     'max-new-tokens': { type: 'string' },
     'validate-every': { type: 'string' },
@@ -251,6 +253,7 @@ export async function runRl(argv: string[], io: CommandIO, signal?: AbortSignal)
     lr: parseNumber(values.lr, '--lr', { min: Number.MIN_VALUE, fallback: 2e-3 }),
     maxGradNorm: parseNumber(values.clip, '--clip', { min: Number.MIN_VALUE, fallback: 1e-3 }),
     klCoeff: parseNumber(values.kl, '--kl', { min: 0, fallback: 0 }),
+    normalizeRewards: values['normalize-rewards'],
     batchSize: parseNumber(values.batch, '--batch', { integer: true, min: 1, fallback: 8 }),
     temperature: parseNumber(values.temperature, '--temperature', { min: 0, fallback: 1 }),
     seed,
