@@ -7,6 +7,7 @@ import { createConfig, LlamaForCausalLM, saveHfFolder } from '@t2/llama';
 import { Rng } from '@t2/tensor-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../src/main';
+import { wordLevelTokenizerJson } from './tiny-model';
 
 const shared =
   process.env.T2_SHARED ?? fileURLToPath(new URL('../../../../shared/', import.meta.url));
@@ -46,30 +47,7 @@ function writeTokenizer(dir: string) {
     'dog',
     '.',
   ];
-  const vocab = Object.fromEntries(words.map((w, i) => [w, i]));
-  const special = (id: number) => ({
-    id,
-    content: words[id],
-    single_word: false,
-    lstrip: false,
-    rstrip: false,
-    normalized: false,
-    special: true,
-  });
-  const tokenizer = {
-    version: '1.0',
-    added_tokens: [special(0), special(1), special(2)],
-    normalizer: null,
-    pre_tokenizer: { type: 'Whitespace' },
-    post_processor: {
-      type: 'TemplateProcessing',
-      single: [{ SpecialToken: { id: '<s>', type_id: 0 } }, { Sequence: { id: 'A', type_id: 0 } }],
-      pair: [],
-      special_tokens: { '<s>': { id: '<s>', ids: [1], tokens: ['<s>'] } },
-    },
-    decoder: null,
-    model: { type: 'WordLevel', vocab, unk_token: '<unk>' },
-  };
+  const tokenizer = wordLevelTokenizerJson(words);
   const config = {
     bos_token: '<s>',
     eos_token: '</s>',

@@ -6,7 +6,7 @@ import { readSafetensorsFile } from '@t2/tensor-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runRl } from '../src/commands/rl';
 import { main } from '../src/main';
-import { writeTinyModelFolder } from './tiny-model';
+import { wordLevelTokenizerJson, writeTinyModelFolder } from './tiny-model';
 
 function capture(onStdout?: (t: string) => void) {
   const out: string[] = [];
@@ -36,33 +36,7 @@ async function storiesWithWordTokenizer(target: string): Promise<string> {
   await cp(join(shared, 'fixtures/stories260K/hf'), target, { recursive: true });
   await chmod(target, 0o755);
   const words = ['<unk>', '<s>', '</s>', ...Array.from({ length: 509 }, (_, i) => `w${i + 3}`)];
-  const special = (id: number) => ({
-    id,
-    content: words[id],
-    single_word: false,
-    lstrip: false,
-    rstrip: false,
-    normalized: false,
-    special: true,
-  });
-  const tokenizer = {
-    version: '1.0',
-    added_tokens: [special(0), special(1), special(2)],
-    normalizer: null,
-    pre_tokenizer: { type: 'Whitespace' },
-    post_processor: {
-      type: 'TemplateProcessing',
-      single: [{ SpecialToken: { id: '<s>', type_id: 0 } }, { Sequence: { id: 'A', type_id: 0 } }],
-      pair: [],
-      special_tokens: { '<s>': { id: '<s>', ids: [1], tokens: ['<s>'] } },
-    },
-    decoder: null,
-    model: {
-      type: 'WordLevel',
-      vocab: Object.fromEntries(words.map((w, i) => [w, i])),
-      unk_token: '<unk>',
-    },
-  };
+  const tokenizer = wordLevelTokenizerJson(words);
   await writeFile(join(target, 'tokenizer.json'), JSON.stringify(tokenizer));
   return target;
 }

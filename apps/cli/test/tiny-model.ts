@@ -34,3 +34,38 @@ export async function writeTinyModelFolder(
   await writeFile(`${dir}/tokenizer_config.json`, JSON.stringify(tokenizerConfig));
   return dir;
 }
+
+/**
+ * A Hugging Face `tokenizer.json` with a word-level model over `words` (ids in list order),
+ * splitting on whitespace and prepending `<s>`; the first three words are the special tokens
+ * `<unk>`, `<s>`, `</s>`.
+ */
+export function wordLevelTokenizerJson(words: readonly string[]): Record<string, unknown> {
+  const special = (id: number) => ({
+    id,
+    content: words[id],
+    single_word: false,
+    lstrip: false,
+    rstrip: false,
+    normalized: false,
+    special: true,
+  });
+  return {
+    version: '1.0',
+    added_tokens: [special(0), special(1), special(2)],
+    normalizer: null,
+    pre_tokenizer: { type: 'Whitespace' },
+    post_processor: {
+      type: 'TemplateProcessing',
+      single: [{ SpecialToken: { id: '<s>', type_id: 0 } }, { Sequence: { id: 'A', type_id: 0 } }],
+      pair: [],
+      special_tokens: { '<s>': { id: '<s>', ids: [1], tokens: ['<s>'] } },
+    },
+    decoder: null,
+    model: {
+      type: 'WordLevel',
+      vocab: Object.fromEntries(words.map((w, i) => [w, i])),
+      unk_token: '<unk>',
+    },
+  };
+}
