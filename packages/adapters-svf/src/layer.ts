@@ -1,6 +1,7 @@
 import {
   add,
   fromArray,
+  type InferenceWeights,
   isGradEnabled,
   keep,
   type Linear,
@@ -29,7 +30,7 @@ export interface SvfLinearOptions {
  * and adds the trainable `svf_z`. The mask comes either from `svf_z` (expert training)
  * or from a fixed vector (`setMask`, e.g. a mixture of experts at inference).
  */
-export class SvfLinear extends Module {
+export class SvfLinear extends Module implements InferenceWeights {
   readonly weight: Tensor;
   readonly bias: Tensor | null;
   /** The expert vector z, length k; the only trainable tensor of the layer. */
@@ -158,6 +159,17 @@ export class SvfLinear extends Module {
     else w = this.enabled ? this.adaptedWeight() : this.weight;
     const y = matmul(x, w, { transB: true });
     return this.bias ? add(y, this.bias) : y;
+  }
+
+  /**
+   * The W and b that `forward` multiplies by right now (outside autograd), so that
+   * fused decoding can run this layer like a Linear.
+   */
+  inferenceWeights(): { weight: Tensor; bias: Tensor | null } {
+    let weight: Tensor;
+    if (this.original) weight = this.enabled ? this.weight : this.original;
+    else weight = this.enabled ? noGrad(() => this.adaptedWeight()) : this.weight;
+    return { weight, bias: this.bias };
   }
 
   /** Writes W' for the current mask into `weight` (the base weight is kept for `unmerge`). */

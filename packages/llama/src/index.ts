@@ -1,3 +1,4 @@
+export { FusedDecoder, fusedDecodingUnavailable } from './generate/fused-decoder';
 export {
   type FinishReason,
   type GenerateOptions,

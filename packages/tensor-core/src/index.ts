@@ -12,6 +12,7 @@ export type {
   UnaryOp,
 } from './kernels/backend';
 export { BufferPool, bufferPool } from './kernels/buffer-pool';
+export type { DecodeKernels, DeviceBuffer } from './kernels/decode-kernels';
 export * from './kernels/gpujs/index';
 export { createJsBackend } from './kernels/js/index';
 export {
@@ -25,6 +26,7 @@ export {
   withBackend,
 } from './kernels/registry';
 export * from './kernels/wasm/index';
+export { type InferenceWeights, linearWeightsOf } from './nn/inference-weights';
 export { Dropout, Embedding, Linear, RMSNorm } from './nn/layers';
 export { Module, ModuleList } from './nn/module';
 export {

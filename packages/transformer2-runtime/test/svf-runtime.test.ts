@@ -9,8 +9,8 @@ import {
   SvfLinear,
   saveExpert,
 } from '@t2/adapters-svf';
-import { generateBatch, loadModel } from '@t2/llama';
-import { Rng } from '@t2/tensor-core';
+import { fusedDecodingUnavailable, generateBatch, loadModel } from '@t2/llama';
+import { getBackend, Rng, setBackend } from '@t2/tensor-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   ComposedLinear,
@@ -66,6 +66,8 @@ async function referenceOutput(label: string | null): Promise<string> {
   const svf = await inject(model);
   if (label === null) svf.disable();
   else svf.setMixture([await loadExpert(join(expertsDir, `${label}.safetensors`), svf)], [1]);
+  // On a backend with decode kernels, generation reads the SVF layers' inference weights.
+  if (getBackend().decodeKernels) expect(fusedDecodingUnavailable(model)).toBeNull();
   const [res] = generateBatch(model, [tokenizer!.encode(PROMPT)], {
     maxNewTokens: MAX_NEW,
     tokenizer,
@@ -95,6 +97,22 @@ describe('loadRuntime on stories260K', () => {
     }
     // The experts really change the model, or the comparison above would prove nothing.
     expect(outputs.size).toBeGreaterThanOrEqual(3);
+  });
+
+  it('decodes with the fused wasm kernels through composed and SVF layers, with the same answers', async () => {
+    const { runtime, model } = loaded;
+    const expected = await referenceOutput('math');
+    const previous = getBackend().name;
+    await setBackend('wasm');
+    try {
+      const { output } = await runtime.generate(PROMPT, { strategy: 'oracle', label: 'math' });
+      expect(fusedDecodingUnavailable(model)).toBeNull();
+      expect(output).toBe(expected);
+      // The SVF layers themselves (no composed stand-ins) decode fused too.
+      expect(await referenceOutput('math')).toBe(expected);
+    } finally {
+      await setBackend(previous);
+    }
   });
 
   it('reuses composed weights for repeated and alternating prompts', async () => {

@@ -1,6 +1,7 @@
 import { noGrad, Rng, tidy } from '@t2/tensor-core';
 import type { LlamaForCausalLM } from '../model/llama-model';
 import type { TextTokenizer } from '../tokenizer/tokenizer';
+import { FusedDecoder } from './fused-decoder';
 import { checkSamplingOptions, type SamplingOptions, sampleToken } from './sampling';
 
 export interface TokenEvent {
@@ -30,6 +31,11 @@ export interface GenerateOptions extends SamplingOptions {
   onToken?: (event: TokenEvent) => void;
   /** Left padding of shorter prompts in a batch (default: pad_token_id, else 0; never attended to). */
   padTokenId?: number;
+  /**
+   * Decode with the backend's resident-buffer kernels when it has them and the model has
+   * no adapter wrappers (default true); false always goes through the tensor ops.
+   */
+  fused?: boolean;
 }
 
 export type FinishReason = 'eos' | 'stop' | 'length';
@@ -84,6 +90,29 @@ export function generateBatch(
   const rngs = prompts.map((_, b) => opts.rng ?? new Rng((seed + b) >>> 0));
   const rows = prompts.map((_, b) => new RowState(b, opts.tokenizer, stopStrings, opts.onToken));
   if (budget === 0) return rows.map((r) => r.finish('length'));
+
+  const fused = opts.fused === false ? null : FusedDecoder.create(model, batch, promptLen + budget);
+  if (fused) {
+    try {
+      const logits = prompts.map((p, b) => fused.feed(b, p));
+      for (let step = 0; ; step++) {
+        for (const row of rows) {
+          if (row.done) continue;
+          const token = sampleToken(logits[row.row]!, opts, rngs[row.row]!);
+          row.push(token, eos.has(token), step === budget - 1);
+        }
+        if (rows.every((r) => r.done)) break;
+        // Rows are independent here, so finished rows simply stop.
+        for (const row of rows) {
+          if (!row.done)
+            logits[row.row] = fused.feed(row.row, [row.tokens[row.tokens.length - 1]!]);
+        }
+      }
+    } finally {
+      fused.dispose();
+    }
+    return rows.map((r) => r.result());
+  }
 
   return noGrad(() => {
     const cache = model.createKVCache(batch);

@@ -3,6 +3,8 @@
  * data. Ops (src/ops) check shapes and record gradients; kernels only do arithmetic,
  * so a new backend never touches an op (the tfjs-core split).
  */
+import type { DecodeKernels } from './decode-kernels';
+
 export type BinaryOp =
   | 'add'
   | 'sub'
@@ -188,6 +190,11 @@ export interface Backend {
     ignoreIndex: number,
     rowGrad: Float32Array,
   ): Float32Array;
+  /**
+   * A fresh set of resident-buffer kernels for token-by-token decoding, where the
+   * backend has them (wasm); callers fall back to the ops otherwise.
+   */
+  decodeKernels?(): DecodeKernels;
   /** Frees device-side resources; CPU backends have none. */
   dispose?(): void;
 }

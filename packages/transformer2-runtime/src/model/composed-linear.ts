@@ -1,4 +1,4 @@
-import { add, Module, matmul, type Tensor } from '@t2/tensor-core';
+import { add, type InferenceWeights, Module, matmul, type Tensor } from '@t2/tensor-core';
 
 /**
  * A Linear layer that computes with a fixed, already composed weight W': what the runtime
@@ -6,7 +6,7 @@ import { add, Module, matmul, type Tensor } from '@t2/tensor-core';
  * recomposition. Like the SVF layer it stands in for, it registers the base `weight` and
  * `bias` under their own names (frozen), so the model's state dict stays the base model's.
  */
-export class ComposedLinear extends Module {
+export class ComposedLinear extends Module implements InferenceWeights {
   readonly weight: Tensor;
   readonly bias: Tensor | null;
   readonly inFeatures: number;
@@ -32,6 +32,11 @@ export class ComposedLinear extends Module {
     [this.outFeatures, this.inFeatures] = base.weight.shape as [number, number];
     this.weight = this.registerParameter('weight', base.weight, false);
     this.bias = base.bias ? this.registerParameter('bias', base.bias, false) : null;
+  }
+
+  /** W' and b, so that fused decoding runs this layer like a Linear. */
+  inferenceWeights(): { weight: Tensor; bias: Tensor | null } {
+    return { weight: this.composed, bias: this.bias };
   }
 
   forward(x: Tensor): Tensor {

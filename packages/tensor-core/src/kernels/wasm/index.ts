@@ -9,6 +9,7 @@ import type { Backend } from '../backend';
 import { createJsBackend } from '../js/index';
 import { registerBackend } from '../registry';
 import { wasmAttention, wasmAttentionBackward } from './attention';
+import { wasmDecodeKernels } from './decode';
 import { wasmBinary, wasmUnary } from './elementwise';
 import { wasmMatmul } from './matmul';
 import { wasmPermute, wasmReduce, wasmRope } from './movement';
@@ -65,6 +66,7 @@ export async function createWasmBackend(opts: WasmRuntimeOptions = {}): Promise<
       wasmCrossEntropy(rt, logits, targets, rows, cols, ignoreIndex),
     crossEntropyBackward: (logits, targets, rows, cols, ignoreIndex, rowGrad) =>
       wasmCrossEntropyBackward(rt, logits, targets, rows, cols, ignoreIndex, rowGrad),
+    decodeKernels: () => wasmDecodeKernels(rt),
     dispose() {
       rt.dispose();
       live.delete(rt);

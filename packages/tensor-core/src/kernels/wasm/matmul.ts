@@ -38,13 +38,28 @@ export function wasmMatmul(
   b: Float32Array,
   p: MatmulParams,
 ): Float32Array {
-  const { batch, m, k, n, transA, transB, aBatchStride, bBatchStride } = p;
-  const out = bufferPool.acquire(batch * m * n);
+  const out = bufferPool.acquire(p.batch * p.m * p.n);
   if (out.length === 0) return out;
   rt.reset();
   const pa = rt.put(a);
   const pb = rt.put(b);
   const pc = rt.alloc(out.length * 4);
+  matmulAt(rt, pa, pb, pc, p);
+  return rt.read(pc, out);
+}
+
+/**
+ * The product over operands already in the memory (byte offsets), split over the
+ * threads when it is large enough. Lays out its workspace in the arena.
+ */
+export function matmulAt(
+  rt: WasmRuntime,
+  pa: number,
+  pb: number,
+  pc: number,
+  p: MatmulParams,
+): void {
+  const { batch, m, k, n, transA, transB, aBatchStride, bBatchStride } = p;
   const flops = 2 * batch * m * n * k;
   const threads = flops >= PARALLEL_MIN_FLOPS ? rt.threads : 1;
   const tA = transA ? 1 : 0;
@@ -54,7 +69,7 @@ export function wasmMatmul(
     // The common small case: a direct call, no argument lists.
     const ws = rt.alloc(wsBytes);
     rt.ex.matmul(pa, pb, pc, m, k, n, tA, tB, aBatchStride, bBatchStride, 0, batch, 0, m, 0, n, ws);
-    return rt.read(pc, out);
+    return;
   }
   // Chunks of the batch when there are enough entries, else of the longer output axis;
   // a few per thread, so that a thread the OS delays leaves its share to the others.
@@ -72,5 +87,4 @@ export function wasmMatmul(
   rt.pool.run('matmul', { args, rangeIndex: 10, chunks, workIndex: 16, work }, (x) =>
     (rt.ex.matmul as (...v: number[]) => void)(...x),
   );
-  return rt.read(pc, out);
 }

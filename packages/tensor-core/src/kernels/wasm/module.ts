@@ -22,6 +22,29 @@ export interface KernelExports {
     work: number,
   ): void;
   gemmWorkspaceBytes(): number;
+  gemv(
+    w: number,
+    x: number,
+    y: number,
+    bias: number,
+    cols: number,
+    r0: number,
+    r1: number,
+    work: number,
+  ): void;
+  addBias(y: number, bias: number, rows: number, cols: number): void;
+  addInto(a: number, b: number, n: number): void;
+  swiglu(g: number, u: number, out: number, n: number): void;
+  ropeOne(x: number, heads: number, dim: number, cos: number, sin: number): void;
+  cacheWrite(
+    src: number,
+    cache: number,
+    kvHeads: number,
+    dim: number,
+    capacity: number,
+    at: number,
+  ): void;
+  attendOne(...args: number[]): void;
   attentionWorkspaceBytes(tk: number): number;
   attentionForward(...args: number[]): void;
   attentionBackward(...args: number[]): void;
@@ -88,7 +111,12 @@ export interface KernelExports {
 }
 
 /** Kernels that worker threads run (by index, in this order). */
-export const PARALLEL_KERNELS = ['matmul', 'attentionForward', 'attentionBackward'] as const;
+export const PARALLEL_KERNELS = [
+  'matmul',
+  'attentionForward',
+  'attentionBackward',
+  'gemv',
+] as const;
 export type ParallelKernel = (typeof PARALLEL_KERNELS)[number];
 
 function decodeBase64(text: string): Uint8Array<ArrayBuffer> {

@@ -25,7 +25,11 @@ export class WasmRuntime {
   readonly ex: KernelExports;
   /** Worker threads, or null when single-threaded. */
   pool: ThreadPool | null;
+  /** Start of the per-call arena: above the reserved region and every resident buffer. */
+  private base = RESERVED;
   private top = RESERVED;
+  /** Resident regions [start, end) in address order; freed ones are dropped once on top. */
+  private regions: { start: number; end: number; live: boolean }[] = [];
   private view: Float32Array;
   private intView: Int32Array;
 
@@ -75,7 +79,30 @@ export class WasmRuntime {
 
   /** Starts laying out a new call's operands (everything from the previous call is dropped). */
   reset(): void {
-    this.top = RESERVED;
+    this.top = this.base;
+  }
+
+  /**
+   * Bytes that stay put across calls (weights, caches), zero-filled, until `release`.
+   * Must not be called while a kernel's operands are laid out (between calls only).
+   */
+  reserve(bytes: number): number {
+    this.top = this.base;
+    const start = this.alloc(bytes);
+    this.base = this.top;
+    this.regions.push({ start, end: this.base, live: true });
+    this.f32.fill(0, start >> 2, this.base >> 2);
+    return start;
+  }
+
+  /** Frees a region from `reserve`; the arena shrinks back once no live region lies above. */
+  release(start: number): void {
+    const region = this.regions.find((r) => r.start === start && r.live);
+    if (!region) throw new Error(`wasm runtime: no resident region at ${start}`);
+    region.live = false;
+    while (this.regions.length && !this.regions[this.regions.length - 1]!.live) this.regions.pop();
+    this.base = this.regions.length ? this.regions[this.regions.length - 1]!.end : RESERVED;
+    this.top = this.base;
   }
 
   /** Byte offset of `bytes` fresh (uninitialised) bytes, 64-byte aligned. */

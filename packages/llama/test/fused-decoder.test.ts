@@ -1,0 +1,144 @@
+import {
+  createWasmBackend,
+  getBackend,
+  Linear,
+  noGrad,
+  type Tensor,
+  type WasmBackend,
+  withBackend,
+} from '@t2/tensor-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  FusedDecoder,
+  fusedDecodingUnavailable,
+  generate,
+  generateBatch,
+  type LlamaForCausalLM,
+  loadLlama2cFile,
+} from '../src/index';
+import { maxAbsDiff, stories260K } from './helpers';
+import { randomModel, tinyConfig } from './tiny-model';
+
+/** Logits of every position of one row through the ordinary ops. */
+function opsLogits(model: LlamaForCausalLM, tokens: number[]): Float32Array[] {
+  return noGrad(() => {
+    const logits = model.forward([tokens]);
+    const vocab = logits.shape[2]!;
+    return tokens.map((_, t) => logits.data.slice(t * vocab, (t + 1) * vocab));
+  });
+}
+
+function tokensOf(n: number, vocab: number, seed: number): number[] {
+  return Array.from({ length: n }, (_, i) => (i * 7 + seed * 13 + ((i * i) % 5)) % vocab);
+}
+
+/** A Linear subclass standing in for an adapter: same weights, different forward. */
+class Doubled extends Linear {
+  override forward(x: Tensor): Tensor {
+    return super.forward(x);
+  }
+}
+
+describe.each([1, 2])('fused decoding on the wasm backend (%i thread(s))', (threads) => {
+  let wasm: WasmBackend;
+  beforeAll(async () => {
+    wasm = await createWasmBackend({ threads });
+  });
+  afterAll(() => wasm.dispose());
+
+  it('reproduces llama2.c on stories260K: logits at positions 0 and 5 and the greedy sequence', async () => {
+    const { model } = await loadLlama2cFile(stories260K.bin());
+    const ref = stories260K.reference();
+    withBackend(wasm, () => {
+      expect(fusedDecodingUnavailable(model)).toBeNull();
+      const dec = FusedDecoder.create(model, 1, 64)!;
+      try {
+        expect(maxAbsDiff(dec.feed(0, [1]), ref.logits_pos0)).toBeLessThan(1e-4);
+        expect(
+          maxAbsDiff(dec.feed(0, ref.greedy_from_bos.slice(1, 6)), ref.logits_pos5),
+        ).toBeLessThan(1e-4);
+        expect(dec.length(0)).toBe(6);
+      } finally {
+        dec.dispose();
+      }
+      const n = ref.greedy_from_bos.length - 1;
+      const out = generate(model, [1], { maxNewTokens: n, eosTokenIds: [] });
+      expect([1, ...out.tokens]).toEqual(ref.greedy_from_bos);
+    });
+  });
+
+  // GQA, q/k/v and MLP biases, an untied head and llama3 rope scaling; 70 prompt tokens
+  // span two chunks of the prompt pass.
+  it('matches the ops logits at every step for a model exercising every config option', () => {
+    const config = tinyConfig({
+      qkvBias: true,
+      mlpBias: true,
+      tieWordEmbeddings: false,
+      maxPositionEmbeddings: 128,
+      ropeScaling: {
+        type: 'llama3',
+        factor: 8,
+        lowFreqFactor: 1,
+        highFreqFactor: 4,
+        originalMaxPositionEmbeddings: 16,
+      },
+    });
+    const model = randomModel(config, 3);
+    const tokens = tokensOf(76, config.vocabSize, 1);
+    const expected = opsLogits(model, tokens);
+    withBackend(wasm, () => {
+      const dec = FusedDecoder.create(model, 2, 80)!;
+      try {
+        expect(maxAbsDiff(dec.feed(1, tokens.slice(0, 70)), expected[69]!)).toBeLessThan(1e-4);
+        for (let t = 70; t < 76; t++) {
+          expect(maxAbsDiff(dec.feed(1, [tokens[t]!]), expected[t]!)).toBeLessThan(1e-4);
+        }
+        // Row 0 is untouched by row 1's tokens.
+        expect(maxAbsDiff(dec.feed(0, tokens.slice(0, 3)), expected[2]!)).toBeLessThan(1e-4);
+        expect(() => dec.feed(0, tokensOf(78, config.vocabSize, 2))).toThrow(/capacity 80/);
+        expect(() => dec.feed(0, [config.vocabSize])).toThrow(/outside the vocabulary/);
+      } finally {
+        dec.dispose();
+      }
+      expect(() => dec.feed(0, [1])).toThrow(/after dispose/);
+    });
+  });
+
+  it('gives generateBatch the same tokens as the ops path, with sampling and uneven prompts', () => {
+    const config = tinyConfig({ qkvBias: true });
+    const model = randomModel(config, 4);
+    const prompts = [tokensOf(5, 32, 1), tokensOf(2, 32, 2), tokensOf(9, 32, 3)];
+    const opts = { maxNewTokens: 12, temperature: 0.8, topK: 10, seed: 7, eosTokenIds: [3] };
+    withBackend(wasm, () => {
+      const fused = generateBatch(model, prompts, opts);
+      const ops = generateBatch(model, prompts, { ...opts, fused: false });
+      expect(fused).toEqual(ops);
+      expect(fused.some((r) => r.tokens.length > 1)).toBe(true);
+    });
+  });
+
+  it('falls back to the ops when a projection is wrapped by an adapter', () => {
+    const config = tinyConfig();
+    const model = randomModel(config, 5);
+    const expected = withBackend(wasm, () => generate(model, [1, 2, 3], { maxNewTokens: 6 }));
+    const layer = model.model.layers.at(1)!;
+    const old = layer.self_attn.q_proj as Linear;
+    const wrapped = new Doubled(old.inFeatures, old.outFeatures, { bias: false });
+    wrapped.weight.data.set(old.weight.data);
+    layer.self_attn.setSubmodule('q_proj', wrapped);
+    withBackend(wasm, () => {
+      expect(fusedDecodingUnavailable(model)).toMatch(/layer 1 q_proj/);
+      expect(FusedDecoder.create(model, 1, 16)).toBeNull();
+      expect(generate(model, [1, 2, 3], { maxNewTokens: 6 })).toEqual(expected);
+    });
+  });
+});
+
+describe('fused decoding elsewhere', () => {
+  it('is unavailable on a backend without decode kernels, and generation still works', () => {
+    const model = randomModel(tinyConfig(), 6);
+    expect(getBackend().decodeKernels).toBeUndefined();
+    expect(fusedDecodingUnavailable(model)).toMatch(/backend has no decode kernels/);
+    expect(generate(model, [1], { maxNewTokens: 3 }).tokens).toHaveLength(3);
+  });
+});

@@ -1,0 +1,78 @@
+/**
+ * Kernels for decoding a language model one token at a time. A decode step is dozens
+ * of small products; through the tensor ops each would copy its weights into the
+ * backend and allocate its output, which costs more than the arithmetic. These work
+ * on buffers that stay resident in the backend's memory (weights, KV cache, scratch)
+ * and are addressed by handle, so a step copies only the token in and the logits out.
+ *
+ * Handles are byte addresses: `buf + 4 * i` is float i of a buffer.
+ */
+export type DeviceBuffer = number;
+
+export interface DecodeKernels {
+  /** A resident buffer of `floats` floats, zero-filled; lives until `release`. */
+  alloc(floats: number): DeviceBuffer;
+  /** Frees every buffer this kernel set allocated. */
+  release(): void;
+  write(dst: DeviceBuffer, src: Float32Array): void;
+  read(src: DeviceBuffer, out: Float32Array): Float32Array;
+  /** y = W x (+ bias); W is rows × cols, row-major (a Linear's weight). bias 0 for none. */
+  gemv(
+    w: DeviceBuffer,
+    x: DeviceBuffer,
+    y: DeviceBuffer,
+    rows: number,
+    cols: number,
+    bias: DeviceBuffer,
+  ): void;
+  /** Y[m, n] = X[m, k] · Wᵀ (+ bias) for W [n, k]: the same projection for m tokens. */
+  linearRows(
+    x: DeviceBuffer,
+    w: DeviceBuffer,
+    y: DeviceBuffer,
+    m: number,
+    k: number,
+    n: number,
+    bias: DeviceBuffer,
+  ): void;
+  rmsNorm(
+    x: DeviceBuffer,
+    w: DeviceBuffer,
+    out: DeviceBuffer,
+    rows: number,
+    cols: number,
+    eps: number,
+  ): void;
+  /** Rotate-half rotary embedding, in place, of `heads` vectors of `dim` at one position. */
+  rope(x: DeviceBuffer, heads: number, dim: number, cos: DeviceBuffer, sin: DeviceBuffer): void;
+  /** Stores one token's [kvHeads, dim] keys or values at slot `at` of a [kvHeads, capacity, dim] cache. */
+  cacheWrite(
+    src: DeviceBuffer,
+    cache: DeviceBuffer,
+    kvHeads: number,
+    dim: number,
+    capacity: number,
+    at: number,
+  ): void;
+  /**
+   * One query [heads, dim] attending to the first `len` entries of a [kvHeads, capacity, dim]
+   * KV cache (grouped-query heads); `scores` is workspace of at least `len` floats.
+   */
+  attend(
+    q: DeviceBuffer,
+    keys: DeviceBuffer,
+    values: DeviceBuffer,
+    out: DeviceBuffer,
+    heads: number,
+    kvHeads: number,
+    dim: number,
+    capacity: number,
+    len: number,
+    scale: number,
+    scores: DeviceBuffer,
+  ): void;
+  /** out = silu(g) ⊙ u over n floats (out may be g). */
+  swiglu(g: DeviceBuffer, u: DeviceBuffer, out: DeviceBuffer, n: number): void;
+  /** a += b over n floats. */
+  addInto(a: DeviceBuffer, b: DeviceBuffer, n: number): void;
+}
