@@ -91,27 +91,35 @@ export function generateBatch(
   const rows = prompts.map((_, b) => new RowState(b, opts.tokenizer, stopStrings, opts.onToken));
   if (budget === 0) return rows.map((r) => r.finish('length'));
 
+  // Samples a token for every unfinished row from its logits, until all rows finish;
+  // `advance` feeds the newest tokens and returns the next logits of each row.
+  const decode = (first: Float32Array[], advance: () => Float32Array[]): GenerateResult[] => {
+    let logits = first;
+    for (let step = 0; ; step++) {
+      for (const row of rows) {
+        if (row.done) continue;
+        const token = sampleToken(logits[row.row]!, opts, rngs[row.row]!);
+        row.push(token, eos.has(token), step === budget - 1);
+      }
+      if (rows.every((r) => r.done)) break;
+      logits = advance();
+    }
+    return rows.map((r) => r.result());
+  };
+  const lastToken = (r: RowState) => r.tokens[r.tokens.length - 1]!;
+
   const fused = opts.fused === false ? null : FusedDecoder.create(model, batch, promptLen + budget);
   if (fused) {
     try {
       const logits = prompts.map((p, b) => fused.feed(b, p));
-      for (let step = 0; ; step++) {
-        for (const row of rows) {
-          if (row.done) continue;
-          const token = sampleToken(logits[row.row]!, opts, rngs[row.row]!);
-          row.push(token, eos.has(token), step === budget - 1);
-        }
-        if (rows.every((r) => r.done)) break;
-        // Rows are independent here, so finished rows simply stop.
-        for (const row of rows) {
-          if (!row.done)
-            logits[row.row] = fused.feed(row.row, [row.tokens[row.tokens.length - 1]!]);
-        }
-      }
+      // Rows are independent here, so finished rows simply stop.
+      return decode(logits, () => {
+        for (const r of rows) if (!r.done) logits[r.row] = fused.feed(r.row, [lastToken(r)]);
+        return logits;
+      });
     } finally {
       fused.dispose();
     }
-    return rows.map((r) => r.result());
   }
 
   return noGrad(() => {
@@ -123,25 +131,17 @@ export function generateBatch(
       const mask = padded
         ? prompts.map((p) => ids[0]!.map((_, t) => (t >= promptLen - p.length ? 1 : 0)))
         : undefined;
-      let logits = lastLogits(model, ids, { attentionMask: mask, cache });
-      for (let step = 0; ; step++) {
-        for (const row of rows) {
-          if (row.done) continue;
-          const token = sampleToken(logits[row.row]!, opts, rngs[row.row]!);
-          row.push(token, eos.has(token), step === budget - 1);
-        }
-        if (rows.every((r) => r.done)) break;
-        // Finished rows keep feeding their last token; their outputs are ignored.
-        logits = lastLogits(
+      // Finished rows keep feeding their last token; their outputs are ignored.
+      return decode(lastLogits(model, ids, { attentionMask: mask, cache }), () =>
+        lastLogits(
           model,
-          rows.map((r) => [r.tokens[r.tokens.length - 1]!]),
+          rows.map((r) => [lastToken(r)]),
           { cache },
-        );
-      }
+        ),
+      );
     } finally {
       cache.dispose();
     }
-    return rows.map((r) => r.result());
   });
 }
 
