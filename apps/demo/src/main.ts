@@ -73,6 +73,8 @@ async function main(): Promise<void> {
     thread: 'worker' | 'main' = 'worker',
     opts: { only?: string[]; variant?: 'page' | 'defaults' } = {},
   ) => runSelftestIn(app, backend, thread, opts);
+  // For scripts/bench-browser.ts: wasm matmul throughput in this page's worker.
+  handle.bench = (seconds?: number) => client.request({ type: 'bench', seconds });
 
   // Backend: what runs, what was asked for, and a switch.
   const choices = backendChoices(capabilities);

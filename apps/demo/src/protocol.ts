@@ -3,6 +3,7 @@
  * id (a result or an error); progress arrives as events while the request runs.
  */
 import type { SelftestReport } from './selftest/selftest';
+import type { BrowserBenchRow } from './worker/bench';
 
 /** Where a model comes from: a URL folder (the bundled model) or files the user dropped. */
 export type ModelSourceSpec =
@@ -101,7 +102,8 @@ export type Request =
   | { type: 'download' }
   | { type: 'useTrainedExpert' }
   | { type: 'spectrum'; weight: string }
-  | { type: 'selftest'; backend: string; only?: string[]; variant?: 'page' | 'defaults' };
+  | { type: 'selftest'; backend: string; only?: string[]; variant?: 'page' | 'defaults' }
+  | { type: 'bench'; seconds?: number };
 
 export type ReplyOf<R extends Request['type']> = R extends 'setBackend'
   ? BackendInfo
@@ -119,7 +121,9 @@ export type ReplyOf<R extends Request['type']> = R extends 'setBackend'
               ? Spectrum
               : R extends 'selftest'
                 ? SelftestReport
-                : null;
+                : R extends 'bench'
+                  ? BrowserBenchRow[]
+                  : null;
 
 /** Pass 1's decision as the page shows it. */
 export interface ChatTrace {

@@ -1,0 +1,64 @@
+/**
+ * Matrix-product throughput of tensor-core's wasm backend inside the browser (the
+ * issue's "browser WebAssembly path"), on one thread and on as many as the page allows.
+ * Run by scripts/bench-browser.ts through `window.t2demo.bench()`.
+ */
+import { createWasmBackend, type MatmulParams, wasmThreadsSupported } from '@t2/tensor-core';
+
+export interface BrowserBenchRow {
+  shape: string;
+  threads: number;
+  gflops: number;
+}
+
+export const BENCH_SHAPES: readonly [number, number, number][] = [
+  [512, 512, 512],
+  [256, 64, 172],
+];
+
+function filled(n: number, seed: number): Float32Array {
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) out[i] = (((i * 2654435761 + seed) >>> 0) % 1000) / 1000 - 0.5;
+  return out;
+}
+
+/** Best of `repeats` timed runs of at least `seconds` / repeats each, after a warm-up. */
+export async function benchWasmMatmul(seconds = 3, repeats = 3): Promise<BrowserBenchRow[]> {
+  const cores = Math.min(8, navigator.hardwareConcurrency || 1);
+  const threadCounts = wasmThreadsSupported() && cores > 1 ? [1, cores] : [1];
+  const rows: BrowserBenchRow[] = [];
+  for (const threads of threadCounts) {
+    const backend = await createWasmBackend({ threads });
+    try {
+      for (const [m, k, n] of BENCH_SHAPES) {
+        const a = filled(m * k, 1);
+        const b = filled(k * n, 2);
+        const p: MatmulParams = {
+          batch: 1,
+          m,
+          k,
+          n,
+          transA: false,
+          transB: false,
+          aBatchStride: 0,
+          bBatchStride: 0,
+        };
+        for (let i = 0; i < 5; i++) backend.matmul(a, b, p);
+        let best = Number.POSITIVE_INFINITY;
+        for (let r = 0; r < repeats; r++) {
+          let calls = 0;
+          const t0 = performance.now();
+          while (performance.now() - t0 < (seconds * 1000) / repeats) {
+            backend.matmul(a, b, p);
+            calls++;
+          }
+          best = Math.min(best, (performance.now() - t0) / calls);
+        }
+        rows.push({ shape: `${m}x${k}x${n}`, threads, gflops: (2 * m * k * n) / best / 1e6 });
+      }
+    } finally {
+      backend.dispose();
+    }
+  }
+  return rows;
+}
