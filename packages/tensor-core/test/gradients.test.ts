@@ -72,6 +72,11 @@ describe.each(testBackends())('gradients on the %s backend', (backend) => {
       }
     }
     checkGradients((x, y) => t.matmul(x, y), [leaf([2, 1, 3, 4], 17), leaf([3, 4, 2], 18)]);
+    // One b for the whole batch (folded into one product), b with more leading axes than a.
+    checkGradients(
+      (x, y) => t.matmul(x, y, { transB: true }),
+      [leaf([2, 3, 4], 23), leaf([1, 1, 1, 5, 4], 24)],
+    );
     checkGradients((x, y) => t.matmul(x, y), [leaf([4], 19), leaf([4, 3], 20)]);
     checkGradients((x, y) => t.matmul(x, y), [leaf([3, 4], 21), leaf([4], 22)]);
   });

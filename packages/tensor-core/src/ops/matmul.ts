@@ -54,14 +54,17 @@ export function matmul(a: Tensor, b: Tensor, opts: MatmulOptions = {}): Tensor {
   };
   const [ax, aStride] = strideFor(a, aBatch, ar, ac);
   const [bx, bStride] = strideFor(b, bBatch, br, bc);
+  // One b for a whole batch of untransposed a (x Wᵀ of a linear layer over [batch, seq, in]):
+  // the batch's rows stacked are one matrix, so a single product reads (packs) b once.
+  const fold = bStride === 0 && aStride !== 0 && !transA;
   const data = getBackend().matmul(ax.data, bx.data, {
-    batch,
-    m,
+    batch: fold ? 1 : batch,
+    m: fold ? batch * m : m,
     k,
     n,
     transA,
     transB,
-    aBatchStride: aStride,
+    aBatchStride: fold ? 0 : aStride,
     bBatchStride: bStride,
   });
   const out = new Tensor(data, [...batchShape, m, n]);
@@ -74,7 +77,13 @@ export function matmul(a: Tensor, b: Tensor, opts: MatmulOptions = {}): Tensor {
         : matmul(g, b, { transB: !transB });
       da = sumToShape(da, a.shape);
     }
-    if (b.requiresGrad) {
+    if (b.requiresGrad && fold && a.size === batch * m * k) {
+      // The same stacking for b's gradient: one product over every row, not a sum of batch many.
+      const a2 = reshape(a, [batch * m, k]);
+      const g2 = reshape(g, [batch * m, n]);
+      db = transB ? matmul(g2, a2, { transA: true }) : matmul(a2, g2, { transA: true });
+      db = reshape(db, b.shape);
+    } else if (b.requiresGrad) {
       db = transB
         ? matmul(g, a, { transA: true, transB: transA })
         : matmul(a, g, { transA: !transA });
