@@ -26,6 +26,7 @@ export {
   withBackend,
 } from './kernels/registry';
 export * from './kernels/wasm/index';
+export * from './nn/adapters/index';
 export { type InferenceWeights, linearWeightsOf } from './nn/inference-weights';
 export { Dropout, Embedding, Linear, RMSNorm } from './nn/layers';
 export { Module, ModuleList } from './nn/module';

@@ -1,9 +1,9 @@
 import {
+  AdapterLinear,
   add,
   defaultRng,
   formatShape,
   type Linear,
-  Module,
   matmul,
   noGrad,
   type Rng,
@@ -37,43 +37,14 @@ export function boneBlockShape(variant: BoneVariant, r: number, out: number): nu
  * `base_layer` (the original Linear, frozen) and `bone_block.<adapter>`; the forward
  * pass has the Linear's signature.
  */
-export class BoneLinear extends Module {
-  readonly isAdapterLayer = true;
+export class BoneLinear extends AdapterLinear<AdapterInfo> {
   readonly adapterType = 'BONE';
-  readonly baseLayer: Linear;
   private blocks = new ParameterDict();
-  private readonly info = new Map<string, AdapterInfo>();
-  /** The adapter used by `forward`; null: none. */
-  activeAdapter: string | null = null;
-  /** When true, `forward` is the base layer's. */
-  disabled = false;
-  /** Adapters whose update is in the base weight, in merge order. */
-  readonly mergedAdapters: string[] = [];
 
   /** `path` is the layer's dotted name in the model, used in error messages. */
-  constructor(
-    base: Linear,
-    readonly path: string,
-  ) {
-    super();
-    this.baseLayer = this.registerModule('base_layer', base);
+  constructor(base: Linear, path: string) {
+    super(base, path, 'Bone');
     this.registerModule('bone_block', this.blocks);
-  }
-
-  get inFeatures(): number {
-    return this.baseLayer.inFeatures;
-  }
-
-  get outFeatures(): number {
-    return this.baseLayer.outFeatures;
-  }
-
-  get adapterNames(): string[] {
-    return [...this.info.keys()];
-  }
-
-  hasAdapter(name: string): boolean {
-    return this.info.has(name);
   }
 
   variantOf(name: string): BoneVariant {
@@ -85,6 +56,10 @@ export class BoneLinear extends Module {
     return this.blocks.getParameter(name)!;
   }
 
+  adapterParameters(name: string): [string, Tensor][] {
+    return [['bone_block', this.block(name)]];
+  }
+
   /** Adds a zero (or, with `initWeights` false, Kaiming-uniform) block named `name`. */
   addAdapter(
     name: string,
@@ -92,10 +67,7 @@ export class BoneLinear extends Module {
     initWeights: BoneInitWeights,
     rng: Rng = defaultRng(),
   ): Tensor {
-    if (this.info.has(name))
-      throw new Error(`Bone: '${this.path}' already has an adapter named '${name}'`);
-    if (name.includes('.') || name === '')
-      throw new Error(`Bone: adapter name '${name}' must be non-empty without '.'`);
+    this.checkNewAdapter(name);
     const variant = variantOf(initWeights);
     const out = this.outFeatures;
     if (variant === 'bat' && (this.inFeatures % r !== 0 || out % r !== 0)) {
@@ -113,53 +85,35 @@ export class BoneLinear extends Module {
     return block;
   }
 
-  deleteAdapter(name: string): void {
-    this.infoOf(name);
-    if (this.mergedAdapters.includes(name))
-      throw new Error(`Bone: '${this.path}': unmerge '${name}' before deleting it`);
+  protected removeAdapter(name: string): void {
     const rest = this.blocks.namedParameters().filter(([n]) => n !== name);
     this.blocks = this.registerModule('bone_block', new ParameterDict(rest));
-    this.info.delete(name);
-    if (this.activeAdapter === name) this.activeAdapter = null;
   }
 
-  /** Writes adapter `name`'s update into the base weight (no-op if already merged). */
-  merge(name: string): void {
+  protected foldUpdate(name: string, direction: 1 | -1): void {
     const { variant, r } = this.infoOf(name);
-    if (this.mergedAdapters.includes(name)) return;
     const w = this.baseLayer.weight.data;
     const block = this.block(name).data;
-    if (variant === 'bat') batMergeInPlace(w, this.outFeatures, this.inFeatures, block, r);
-    else boneMergeInPlace(w, this.outFeatures, this.inFeatures, block, r, 1);
-    this.mergedAdapters.push(name);
-  }
-
-  /** Takes every merged update back out of the base weight, last merged first. */
-  unmerge(): void {
-    while (this.mergedAdapters.length) {
-      const name = this.mergedAdapters.pop()!;
-      const { variant, r } = this.infoOf(name);
-      const w = this.baseLayer.weight.data;
-      const block = this.block(name).data;
-      if (variant === 'bat')
-        batUnmergeInPlace(
-          w,
-          this.outFeatures,
-          this.inFeatures,
-          block,
-          r,
-          `BAT '${this.path}' adapter '${name}'`,
-        );
-      else boneMergeInPlace(w, this.outFeatures, this.inFeatures, block, r, -1);
-    }
+    if (variant === 'bone')
+      boneMergeInPlace(w, this.outFeatures, this.inFeatures, block, r, direction);
+    else if (direction === 1) batMergeInPlace(w, this.outFeatures, this.inFeatures, block, r);
+    else
+      batUnmergeInPlace(
+        w,
+        this.outFeatures,
+        this.inFeatures,
+        block,
+        r,
+        `BAT '${this.path}' adapter '${name}'`,
+      );
   }
 
   /** The weight the forward pass effectively uses, `W + ΔW` (without autograd). */
   effectiveWeight(): Tensor {
     return noGrad(() => {
-      const name = this.activeAdapter;
+      const name = this.unmergedActive();
       const w = this.baseLayer.weight;
-      if (this.disabled || name === null || this.mergedAdapters.includes(name)) return w.detach();
+      if (name === null) return w.detach();
       if (this.infoOf(name).variant === 'bat') return batWeight(w, this.block(name));
       const copy = Float32Array.from(w.data);
       boneMergeInPlace(
@@ -175,12 +129,8 @@ export class BoneLinear extends Module {
   }
 
   forward(x: Tensor): Tensor {
-    const name = this.activeAdapter;
-    if (this.disabled && this.mergedAdapters.length) {
-      throw new Error(`Bone: '${this.path}' is disabled but has merged adapters; unmerge first`);
-    }
-    if (this.disabled || name === null || this.mergedAdapters.includes(name))
-      return this.baseLayer.forward(x);
+    const name = this.forwardAdapter();
+    if (name === null) return this.baseLayer.forward(x);
     const block = this.block(name);
     if (this.infoOf(name).variant === 'bone')
       return add(this.baseLayer.forward(x), boneUpdate(x, block));
@@ -192,14 +142,5 @@ export class BoneLinear extends Module {
     // BAT's blocks mix the weights themselves, so W' is built for this step.
     const y = matmul(x, batWeight(this.baseLayer.weight, block), { transB: true });
     return this.baseLayer.bias ? add(y, this.baseLayer.bias) : y;
-  }
-
-  private infoOf(name: string): AdapterInfo {
-    const info = this.info.get(name);
-    if (!info)
-      throw new Error(
-        `Bone: '${this.path}' has no adapter named '${name}' (has: ${this.adapterNames.join(', ') || 'none'})`,
-      );
-    return info;
   }
 }

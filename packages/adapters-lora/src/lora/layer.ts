@@ -1,11 +1,12 @@
 import { svd } from '@t2/svd';
 import {
+  AdapterLinear,
   add,
   Dropout,
   defaultRng,
   formatShape,
   Linear,
-  Module,
+  type Module,
   mul,
   noGrad,
   type Rng,
@@ -39,47 +40,18 @@ interface AdapterInfo {
  * Children follow PEFT's names: `base_layer` (frozen), `lora_A.<adapter>` (Linear in→r),
  * `lora_B.<adapter>` (Linear r→out), `lora_dropout.<adapter>`.
  */
-export class LoraLinear extends Module {
-  readonly isAdapterLayer = true;
+export class LoraLinear extends AdapterLinear<AdapterInfo> {
   readonly adapterType = 'LORA';
-  readonly baseLayer: Linear;
   private loraA = new ModuleDict<Linear>();
   private loraB = new ModuleDict<Linear>();
   private dropouts = new ModuleDict<Dropout>();
-  private readonly info = new Map<string, AdapterInfo>();
-  /** The adapter used by `forward`; null: none. */
-  activeAdapter: string | null = null;
-  /** When true, `forward` is the base layer's. */
-  disabled = false;
-  /** Adapters whose update is in the base weight, in merge order. */
-  readonly mergedAdapters: string[] = [];
 
   /** `path` is the layer's dotted name in the model, used in error messages. */
-  constructor(
-    base: Linear,
-    readonly path: string,
-  ) {
-    super();
-    this.baseLayer = this.registerModule('base_layer', base);
+  constructor(base: Linear, path: string) {
+    super(base, path, 'LoRA');
     this.registerModule('lora_dropout', this.dropouts);
     this.registerModule('lora_A', this.loraA);
     this.registerModule('lora_B', this.loraB);
-  }
-
-  get inFeatures(): number {
-    return this.baseLayer.inFeatures;
-  }
-
-  get outFeatures(): number {
-    return this.baseLayer.outFeatures;
-  }
-
-  get adapterNames(): string[] {
-    return [...this.info.keys()];
-  }
-
-  hasAdapter(name: string): boolean {
-    return this.info.has(name);
   }
 
   /** r, alpha, scaling and init of adapter `name`. */
@@ -100,16 +72,20 @@ export class LoraLinear extends Module {
     return this.loraB.get(name).weight;
   }
 
+  adapterParameters(name: string): [string, Tensor][] {
+    return [
+      ['lora_A.weight', this.loraAWeight(name)],
+      ['lora_B.weight', this.loraBWeight(name)],
+    ];
+  }
+
   /** PiSSA's initial A₀, B₀ (null for other inits). */
   pissaStart(name: string): { a0: Float32Array; b0: Float32Array } | null {
     return this.infoOf(name).pissaStart;
   }
 
   addAdapter(name: string, opts: LoraAdapterOptions): void {
-    if (this.info.has(name))
-      throw new Error(`LoRA: '${this.path}' already has an adapter named '${name}'`);
-    if (name.includes('.') || name === '')
-      throw new Error(`LoRA: adapter name '${name}' must be non-empty without '.'`);
+    this.checkNewAdapter(name);
     if (this.mergedAdapters.length && isPissa(opts.init)) {
       throw new Error(
         `LoRA: '${this.path}' has merged adapters; unmerge before adding a PiSSA adapter`,
@@ -163,11 +139,9 @@ export class LoraLinear extends Module {
     return { a0: Float32Array.from(aw.data), b0: Float32Array.from(bw.data) };
   }
 
-  /** Removes adapter `name`; a PiSSA adapter first gives its top-r part back to the base weight. */
-  deleteAdapter(name: string): void {
+  /** A PiSSA adapter first gives its top-r part back to the base weight. */
+  protected removeAdapter(name: string): void {
     const { pissaStart, scaling, r } = this.infoOf(name);
-    if (this.mergedAdapters.includes(name))
-      throw new Error(`LoRA: '${this.path}': unmerge '${name}' before deleting it`);
     if (pissaStart)
       addProduct(
         this.baseLayer.weight.data,
@@ -183,84 +157,45 @@ export class LoraLinear extends Module {
     this.loraA = this.registerModule('lora_A', without(this.loraA));
     this.loraB = this.registerModule('lora_B', without(this.loraB));
     this.dropouts = this.registerModule('lora_dropout', without(this.dropouts));
-    this.info.delete(name);
-    if (this.activeAdapter === name) this.activeAdapter = null;
   }
 
-  /** Writes `scaling · B A` of adapter `name` into the base weight (no-op if merged). */
-  merge(name: string): void {
-    const { scaling, r } = this.infoOf(name);
-    if (this.mergedAdapters.includes(name)) return;
-    addProduct(
-      this.baseLayer.weight.data,
-      this.loraBWeight(name).data,
-      this.loraAWeight(name).data,
-      this.outFeatures,
-      r,
-      this.inFeatures,
-      scaling,
-    );
-    this.mergedAdapters.push(name);
-  }
-
-  /** Takes every merged update back out of the base weight, last merged first. */
-  unmerge(): void {
-    while (this.mergedAdapters.length) {
-      const name = this.mergedAdapters.pop()!;
-      const { scaling, r } = this.infoOf(name);
-      addProduct(
-        this.baseLayer.weight.data,
-        this.loraBWeight(name).data,
-        this.loraAWeight(name).data,
-        this.outFeatures,
-        r,
-        this.inFeatures,
-        -scaling,
-      );
-    }
+  /** Adds (or takes back out) `scaling · B A` of adapter `name`. */
+  protected foldUpdate(name: string, direction: 1 | -1): void {
+    this.addUpdate(this.baseLayer.weight.data, name, direction);
   }
 
   /** The weight the forward pass effectively uses, `W + s·B A` (without autograd). */
   effectiveWeight(): Tensor {
     return noGrad(() => {
       const w = Float32Array.from(this.baseLayer.weight.data);
-      const name = this.activeAdapter;
-      if (!this.disabled && name !== null && !this.mergedAdapters.includes(name)) {
-        const { scaling, r } = this.infoOf(name);
-        addProduct(
-          w,
-          this.loraBWeight(name).data,
-          this.loraAWeight(name).data,
-          this.outFeatures,
-          r,
-          this.inFeatures,
-          scaling,
-        );
-      }
+      const name = this.unmergedActive();
+      if (name !== null) this.addUpdate(w, name, 1);
       return new Tensor(w, this.baseLayer.weight.shape);
     });
   }
 
   forward(x: Tensor): Tensor {
-    const name = this.activeAdapter;
-    if (this.disabled && this.mergedAdapters.length) {
-      throw new Error(`LoRA: '${this.path}' is disabled but has merged adapters; unmerge first`);
-    }
+    const name = this.forwardAdapter();
     const y = this.baseLayer.forward(x);
-    if (this.disabled || name === null || this.mergedAdapters.includes(name)) return y;
+    if (name === null) return y;
     const { scaling } = this.infoOf(name);
     const h = this.dropouts.has(name) ? this.dropouts.get(name).forward(x) : x;
     const update = this.loraB.get(name).forward(this.loraA.get(name).forward(h));
     return add(y, scaling === 1 ? update : mul(update, scaling));
   }
 
-  private infoOf(name: string): AdapterInfo {
-    const info = this.info.get(name);
-    if (!info)
-      throw new Error(
-        `LoRA: '${this.path}' has no adapter named '${name}' (has: ${this.adapterNames.join(', ') || 'none'})`,
-      );
-    return info;
+  /** `w += sign · scaling · B A` for adapter `name`. */
+  private addUpdate(w: Float32Array, name: string, sign: 1 | -1): void {
+    const { scaling, r } = this.infoOf(name);
+    addProduct(
+      w,
+      this.loraBWeight(name).data,
+      this.loraAWeight(name).data,
+      this.outFeatures,
+      r,
+      this.inFeatures,
+      sign * scaling,
+    );
   }
 }
 

@@ -1,21 +1,20 @@
 import {
+  type AdapterLoadOptions,
+  checkFileCoversTargets,
   formatShape,
+  linearFeaturesAt,
   type Module,
   Rng,
   readAdapterFolder,
   shapesEqual,
   type Tensor,
+  withoutPeftPrefix,
 } from '@t2/tensor-core';
 import { rankAndAlpha } from './config';
 import { inject, type LoraModel } from './model';
-import { fromPeftConfig, PEFT_KEY_PREFIX } from './peft-file';
+import { fromPeftConfig } from './peft-file';
 
-export interface LoadOptions {
-  /** Name given to the loaded adapter (default 'default'). */
-  adapterName?: string;
-  /** Where the files came from, for error messages. */
-  source?: string;
-}
+export type { AdapterLoadOptions as LoadOptions } from '@t2/tensor-core';
 
 const KEY = /^(.*)\.(lora_A|lora_B)\.weight$/;
 
@@ -30,14 +29,13 @@ export function injectFromPeft(
   model: Module,
   peftConfig: unknown,
   tensors: Map<string, Tensor>,
-  opts: LoadOptions = {},
+  opts: AdapterLoadOptions = {},
 ): LoraModel {
   const source = opts.source ?? 'adapter';
   const config = fromPeftConfig(peftConfig, source);
   const byPath = new Map<string, { A?: [string, Tensor]; B?: [string, Tensor] }>();
   for (const [key, t] of tensors) {
-    const bare = key.startsWith(PEFT_KEY_PREFIX) ? key.slice(PEFT_KEY_PREFIX.length) : key;
-    const m = KEY.exec(bare);
+    const m = KEY.exec(withoutPeftPrefix(key));
     if (!m)
       throw new Error(
         `${source}: tensor '${key}' is not a LoRA weight (expected keys ending in '.lora_A.weight' or '.lora_B.weight')`,
@@ -48,19 +46,8 @@ export function injectFromPeft(
   }
   // Check every shape before touching the model, so a mismatch leaves it as it was.
   for (const [path, entry] of byPath) {
-    let m: Module;
-    try {
-      m = model.getSubmodule(path);
-    } catch {
-      throw new Error(
-        `${source}: tensor '${(entry.A ?? entry.B)![0]}' is for module '${path}', which the model does not have`,
-      );
-    }
-    const base = (m as { baseLayer?: Module }).baseLayer ?? m;
-    const { inFeatures, outFeatures } = base as { inFeatures?: number; outFeatures?: number };
-    if (inFeatures === undefined || outFeatures === undefined) {
-      throw new Error(`${source}: module '${path}' is not a Linear layer`);
-    }
+    const key = (entry.A ?? entry.B)![0];
+    const { inFeatures, outFeatures } = linearFeaturesAt(model, path, key, source);
     const { r } = rankAndAlpha(config, path);
     for (const [which, want] of [
       ['A', [r, inFeatures]],
@@ -78,18 +65,11 @@ export function injectFromPeft(
   const adapterName = opts.adapterName ?? 'default';
   // A private generator: loading must not advance the global one.
   const handle = inject(model, config, { adapterName, rng: new Rng(0) });
-  const targets = handle.targets(adapterName);
-  const missing = targets.filter((p) => !byPath.has(p));
-  const extra = [...byPath.keys()].filter((p) => !targets.includes(p));
-  if (missing.length || extra.length) {
-    handle.deleteAdapter(adapterName);
-    throw new Error(
-      missing.length
-        ? `${source}: no LoRA weights for module(s) ${missing.join(', ')} selected by target_modules`
-        : `${source}: weights for ${extra.join(', ')} are not selected by the config's target_modules`,
-    );
-  }
-  for (const path of targets) {
+  checkFileCoversTargets(handle, adapterName, byPath.keys(), source, {
+    missing: 'LoRA weights',
+    extra: 'weights',
+  });
+  for (const path of handle.targets(adapterName)) {
     const layer = handle.layer(path);
     const entry = byPath.get(path)!;
     layer.loraAWeight(adapterName).data.set(entry.A![1].data);
@@ -105,7 +85,7 @@ export function injectFromPeft(
 export async function load(
   dir: string,
   model: Module,
-  opts: Omit<LoadOptions, 'source'> = {},
+  opts: Omit<AdapterLoadOptions, 'source'> = {},
 ): Promise<LoraModel> {
   const folder = await readAdapterFolder(dir);
   return injectFromPeft(model, folder.config, folder.tensors, { ...opts, source: dir });

@@ -1,0 +1,99 @@
+import type { TargetModules, TargetSelection } from '../target-modules';
+
+// The part of PEFT's adapter_config.json that every tuner (LoRA, Bone, ...) has: which
+// layers, which base model, and the options t2 adapters never use.
+
+/** PEFT prefixes every key with the wrapper's path to the base model. */
+export const PEFT_KEY_PREFIX = 'base_model.model.';
+
+/** The target selection and base model that every tuner's config records. */
+export interface PeftSelection extends TargetSelection {
+  excludeModules: TargetModules | null;
+  layersToTransform: number | readonly number[] | null;
+  layersPattern: string | readonly string[] | null;
+  /** Recorded in `adapter_config.json` so Python can find the base model. */
+  baseModelNameOrPath: string | null;
+}
+
+/**
+ * `adapter_config.json` of a `peftType` adapter: the fields every tuner writes plus the
+ * method's own `fields`, keys sorted as PEFT writes them. `'all-linear'` is written as the
+ * layer names it expanded to (`targets`: the wrapped layers' paths), like PEFT.
+ */
+export function peftConfigJson(
+  peftType: string,
+  sel: PeftSelection,
+  targets: readonly string[],
+  fields: Record<string, unknown>,
+): Record<string, unknown> {
+  const targetModules =
+    sel.targetModules === 'all-linear'
+      ? [...new Set(targets.map((t) => t.split('.').pop()!))].sort()
+      : listOrNull(sel.targetModules);
+  const json: Record<string, unknown> = {
+    auto_mapping: null,
+    base_model_name_or_path: sel.baseModelNameOrPath,
+    bias: 'none',
+    exclude_modules: listOrNull(sel.excludeModules),
+    inference_mode: true,
+    layers_pattern: listOrNull(sel.layersPattern),
+    layers_to_transform: listOrNull(sel.layersToTransform),
+    modules_to_save: null,
+    peft_type: peftType,
+    revision: null,
+    target_modules: targetModules,
+    task_type: 'CAUSAL_LM',
+    ...fields,
+  };
+  return Object.fromEntries(Object.entries(json).sort(([a], [b]) => (a < b ? -1 : 1)));
+}
+
+function listOrNull<T>(v: T | readonly T[] | null | undefined): T | T[] | null {
+  if (v == null) return null;
+  return Array.isArray(v) ? [...v] : (v as T);
+}
+
+/** A checked `adapter_config.json`: its raw fields, its `peft_type` and its selection. */
+export interface PeftConfigFile {
+  json: Record<string, unknown>;
+  peftType: string;
+  selection: PeftSelection;
+}
+
+/**
+ * Reads the shared part of an `adapter_config.json` whose `peft_type` must be one of
+ * `peftTypes` (`method` names them in the error), refusing what t2 adapters do not have
+ * (bias terms, fully trained extra modules). `file` names the config in errors.
+ */
+export function readPeftConfig(
+  json: unknown,
+  file: string,
+  method: string,
+  peftTypes: readonly string[],
+): PeftConfigFile {
+  if (!json || typeof json !== 'object') throw new Error(`${file}: not a JSON object`);
+  const j = json as Record<string, unknown>;
+  const peftType = j.peft_type;
+  if (typeof peftType !== 'string' || !peftTypes.includes(peftType)) {
+    throw new Error(
+      `${file}: peft_type ${JSON.stringify(peftType)} is not a ${method} adapter (expected ${peftTypes.map((t) => JSON.stringify(t)).join(' or ')})`,
+    );
+  }
+  if (j.bias != null && j.bias !== 'none') {
+    throw new Error(`${file}: bias ${JSON.stringify(j.bias)} is not supported (only "none")`);
+  }
+  if (Array.isArray(j.modules_to_save) && j.modules_to_save.length > 0) {
+    throw new Error(
+      `${file}: modules_to_save (${j.modules_to_save.join(', ')}) is not supported (t2 trains adapters only)`,
+    );
+  }
+  if (j.target_modules == null) throw new Error(`${file}: target_modules is missing`);
+  const selection: PeftSelection = {
+    targetModules: j.target_modules as TargetModules,
+    excludeModules: (j.exclude_modules as TargetModules | null) ?? null,
+    layersToTransform: (j.layers_to_transform as number | number[] | null) ?? null,
+    layersPattern: (j.layers_pattern as string | string[] | null) ?? null,
+    baseModelNameOrPath: (j.base_model_name_or_path as string | null) ?? null,
+  };
+  return { json: j, peftType, selection };
+}
