@@ -10,6 +10,7 @@ import { parseSafetensors } from '@t2/tensor-core';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { ModelInfo, Spectrum } from '../src/protocol';
+import { kernelCases } from '../src/selftest/cases';
 import type { SelftestReport } from '../src/selftest/selftest';
 import type { ChatTurn } from '../src/ui/chat-view';
 import type { TrainingLog } from '../src/ui/train-view';
@@ -39,19 +40,6 @@ interface DemoWindow {
     ): Promise<SelftestReport>;
   };
 }
-
-/**
- * tensor-core's defaults on WebGL2 (intermediates kept on the GPU as textures): the
- * attention kernels hand a texture to rowMax/rowSumExp, which softmax compiled for arrays
- * earlier in the suite, and gpu.js fails in WebGL2KernelValueDynamicSingleInput.updateValue.
- * When tensor-core fixes this the list must become empty (and the page can pipeline again).
- */
-const KNOWN_WEBGL2_DEFAULT_FAILURES = [
-  'attention: GQA causal, KV cache (tq 3 < tk 5)',
-  'attentionBackward: GQA causal, KV cache (tq 3 < tk 5)',
-  'attention: additive mask',
-  'attentionBackward: additive mask',
-];
 
 async function openPage(browser: Browser, url: string): Promise<Page> {
   const page = await browser.newPage({
@@ -122,7 +110,9 @@ suite('demo in Chromium', () => {
       );
       const note = page.locator('[data-testid=backend-note]');
       expect(await note.isVisible()).toBe(true);
-      expect(await note.textContent()).toMatch(/webgpu cannot run .* Falling back to webgl2/);
+      expect(await note.textContent()).toMatch(
+        /webgpu \(adapter: .*\): .* the model computes on webgl2; the kernels tab runs tensor-core's kernel suite on WebGPU/,
+      );
       expect(await page.textContent('[data-testid=backend-active]')).toBe('webgl2');
       expect(await page.textContent('[data-testid=model-status]')).toMatch(/3 experts/);
       await shot(page, 'load-webgpu-fallback.png');
@@ -171,15 +161,40 @@ suite('demo in Chromium', () => {
       await shot(page, 'chat.png');
     });
 
-    test('webgpu: tensor-core cannot run its kernels yet (recorded, not hidden)', async () => {
+    test("tensor-core's op suite passes on webgpu through the async kernel set", async () => {
+      await page.click('[data-testid=tab-kernels]');
+      await page.click('[data-testid=selftest-webgpu]');
+      const shown = '[data-testid=selftest-report][data-backend=webgpu]';
+      await page.waitForSelector(shown, { timeout: 120_000 });
       const report = await page.evaluate(() =>
         (window as unknown as DemoWindow).t2demo.selftest('webgpu'),
       );
-      console.log(`webgpu op suite: unavailable — ${report.unavailable}`);
-      // Known gap: gpu.js WebGPU kernels return Promises and tensor-core's Backend is
-      // synchronous. When that is solved this test must assert report.ok instead.
-      expect(report.unavailable).toMatch(/asynchronous/);
-      expect(report.results).toEqual([]);
+      console.log(
+        `webgpu op suite (worker): ${report.passed}/${report.results.length} in ${report.ms.toFixed(0)} ms`,
+      );
+      expect(report.unavailable).toBeUndefined();
+      expect(failures(report)).toEqual([]);
+      expect(report.results).toHaveLength(kernelCases().length);
+      expect(report).toMatchObject({ backend: 'webgpu', async: true, pipelined: true });
+      // Every arithmetic kernel ran as a WebGPU compute shader; none fell back to cpu.
+      expect(report.compiled!.length).toBeGreaterThan(50);
+      for (const k of report.compiled!) expect(k.modes, k.key).toEqual(['webgpu']);
+      expect(await page.getAttribute(shown, 'data-ok')).toBe('true');
+      await expect(
+        page.textContent('[data-testid=selftest-summary-row][data-backend=webgpu]'),
+      ).resolves.toMatch(new RegExp(`${kernelCases().length}/${kernelCases().length}`));
+      await shot(page, 'kernels-webgpu.png');
+    });
+
+    test('the webgpu op suite also passes on the main thread', async () => {
+      const report = await page.evaluate(() =>
+        (window as unknown as DemoWindow).t2demo.selftest('webgpu', 'main'),
+      );
+      console.log(
+        `webgpu op suite (main thread): ${report.passed}/${report.results.length} in ${report.ms.toFixed(0)} ms`,
+      );
+      expect(failures(report)).toEqual([]);
+      expect(report.results).toHaveLength(kernelCases().length);
     });
 
     test('train: a short LoRA run shows a falling loss curve and downloads PEFT files', async () => {
@@ -349,17 +364,22 @@ suite('demo in Chromium', () => {
       ).toMatchObject({ active: 'webgl2', requested: 'webgl2' });
       await page.click('[data-testid=tab-kernels]');
       await page.click('[data-testid=selftest-worker]');
-      await page.waitForSelector('[data-testid=selftest-report]', { timeout: 120_000 });
+      await page.waitForSelector('[data-testid=selftest-report][data-backend=webgl2]', {
+        timeout: 120_000,
+      });
       const report = await page.evaluate(() =>
         (window as unknown as DemoWindow).t2demo.selftest('webgl2'),
       );
       expect(failures(report)).toEqual([]);
       expect(report.results.length).toBeGreaterThan(80);
-      expect(report.pipelined).toBe(false);
+      // The page computes with tensor-core's defaults: intermediates stay on the GPU.
+      expect(report.pipelined).toBe(true);
       // Every arithmetic kernel ran on the GPU, none fell back to gpu.js's CPU mode.
       expect(report.compiled!.length).toBeGreaterThan(50);
       for (const k of report.compiled!) expect(k.modes).toEqual(['gpu']);
-      expect(await page.getAttribute('[data-testid=selftest-report]', 'data-ok')).toBe('true');
+      expect(
+        await page.getAttribute('[data-testid=selftest-report][data-backend=webgl2]', 'data-ok'),
+      ).toBe('true');
       await shot(page, 'kernels-webgl2.png');
     });
 
@@ -370,7 +390,7 @@ suite('demo in Chromium', () => {
       expect(failures(report)).toEqual([]);
     });
 
-    test("with tensor-core's defaults only the known attention failures remain", async () => {
+    test("the op suite also passes with tensor-core's defaults (intermediates on the GPU)", async () => {
       const report = await page.evaluate(() =>
         (window as unknown as DemoWindow).t2demo.selftest('webgl2', 'worker', {
           variant: 'defaults',
@@ -379,7 +399,7 @@ suite('demo in Chromium', () => {
       expect(report.pipelined).toBe(true);
       for (const r of report.results.filter((x) => !x.ok))
         console.log(`webgl2 (tensor-core defaults) FAIL ${r.kernel}: ${r.name} — ${r.error}`);
-      expect(failures(report)).toEqual(KNOWN_WEBGL2_DEFAULT_FAILURES);
+      expect(failures(report)).toEqual([]);
     });
   });
 });

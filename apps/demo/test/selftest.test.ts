@@ -1,8 +1,13 @@
 /** The page's kernel suite, run in Node on the backends that exist here (no browser needed). */
-import { type Backend, createJsBackend, registerBackend } from '@t2/tensor-core';
+import {
+  type Backend,
+  createGpuJsAsyncKernels,
+  createJsBackend,
+  registerBackend,
+} from '@t2/tensor-core';
 import { describe, expect, test } from 'vitest';
 import { kernelCases } from '../src/selftest/cases';
-import { runSelftest } from '../src/selftest/selftest';
+import { runCases, runSelftest } from '../src/selftest/selftest';
 
 const KERNELS = [
   'binary',
@@ -41,6 +46,22 @@ describe('kernel self-test', () => {
     expect(report.passed).toBe(kernelCases().length);
   });
 
+  // The browser runs webgpu through tensor-core's async kernel set (test/e2e.test.ts);
+  // here the same set runs on the gpu.js modes Node has.
+  test.each(['cpu', 'webasm'] as const)(
+    'passes on the async kernel set in %s mode',
+    async (mode) => {
+      const kernels = await createGpuJsAsyncKernels(mode);
+      try {
+        const results = await runCases(kernels);
+        expect(results.filter((r) => !r.ok).map((r) => `${r.kernel}: ${r.name}`)).toEqual([]);
+        expect(results).toHaveLength(kernelCases().length);
+      } finally {
+        kernels.dispose();
+      }
+    },
+  );
+
   test('catches a wrong kernel and a throwing one, naming them', async () => {
     const js = createJsBackend();
     const broken: Backend = {
@@ -67,8 +88,10 @@ describe('kernel self-test', () => {
   });
 
   test('reports a backend that cannot be created instead of throwing', async () => {
+    // Node has no WebGPU: the async kernel set says so.
     const report = await runSelftest('webgpu', 'main');
-    expect(report.unavailable).toMatch(/asynchronous/);
+    expect(report.async).toBe(true);
+    expect(report.unavailable).toMatch(/webgpu.*(navigator\.gpu is missing|no adapter)/);
     expect(report.results).toEqual([]);
   });
 });

@@ -1,12 +1,13 @@
 import {
-  type Backend,
+  createGpuJsAsyncKernels,
   createGpuJsBackend,
   createJsBackend,
   GPU_JS_MODES,
+  type GpuJsAsyncKernels,
   type GpuJsMode,
   loadBackend,
 } from '@t2/tensor-core';
-import { kernelCases } from './cases';
+import { type KernelsUnderTest, kernelCases } from './cases';
 
 export interface CaseResult {
   kernel: string;
@@ -25,8 +26,10 @@ export interface CaseResult {
 export interface SelftestReport {
   backend: string;
   variant: 'page' | 'defaults';
-  /** gpu.js GL modes: whether intermediate results stayed on the GPU as textures. */
+  /** gpu.js GL modes and webgpu: whether intermediate results stayed on the GPU. */
   pipelined?: boolean;
+  /** Whether the kernels returned Promises (gpu.js WebGPU) rather than arrays. */
+  async: boolean;
   /** Where it ran: the model worker or the page's main thread. */
   thread: 'worker' | 'main';
   /** Set when the backend could not be created; then no case ran. */
@@ -80,43 +83,56 @@ function compare(
 const now = () => performance.now();
 
 /**
- * Runs every Backend kernel of `name` on seeded random inputs and compares it with the
- * js backend. A kernel that throws fails its case with the error message; a backend that
- * cannot be created is reported as unavailable with the reason.
+ * Backends whose kernels only run asynchronously, tested through tensor-core's async
+ * kernel set instead of the (refusing) Backend of the same name.
  */
-export async function runSelftest(
-  name: string,
-  thread: 'worker' | 'main',
-  opts: {
-    seed?: number;
-    only?: readonly string[];
-    /**
-     * `page`: the backend instance the page computes with. `defaults`: a fresh gpu.js
-     * backend with tensor-core's default options (GL modes keep intermediates on the GPU).
-     */
-    variant?: 'page' | 'defaults';
-  } = {},
-): Promise<SelftestReport> {
-  const t0 = now();
-  let backend: Backend;
-  try {
-    backend =
-      opts.variant === 'defaults' && (GPU_JS_MODES as readonly string[]).includes(name)
-        ? createGpuJsBackend(name as GpuJsMode)
-        : await loadBackend(name);
-  } catch (err) {
-    return {
-      backend: name,
-      variant: opts.variant ?? 'page',
-      thread,
-      unavailable: (err as Error).message,
-      ok: false,
-      passed: 0,
-      failed: 0,
-      results: [],
-      ms: now() - t0,
-    };
+const ASYNC_MODES: readonly GpuJsMode[] = ['webgpu'];
+
+/** The page's async kernel sets, made once per thread like loadBackend's backends. */
+const asyncKernels = new Map<GpuJsMode, Promise<GpuJsAsyncKernels>>();
+
+function pageAsyncKernels(mode: GpuJsMode): Promise<GpuJsAsyncKernels> {
+  let k = asyncKernels.get(mode);
+  if (!k) {
+    k = createGpuJsAsyncKernels(mode);
+    asyncKernels.set(mode, k);
+    // A set that could not be made is not cached: the next run says why again.
+    k.catch(() => asyncKernels.delete(mode));
   }
+  return k;
+}
+
+/** What the suite runs on: `name`'s backend, or its async kernel set for webgpu. */
+async function kernelsUnderTest(
+  name: string,
+  variant: 'page' | 'defaults',
+): Promise<{ kernels: KernelsUnderTest; name: string; dispose?: () => void }> {
+  const gpuJs = (GPU_JS_MODES as readonly string[]).includes(name);
+  if ((ASYNC_MODES as readonly string[]).includes(name)) {
+    const mode = name as GpuJsMode;
+    if (variant === 'page') {
+      const kernels = await pageAsyncKernels(mode);
+      return { kernels, name: kernels.name };
+    }
+    const kernels = await createGpuJsAsyncKernels(mode);
+    return { kernels, name: kernels.name, dispose: () => kernels.dispose() };
+  }
+  if (variant === 'defaults' && gpuJs) {
+    const backend = createGpuJsBackend(name as GpuJsMode);
+    return { kernels: backend, name: backend.name, dispose: () => backend.dispose?.() };
+  }
+  const backend = await loadBackend(name);
+  return { kernels: backend, name: backend.name };
+}
+
+/**
+ * Runs the kernel cases (all, or those of the kernels in `only`) on `kernels` and on the
+ * js backend and compares them. A case that throws or rejects fails with its message.
+ */
+export async function runCases(
+  kernels: KernelsUnderTest,
+  opts: { seed?: number; only?: readonly string[] } = {},
+): Promise<CaseResult[]> {
   const reference = createJsBackend();
   const results: CaseResult[] = [];
   const cases = kernelCases(opts.seed ?? 1).filter(
@@ -126,8 +142,8 @@ export async function runSelftest(
     const start = now();
     let outcome: Pick<CaseResult, 'maxAbsErr' | 'mismatches' | 'error' | 'stack'>;
     try {
-      const want = c.run(reference);
-      const got = c.run(backend);
+      const want = await c.run(reference);
+      const got = await c.run(kernels);
       outcome = compare(got, want, c.atol ?? 1e-4, c.rtol ?? 1e-3);
     } catch (err) {
       const e = err as Error;
@@ -146,6 +162,51 @@ export async function runSelftest(
       ms: now() - start,
     });
   }
+  return results;
+}
+
+/**
+ * Runs every Backend kernel of `name` on seeded random inputs and compares it with the
+ * js backend. webgpu runs through tensor-core's async kernel set (gpu.js WebGPU kernels
+ * return Promises). A kernel that throws or rejects fails its case with the error
+ * message; a backend that cannot be created is reported as unavailable with the reason.
+ */
+export async function runSelftest(
+  name: string,
+  thread: 'worker' | 'main',
+  opts: {
+    seed?: number;
+    only?: readonly string[];
+    /**
+     * `page`: the backend instance the page computes with. `defaults`: a fresh gpu.js
+     * backend with tensor-core's default options (GL modes and webgpu keep intermediates
+     * on the GPU).
+     */
+    variant?: 'page' | 'defaults';
+  } = {},
+): Promise<SelftestReport> {
+  const t0 = now();
+  const variant = opts.variant ?? 'page';
+  const async = (ASYNC_MODES as readonly string[]).includes(name);
+  let under: Awaited<ReturnType<typeof kernelsUnderTest>>;
+  try {
+    under = await kernelsUnderTest(name, variant);
+  } catch (err) {
+    return {
+      backend: name,
+      variant,
+      async,
+      thread,
+      unavailable: (err as Error).message,
+      ok: false,
+      passed: 0,
+      failed: 0,
+      results: [],
+      ms: now() - t0,
+    };
+  }
+  const backend = under.kernels;
+  const results = await runCases(backend, opts);
   const passed = results.filter((r) => r.ok).length;
   const context = (
     backend as {
@@ -156,10 +217,11 @@ export async function runSelftest(
     }
   ).context;
   const compiled = context?.compiledKernels();
-  if (opts.variant === 'defaults' && context) backend.dispose?.();
+  under.dispose?.();
   return {
-    backend: backend.name,
-    variant: opts.variant ?? 'page',
+    backend: under.name,
+    variant,
+    async,
     ...(context && { pipelined: context.pipelineIntermediates }),
     thread,
     ok: passed === results.length,

@@ -10,7 +10,6 @@ import {
   gpuJsUnsupportedReason,
   setBackend,
 } from '@t2/tensor-core';
-import { installPageBackends } from '../page-backends';
 import type {
   BackendInfo,
   ModelInfo,
@@ -42,8 +41,6 @@ interface Session {
   chatError?: string;
   loadMs: number;
 }
-
-installPageBackends();
 
 let session: Session | null = null;
 let trained: TrainedAdapter | null = null;
@@ -78,7 +75,10 @@ async function switchBackend(name: string, webgpuAdapter: string | null): Promis
         return {
           active: getBackend().name,
           requested: name,
-          note: `${name} cannot run t2's kernels here${adapter}: ${reason}. Falling back to ${fallback}.`,
+          note:
+            name === 'webgpu' && webgpuAdapter
+              ? `webgpu${adapter}: chat and training need synchronous kernels, and gpu.js's WebGPU kernels are asynchronous, so the model computes on ${fallback}; the kernels tab runs tensor-core's kernel suite on WebGPU.`
+              : `${name} cannot run t2's kernels here${adapter}: ${reason}. Falling back to ${fallback}.`,
         };
       } catch {
         // Try the next one; js always works.

@@ -1,5 +1,6 @@
 import type { AttentionParams } from '../backend';
-import { EXACT_INDEX_LIMIT, type GpuJsContext, type KernelArg, view } from './context';
+import { EXACT_INDEX_LIMIT, view } from './context';
+import { KernelPlan, type PlanArg, type StepOutput } from './plan';
 import { rowMax, rowSumExp } from './reduce';
 
 /**
@@ -27,16 +28,18 @@ function fits(p: AttentionParams): boolean {
 
 /** Scaled scores S[row][j] (+ mask), −∞ where the causal limit hides key j. */
 function scores(
-  ctx: GpuJsContext,
-  qv: KernelArg,
-  kv: KernelArg,
+  plan: KernelPlan,
+  qv: PlanArg,
+  kv: PlanArg,
   mask: Float32Array | null,
   p: AttentionParams,
-): KernelArg {
+): StepOutput {
   const { batch, heads, kvHeads, tq, tk, dim, scale, causal, maskStrides } = p;
   const hasMask = mask !== null && maskStrides !== undefined;
   const key = `attnScores:${causal ? 'causal' : 'full'}:${hasMask ? 'mask' : 'nomask'}`;
-  const kernel = ctx.kernel(
+  const tail = [tq, heads, kvHeads, heads / kvHeads, dim, scale, tk - tq, Number.NEGATIVE_INFINITY];
+  const maskArgs = hasMask ? [mask, ...maskStrides] : [];
+  return plan.launch(
     key,
     () => `function attnScores(q, k, ${hasMask ? 'mask, m0, m1, m2, m3, ' : ''}tq, heads, kvHeads, group, dim, scale, shift, negInf) {
       const row = this.thread.y;
@@ -51,22 +54,22 @@ function scores(
       ${hasMask ? 's += mask[b * m0 + h * m1 + i * m2 + j * m3];' : ''}
       return s;
     }`,
-    { intermediate: true },
+    [tk, batch * heads * tq],
+    qv,
+    kv,
+    ...maskArgs,
+    ...tail,
   );
-  const tail = [tq, heads, kvHeads, heads / kvHeads, dim, scale, tk - tq, Number.NEGATIVE_INFINITY];
-  const maskArgs = hasMask ? [mask, ...maskStrides] : [];
-  return kernel.runIntermediate([tk, batch * heads * tq], qv, kv, ...maskArgs, ...tail);
 }
 
 /** Forward attention; null when sizes need the js backend. */
 export function attention(
-  ctx: GpuJsContext,
   q: Float32Array,
   k: Float32Array,
   v: Float32Array,
   mask: Float32Array | null,
   p: AttentionParams,
-): [Float32Array, Float32Array] | null {
+): KernelPlan | null {
   const { batch, heads, kvHeads, tq, tk, dim } = p;
   const rows = batch * heads * tq;
   if (rows * tk * dim === 0 || !fits(p)) return null;
@@ -75,11 +78,12 @@ export function attention(
   const qv = view(q, dim, rows);
   const kv = view(k, dim, tk, batch * kvHeads);
   const vv = view(v, dim, tk, batch * kvHeads);
-  const s = scores(ctx, qv, kv, mask, p);
-  const max = rowMax(ctx, s, rows, tk);
-  const sum = rowSumExp(ctx, s, max, rows, tk);
+  const plan = new KernelPlan();
+  const s = scores(plan, qv, kv, mask, p);
+  const max = rowMax(plan, s, rows, tk);
+  const sum = rowSumExp(plan, s, max, rows, tk);
   // A fully masked row (sum 0) attends to nothing and gets zeros rather than NaN.
-  const probsKernel = ctx.kernel(
+  const probs = plan.launch(
     'attnProbs',
     () => `function attnProbs(s, max, sum) {
       const total = sum[this.thread.y];
@@ -88,9 +92,12 @@ export function attention(
       }
       return 0;
     }`,
+    [tk, rows],
+    s,
+    max,
+    sum,
   );
-  const probs = probsKernel.run([tk, rows], s, max, sum);
-  const outKernel = ctx.kernel(
+  const out = plan.launch(
     'attnOut',
     () => `function attnOut(probs, v, tq, heads, kvHeads, group, tk) {
       const row = this.thread.y;
@@ -101,10 +108,8 @@ export function attention(
       }
       return acc;
     }`,
-  );
-  const out = outKernel.run(
     [dim, rows],
-    view(probs, tk, rows),
+    probs,
     vv,
     tq,
     heads,
@@ -112,7 +117,7 @@ export function attention(
     heads / kvHeads,
     tk,
   );
-  return [out, probs];
+  return plan.returns(out, probs);
 }
 
 /**
@@ -121,14 +126,13 @@ export function attention(
  * dS is recomputed inside the dQ/dK kernels rather than stored.
  */
 export function attentionBackward(
-  ctx: GpuJsContext,
   dOut: Float32Array,
   q: Float32Array,
   k: Float32Array,
   v: Float32Array,
   probs: Float32Array,
   p: AttentionParams,
-): [Float32Array, Float32Array, Float32Array] | null {
+): KernelPlan | null {
   const { batch, heads, kvHeads, tq, tk, dim, scale } = p;
   const rows = batch * heads * tq;
   if (rows * tk * dim === 0 || !fits(p)) return null;
@@ -138,8 +142,9 @@ export function attentionBackward(
   const vv = view(v, dim, tk, batch * kvHeads);
   const dov = view(dOut, dim, rows);
   const pv = view(probs, tk, rows);
+  const plan = new KernelPlan();
 
-  const dpKernel = ctx.kernel(
+  const dP = plan.launch(
     'attnGradP',
     () => `function attnGradP(dO, v, tq, heads, kvHeads, group, dim) {
       const row = this.thread.y;
@@ -150,11 +155,17 @@ export function attentionBackward(
       }
       return acc;
     }`,
-    { intermediate: true },
+    [tk, rows],
+    dov,
+    vv,
+    tq,
+    heads,
+    kvHeads,
+    group,
+    dim,
   );
-  const dP = dpKernel.runIntermediate([tk, rows], dov, vv, tq, heads, kvHeads, group, dim);
 
-  const rowDotKernel = ctx.kernel(
+  const rowDot = plan.launch(
     'attnGradRowDot',
     () => `function attnGradRowDot(probs, dP, tk) {
       let acc = 0;
@@ -163,11 +174,13 @@ export function attentionBackward(
       }
       return acc;
     }`,
-    { intermediate: true },
+    [rows],
+    pv,
+    dP,
+    tk,
   );
-  const rowDot = rowDotKernel.runIntermediate([rows], pv, dP, tk);
 
-  const dqKernel = ctx.kernel(
+  const dq = plan.launch(
     'attnGradQ',
     () => `function attnGradQ(probs, dP, rowDot, k, tq, heads, kvHeads, group, tk, scale) {
       const row = this.thread.y;
@@ -179,8 +192,18 @@ export function attentionBackward(
       }
       return acc * scale;
     }`,
+    [dim, rows],
+    pv,
+    dP,
+    rowDot,
+    kv,
+    tq,
+    heads,
+    kvHeads,
+    group,
+    tk,
+    scale,
   );
-  const dq = dqKernel.run([dim, rows], pv, dP, rowDot, kv, tq, heads, kvHeads, group, tk, scale);
 
   // dK and dV: one thread per (kv row, key j, d), summing over the group's heads and queries.
   const KV_COORDS = `
@@ -188,7 +211,7 @@ export function attentionBackward(
       const b = Math.floor((z + 0.5) / kvHeads);
       const kvh = z - b * kvHeads;
       const j = this.thread.y;`;
-  const dkKernel = ctx.kernel(
+  const dk = plan.launch(
     'attnGradK',
     () => `function attnGradK(probs, dP, rowDot, q, tq, heads, kvHeads, group, scale) {
       ${KV_COORDS}
@@ -202,8 +225,6 @@ export function attentionBackward(
       }
       return acc * scale;
     }`,
-  );
-  const dk = dkKernel.run(
     [dim, tk, batch * kvHeads],
     pv,
     dP,
@@ -216,7 +237,7 @@ export function attentionBackward(
     scale,
   );
 
-  const dvKernel = ctx.kernel(
+  const dv = plan.launch(
     'attnGradV',
     () => `function attnGradV(probs, dO, tq, heads, kvHeads, group) {
       ${KV_COORDS}
@@ -230,7 +251,13 @@ export function attentionBackward(
       }
       return acc;
     }`,
+    [dim, tk, batch * kvHeads],
+    pv,
+    dov,
+    tq,
+    heads,
+    kvHeads,
+    group,
   );
-  const dv = dvKernel.run([dim, tk, batch * kvHeads], pv, dov, tq, heads, kvHeads, group);
-  return [dq, dk, dv];
+  return plan.returns(dq, dk, dv);
 }

@@ -12,13 +12,21 @@ export const GPU_JS_MODES: readonly GpuJsMode[] = [
   'webgpu',
 ];
 
-const GL_MODES: ReadonlySet<GpuJsMode> = new Set(['headlessgl', 'webgl2', 'webgl']);
+/** Modes whose intermediates stay on the device (textures, storage buffers) by default. */
+const DEVICE_MODES: ReadonlySet<GpuJsMode> = new Set(['headlessgl', 'webgl2', 'webgl', 'webgpu']);
 
 /**
- * Why `mode` cannot run here, or null when it can. webgpu is always refused: gpu.js
- * WebGPU kernels only return Promises, and the Backend interface is synchronous.
+ * How kernels are called: `sync` for the Backend interface, `async` for the kernel set
+ * that awaits every launch (createGpuJsAsyncKernels), the only way to run gpu.js WebGPU.
  */
-export function gpuJsUnsupportedReason(mode: GpuJsMode): string | null {
+export type GpuJsCalls = 'sync' | 'async';
+
+/**
+ * Why `mode` cannot run here, or null when it can. Synchronously webgpu is always
+ * refused: gpu.js WebGPU kernels only return Promises. Asynchronously it needs
+ * navigator.gpu (an adapter is requested on first use; see createGpuJsAsyncKernels).
+ */
+export function gpuJsUnsupportedReason(mode: GpuJsMode, calls: GpuJsCalls = 'sync'): string | null {
   switch (mode) {
     case 'cpu':
       return null;
@@ -33,7 +41,11 @@ export function gpuJsUnsupportedReason(mode: GpuJsMode): string | null {
     case 'webgl':
       return GPU.isWebGLSupported ? null : 'WebGL is not available in this environment';
     case 'webgpu':
-      return 'gpu.js WebGPU kernels are asynchronous (every call returns a Promise) and the t2 Backend interface is synchronous';
+      if (calls === 'sync')
+        return "gpu.js WebGPU kernels are asynchronous (every call returns a Promise) and the t2 Backend interface is synchronous; createGpuJsAsyncKernels('webgpu') runs them";
+      return GPU.isWebGPUSupported
+        ? null
+        : 'WebGPU is not available in this environment (navigator.gpu is missing)';
     default:
       return `unknown gpu.js mode '${String(mode)}'`;
   }
@@ -45,7 +57,7 @@ export function gpuJsModeSupported(mode: GpuJsMode): boolean {
 
 /**
  * What a kernel reads: a flat array viewed as up to three axes ([x, y, z], x fastest),
- * a GL texture from a pipelined kernel, or a scalar.
+ * a device result of a pipelined kernel (GL texture, WebGPU buffer), or a scalar.
  */
 export type KernelArg = Input | Float32Array | number | object;
 
@@ -55,11 +67,6 @@ export type KernelArg = Input | Float32Array | number | object;
  * combines in i32 with the dimensions baked in; each per-axis index must stay below this.
  */
 export const EXACT_INDEX_LIMIT = 2 ** 24;
-
-export interface KernelOptions {
-  /** Output consumed only by another kernel: kept on the device in GL modes. */
-  intermediate?: boolean;
-}
 
 /** Views `data` as [x, y, z] (x fastest) for a kernel argument. */
 export function view(data: Float32Array, x: number, y = 1, z = 1): Input {
@@ -106,9 +113,11 @@ interface Variant {
 
 /**
  * One kernel source and its compiled gpu.js instance(s). Output size is set per call
- * (dynamicOutput). gpu.js's cpu mode mis-indexes `input()` arguments under
- * dynamicArguments (it uses the output's extents), so there the kernel is compiled
- * once per argument-size signature instead, with sizes baked in.
+ * (dynamicOutput), but a kernel keeps the output rank it was built with (gpu.js WebGPU
+ * fixes its workgroup shape at build), so each rank gets its own instance. gpu.js's cpu
+ * mode mis-indexes `input()` arguments under dynamicArguments (it uses the output's
+ * extents), so there the kernel is compiled once per argument-size signature instead,
+ * with sizes baked in.
  */
 export class CompiledKernel {
   private readonly variants = new Map<string, Variant>();
@@ -116,8 +125,6 @@ export class CompiledKernel {
   constructor(
     readonly key: string,
     private readonly create: (dynamicArguments: boolean) => IKernelRunShortcut,
-    private readonly intermediate: boolean,
-    private readonly pipelined: boolean,
     private readonly perShape: boolean,
   ) {}
 
@@ -129,14 +136,14 @@ export class CompiledKernel {
     });
   }
 
-  private variant(args: readonly KernelArg[]): Variant {
-    let sig = '';
+  private variant(output: readonly number[], args: readonly KernelArg[]): Variant {
+    let sig = String(output.length);
     if (this.perShape) {
-      sig = args
+      sig += `|${args
         .map((a) =>
           a instanceof Input ? a.size.join('x') : a instanceof Float32Array ? a.length : '',
         )
-        .join('|');
+        .join('|')}`;
     }
     let v = this.variants.get(sig);
     if (v) {
@@ -154,36 +161,19 @@ export class CompiledKernel {
     return v;
   }
 
-  private call(output: readonly number[], args: KernelArg[]): unknown {
-    const v = this.variant(args);
+  /**
+   * Runs the kernel over `output` ([x], [x, y] or [x, y, z]) and returns what gpu.js
+   * returns: nested rows, a device texture or buffer when pipelined, and in webgpu mode
+   * a Promise of either.
+   */
+  call(output: readonly number[], args: readonly KernelArg[]): unknown {
+    const v = this.variant(output, args);
     const sig = output.join('x');
     if (sig !== v.lastOutput) {
       v.fn.setOutput(output as number[]);
       v.lastOutput = sig;
     }
     return (v.fn as unknown as (...a: KernelArg[]) => unknown)(...args);
-  }
-
-  /** Runs the kernel over `output` ([x], [x, y] or [x, y, z]) and returns the flat result. */
-  run(output: readonly number[], ...args: KernelArg[]): Float32Array {
-    if (this.intermediate)
-      throw new Error(`gpu.js kernel ${this.key} is an intermediate; use runIntermediate`);
-    let total = 1;
-    for (const d of output) total *= d;
-    return flatten(this.call(output, args), total);
-  }
-
-  /**
-   * Runs an intermediate kernel and returns what the next kernel reads with the same
-   * [x, y, z] indexing: a device texture in GL modes, else a view of the flat result.
-   */
-  runIntermediate(output: readonly number[], ...args: KernelArg[]): KernelArg {
-    const result = this.call(output, args);
-    if (this.pipelined) return result as object;
-    let total = 1;
-    for (const d of output) total *= d;
-    const [x = 1, y = 1, z = 1] = output;
-    return view(flatten(result, total), x, y, z);
   }
 
   destroy(): void {
@@ -195,6 +185,13 @@ export class CompiledKernel {
 /** Per-kernel bound on shape-specialised compilations (cpu mode). */
 const MAX_SHAPE_VARIANTS = 64;
 
+export interface GpuJsContextOptions {
+  /** Whether intermediates stay on the device (`pipeline: true`); default: GL modes and webgpu. */
+  pipelineIntermediates?: boolean;
+  /** Default `sync`; webgpu can only be called `async`. */
+  calls?: GpuJsCalls;
+}
+
 /**
  * One gpu.js instance and its kernels. Kernels are compiled on first use and cached by
  * key (op + whatever is baked into the source), never per call; sizes are arguments
@@ -203,25 +200,26 @@ const MAX_SHAPE_VARIANTS = 64;
 export class GpuJsContext {
   readonly gpu: GPU;
   private readonly kernels = new Map<string, CompiledKernel>();
-  /** Whether intermediates stay on the device (`pipeline: true`); GL modes by default. */
   readonly pipelineIntermediates: boolean;
 
   constructor(
     readonly mode: GpuJsMode,
-    opts: { pipelineIntermediates?: boolean } = {},
+    opts: GpuJsContextOptions = {},
   ) {
-    const reason = gpuJsUnsupportedReason(mode);
+    const reason = gpuJsUnsupportedReason(mode, opts.calls);
     if (reason) throw new Error(`gpu.js backend '${mode}' is unavailable: ${reason}`);
     this.gpu = new GPU({ mode });
-    this.pipelineIntermediates = opts.pipelineIntermediates ?? GL_MODES.has(mode);
+    this.pipelineIntermediates = opts.pipelineIntermediates ?? DEVICE_MODES.has(mode);
   }
 
-  /** The cached kernel for `key`, compiled from `source()` the first time. */
-  kernel(key: string, source: () => string, opts: KernelOptions = {}): CompiledKernel {
+  /**
+   * The cached kernel for `key`, compiled from `source()` the first time. `pipeline`
+   * kernels return device-resident results (GL textures, WebGPU buffers); the caller
+   * keys them apart from kernels that return arrays.
+   */
+  kernel(key: string, source: () => string, opts: { pipeline?: boolean } = {}): CompiledKernel {
     let k = this.kernels.get(key);
     if (!k) {
-      const intermediate = opts.intermediate ?? false;
-      const pipelined = intermediate && this.pipelineIntermediates;
       const src = source();
       const create = (dynamicArguments: boolean): IKernelRunShortcut => {
         const fn = this.gpu.createKernel(src, {
@@ -230,7 +228,7 @@ export class GpuJsContext {
           dynamicArguments,
           precision: 'single',
           tactic: 'precision',
-          pipeline: pipelined,
+          pipeline: opts.pipeline ?? false,
         });
         // Loop bounds are arguments; gpu.js caps non-constant loops at this count.
         fn.setLoopMaxIterations(2 ** 30);
@@ -239,7 +237,7 @@ export class GpuJsContext {
         (fn as unknown as { moduleCacheLimit: number }).moduleCacheLimit = 16;
         return fn;
       };
-      k = new CompiledKernel(key, create, intermediate, pipelined, this.mode === 'cpu');
+      k = new CompiledKernel(key, create, this.mode === 'cpu');
       this.kernels.set(key, k);
     }
     return k;

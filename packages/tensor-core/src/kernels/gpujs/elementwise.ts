@@ -1,6 +1,7 @@
 import type { BinaryOp, UnaryOp } from '../backend';
 import { broadcastStrides } from '../js/elementwise';
-import { EXACT_INDEX_LIMIT, type GpuJsContext, type KernelArg, view } from './context';
+import { EXACT_INDEX_LIMIT, type KernelArg, view } from './context';
+import { type KernelPlan, singleLaunch } from './plan';
 
 /** Each binary op as an expression in x (from a) and y (from b). */
 const BINARY_EXPR: Record<BinaryOp, string> = {
@@ -32,7 +33,9 @@ const UNARY_BODY: Record<UnaryOp, string> = {
   // 0.5·(1 + tanh u) = 1 / (1 + e^(−2u)): the same tanh-approximate GELU, without the
   // float32 cancellation of 1 + tanh(u) for negative x.
   gelu: `const u = ${SQRT_2_OVER_PI} * (x + 0.044715 * x * x * x); return x / (1 + Math.exp(-2 * u));`,
-  tanh: 'return Math.tanh(x);',
+  // WGSL's tanh (SwiftShader's, at least) forms e^|x| and gives NaN past |x| ≈ 88.7, where
+  // that overflows; tanh rounds to ±1 in float32 from |x| = 10 on, so those return exactly.
+  tanh: 'if (x > 10) { return 1; } if (x < -10) { return -1; } return Math.tanh(x);',
   relu: 'return x > 0 ? x : 0;',
   square: 'return x * x;',
   sign: 'return Math.sign(x);',
@@ -46,18 +49,19 @@ const UNARY_BODY: Record<UnaryOp, string> = {
   step: 'return x > 0 ? 1 : 0;',
 };
 
-export function unary(ctx: GpuJsContext, op: UnaryOp, a: Float32Array): Float32Array {
-  if (a.length === 0) return new Float32Array(0);
-  const k = ctx.kernel(
+export function unary(op: UnaryOp, a: Float32Array): KernelPlan | null {
+  if (a.length === 0) return null;
+  return singleLaunch(
     `unary:${op}`,
     () => `function unary_${op}(a) { const x = a[this.thread.x]; ${UNARY_BODY[op]} }`,
+    [a.length],
+    a,
   );
-  return k.run([a.length], a);
 }
 
-export function clamp(ctx: GpuJsContext, a: Float32Array, lo: number, hi: number): Float32Array {
-  if (a.length === 0) return new Float32Array(0);
-  const k = ctx.kernel(
+export function clamp(a: Float32Array, lo: number, hi: number): KernelPlan | null {
+  if (a.length === 0) return null;
+  return singleLaunch(
     'clamp',
     () => `function clamp(a, lo, hi) {
       const x = a[this.thread.x];
@@ -65,8 +69,11 @@ export function clamp(ctx: GpuJsContext, a: Float32Array, lo: number, hi: number
       if (x > hi) { return hi; }
       return x;
     }`,
+    [a.length],
+    a,
+    lo,
+    hi,
   );
-  return k.run([a.length], a, lo, hi);
 }
 
 /**
@@ -192,16 +199,18 @@ function planKey(plan: BroadcastPlan): string {
   return `${plan.dims.length}:${plan.stretched.map((st) => st.map((b) => (b ? 1 : 0)).join('')).join('/')}`;
 }
 
-/** Runs a broadcast elementwise kernel; null when the shape is outside exact indexing. */
-function runBroadcast(
-  ctx: GpuJsContext,
+/** A broadcast elementwise kernel; null when the shape is outside exact indexing. */
+function broadcastLaunch(
   opKey: string,
   body: string,
   valueNames: readonly string[],
   data: readonly Float32Array[],
   shapes: readonly (readonly number[])[],
   outShape: readonly number[],
-): Float32Array | null {
+): KernelPlan | null {
+  let total = 1;
+  for (const d of outShape) total *= d;
+  if (total === 0) return null;
   const plan = planBroadcast(outShape, shapes);
   const { dims } = plan;
   const lead = dims.length - 2;
@@ -210,27 +219,24 @@ function runBroadcast(
   // The x axis is a true integer thread id; y and z (and their products) go through f32.
   if (dims[lead]! >= EXACT_INDEX_LIMIT || z >= EXACT_INDEX_LIMIT / 2) return null;
   const name = opKey.replace(/[^A-Za-z0-9]/g, '_');
-  const k = ctx.kernel(`${opKey}:${planKey(plan)}`, () =>
-    broadcastSource(name, plan, body, valueNames),
+  return singleLaunch(
+    `${opKey}:${planKey(plan)}`,
+    () => broadcastSource(name, plan, body, valueNames),
+    [dims[lead + 1]!, dims[lead]!, z],
+    ...broadcastArgs(plan, data),
   );
-  return k.run([dims[lead + 1]!, dims[lead]!, z], ...broadcastArgs(plan, data));
 }
 
 /** Elementwise binary op with NumPy broadcasting; null when the js backend must take it. */
 export function binary(
-  ctx: GpuJsContext,
   op: BinaryOp,
   a: Float32Array,
   aShape: readonly number[],
   b: Float32Array,
   bShape: readonly number[],
   outShape: readonly number[],
-): Float32Array | null {
-  let total = 1;
-  for (const d of outShape) total *= d;
-  if (total === 0) return new Float32Array(0);
-  return runBroadcast(
-    ctx,
+): KernelPlan | null {
+  return broadcastLaunch(
     `binary_${op}`,
     `return ${BINARY_EXPR[op]};`,
     ['x', 'y'],
@@ -242,7 +248,6 @@ export function binary(
 
 /** cond ? a : b with broadcasting (a NaN condition counts as false, as in JS). */
 export function where(
-  ctx: GpuJsContext,
   cond: Float32Array,
   condShape: readonly number[],
   a: Float32Array,
@@ -250,12 +255,8 @@ export function where(
   b: Float32Array,
   bShape: readonly number[],
   outShape: readonly number[],
-): Float32Array | null {
-  let total = 1;
-  for (const d of outShape) total *= d;
-  if (total === 0) return new Float32Array(0);
-  return runBroadcast(
-    ctx,
+): KernelPlan | null {
+  return broadcastLaunch(
     'where',
     'return (c > 0 || c < 0) ? x : y;',
     ['c', 'x', 'y'],

@@ -1,7 +1,8 @@
 /**
  * gpu.js backends. Importing this module registers one backend per gpu.js mode
  * ('cpu', 'webasm', 'headlessgl', 'webgl2', 'webgl', 'webgpu') and the measuring
- * chooser behind `setBackend('auto')`.
+ * chooser behind `setBackend('auto')`. The 'webgpu' Backend always refuses (its kernels
+ * are asynchronous); createGpuJsAsyncKernels('webgpu') runs the same kernels awaited.
  */
 import type { Backend } from '../backend';
 import { loadBackend, registerBackend, registeredBackends, setAutoChooser } from '../registry';
@@ -9,10 +10,17 @@ import { type AutoMeasurement, fastest, measureBackends } from './auto';
 import { createGpuJsBackend } from './backend';
 import { GPU_JS_MODES, type GpuJsMode, gpuJsModeSupported } from './context';
 
+export {
+  type AsyncKernels,
+  createGpuJsAsyncKernels,
+  type GpuJsAsyncKernels,
+  type GpuJsAsyncKernelsOptions,
+} from './async-kernels';
 export { type AutoMeasurement, measureBackends } from './auto';
 export { createGpuJsBackend, type GpuJsBackend, type GpuJsBackendOptions } from './backend';
 export {
   GPU_JS_MODES,
+  type GpuJsCalls,
   type GpuJsMode,
   gpuJsModeSupported,
   gpuJsUnsupportedReason,

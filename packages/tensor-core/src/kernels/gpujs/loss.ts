@@ -1,4 +1,5 @@
-import { EXACT_INDEX_LIMIT, type GpuJsContext, view } from './context';
+import { EXACT_INDEX_LIMIT, view } from './context';
+import { KernelPlan } from './plan';
 import { rowMax, rowSumExp } from './reduce';
 
 /** Targets as float32 for the kernels (class ids are far below 2^24). */
@@ -12,43 +13,49 @@ function fits(rows: number, cols: number): boolean {
 
 /** Per-row −log softmax(logits)[target] = max + log Σ exp(x − max) − x[target]. */
 export function crossEntropy(
-  ctx: GpuJsContext,
   logits: Float32Array,
   targets: Int32Array,
   rows: number,
   cols: number,
   ignoreIndex: number,
-): Float32Array | null {
+): KernelPlan | null {
   if (!fits(rows, cols)) return null;
+  const plan = new KernelPlan();
   const x = view(logits, cols, rows);
-  const max = rowMax(ctx, x, rows, cols);
-  const sum = rowSumExp(ctx, x, max, rows, cols);
-  const k = ctx.kernel(
+  const max = rowMax(plan, x, rows, cols);
+  const sum = rowSumExp(plan, x, max, rows, cols);
+  const loss = plan.launch(
     'crossEntropy',
     () => `function crossEntropy(x, max, sum, targets, ignoreIndex) {
       const t = targets[this.thread.x];
       if (t === ignoreIndex) { return 0; }
       return max[this.thread.x] + Math.log(sum[this.thread.x]) - x[this.thread.x][t];
     }`,
+    [rows],
+    x,
+    max,
+    sum,
+    targetValues(targets),
+    ignoreIndex,
   );
-  return k.run([rows], x, max, sum, targetValues(targets), ignoreIndex);
+  return plan.returns(loss);
 }
 
 /** d loss / d logits = (softmax − onehot(target)) · rowGrad, zero on ignored rows. */
 export function crossEntropyBackward(
-  ctx: GpuJsContext,
   logits: Float32Array,
   targets: Int32Array,
   rows: number,
   cols: number,
   ignoreIndex: number,
   rowGrad: Float32Array,
-): Float32Array | null {
+): KernelPlan | null {
   if (!fits(rows, cols)) return null;
+  const plan = new KernelPlan();
   const x = view(logits, cols, rows);
-  const max = rowMax(ctx, x, rows, cols);
-  const sum = rowSumExp(ctx, x, max, rows, cols);
-  const k = ctx.kernel(
+  const max = rowMax(plan, x, rows, cols);
+  const sum = rowSumExp(plan, x, max, rows, cols);
+  const grad = plan.launch(
     'crossEntropyGrad',
     () => `function crossEntropyGrad(x, max, sum, targets, rowGrad, ignoreIndex) {
       const r = this.thread.y;
@@ -59,6 +66,13 @@ export function crossEntropyBackward(
       if (this.thread.x === t) { return p - g; }
       return p;
     }`,
+    [cols, rows],
+    x,
+    max,
+    sum,
+    targetValues(targets),
+    rowGrad,
+    ignoreIndex,
   );
-  return k.run([cols, rows], x, max, sum, targetValues(targets), rowGrad, ignoreIndex);
+  return plan.returns(grad);
 }

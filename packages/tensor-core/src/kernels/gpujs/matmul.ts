@@ -1,5 +1,6 @@
 import type { MatmulParams } from '../backend';
-import { EXACT_INDEX_LIMIT, type GpuJsContext, view } from './context';
+import { EXACT_INDEX_LIMIT, view } from './context';
+import { type KernelPlan, singleLaunch } from './plan';
 
 /**
  * One thread per output cell C[batch][i][j] = Σ_t A[i][t] · B[t][j]. The transposes and
@@ -29,12 +30,7 @@ function matmulSource(
 }
 
 /** Batched matmul; null when the strides or sizes need the js backend. */
-export function matmul(
-  ctx: GpuJsContext,
-  a: Float32Array,
-  b: Float32Array,
-  p: MatmulParams,
-): Float32Array | null {
+export function matmul(a: Float32Array, b: Float32Array, p: MatmulParams): KernelPlan | null {
   let { batch, m } = p;
   const { k, n, transA, transB, aBatchStride, bBatchStride } = p;
   if (batch * m * n === 0 || k === 0) return null;
@@ -52,10 +48,14 @@ export function matmul(
   const aBatch = batchedA ? batch : 1;
   const bBatch = batchedB ? batch : 1;
   const flags = `${transA ? 'T' : 'N'}${transB ? 'T' : 'N'}${batchedA ? 'b' : 's'}${batchedB ? 'b' : 's'}`;
-  const kernel = ctx.kernel(`matmul:${flags}`, () =>
-    matmulSource(`matmul_${flags}`, transA, transB, batchedA, batchedB),
-  );
   const av = transA ? view(a, m, k, aBatch) : view(a, k, m, aBatch);
   const bv = transB ? view(b, k, n, bBatch) : view(b, n, k, bBatch);
-  return kernel.run(batch > 1 ? [n, m, batch] : [n, m], av, bv, k);
+  return singleLaunch(
+    `matmul:${flags}`,
+    () => matmulSource(`matmul_${flags}`, transA, transB, batchedA, batchedB),
+    batch > 1 ? [n, m, batch] : [n, m],
+    av,
+    bv,
+    k,
+  );
 }

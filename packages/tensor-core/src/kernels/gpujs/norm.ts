@@ -1,14 +1,15 @@
-import { EXACT_INDEX_LIMIT, type GpuJsContext, type KernelArg, view } from './context';
+import { EXACT_INDEX_LIMIT, view } from './context';
+import { KernelPlan, type PlanArg, type StepOutput } from './plan';
 
 /** Per-row 1 / sqrt(mean(x²) + eps) of a [cols, rows] argument. */
 function rowInvRms(
-  ctx: GpuJsContext,
-  x: KernelArg,
+  plan: KernelPlan,
+  x: PlanArg,
   rows: number,
   cols: number,
   eps: number,
-): KernelArg {
-  const k = ctx.kernel(
+): StepOutput {
+  return plan.launch(
     'rowInvRms',
     () => `function rowInvRms(x, cols, eps) {
       let ss = 0;
@@ -18,30 +19,36 @@ function rowInvRms(
       }
       return 1 / Math.sqrt(ss / cols + eps);
     }`,
-    { intermediate: true },
+    [rows],
+    x,
+    cols,
+    eps,
   );
-  return k.runIntermediate([rows], x, cols, eps);
 }
 
 /** y = x · inv_rms(row) · w: a row statistic, then one thread per cell. */
 export function rmsNorm(
-  ctx: GpuJsContext,
   x: Float32Array,
   w: Float32Array,
   rows: number,
   cols: number,
   eps: number,
-): Float32Array | null {
+): KernelPlan | null {
   if (rows * cols === 0 || rows >= EXACT_INDEX_LIMIT || cols >= EXACT_INDEX_LIMIT) return null;
+  const plan = new KernelPlan();
   const xv = view(x, cols, rows);
-  const inv = rowInvRms(ctx, xv, rows, cols, eps);
-  const k = ctx.kernel(
+  const inv = rowInvRms(plan, xv, rows, cols, eps);
+  const y = plan.launch(
     'rmsNorm',
     () => `function rmsNorm(x, inv, w) {
       return x[this.thread.y][this.thread.x] * inv[this.thread.y] * w[this.thread.x];
     }`,
+    [cols, rows],
+    xv,
+    inv,
+    w,
   );
-  return k.run([cols, rows], xv, inv, w);
+  return plan.returns(y);
 }
 
 /**
@@ -49,19 +56,19 @@ export function rmsNorm(
  * Row statistics first, then dx per cell and dw per column.
  */
 export function rmsNormBackward(
-  ctx: GpuJsContext,
   dy: Float32Array,
   x: Float32Array,
   w: Float32Array,
   rows: number,
   cols: number,
   eps: number,
-): [Float32Array, Float32Array] | null {
+): KernelPlan | null {
   if (rows * cols === 0 || rows >= EXACT_INDEX_LIMIT || cols >= EXACT_INDEX_LIMIT) return null;
+  const plan = new KernelPlan();
   const xv = view(x, cols, rows);
   const dyv = view(dy, cols, rows);
-  const inv = rowInvRms(ctx, xv, rows, cols, eps);
-  const meanKernel = ctx.kernel(
+  const inv = rowInvRms(plan, xv, rows, cols, eps);
+  const dot = plan.launch(
     'rmsNormGradDot',
     () => `function rmsNormGradDot(dy, x, w, inv, cols) {
       const r = inv[this.thread.x];
@@ -71,19 +78,28 @@ export function rmsNormBackward(
       }
       return dot / cols;
     }`,
-    { intermediate: true },
+    [rows],
+    dyv,
+    xv,
+    w,
+    inv,
+    cols,
   );
-  const dot = meanKernel.runIntermediate([rows], dyv, xv, w, inv, cols);
-  const dxKernel = ctx.kernel(
+  const dx = plan.launch(
     'rmsNormGradX',
     () => `function rmsNormGradX(dy, x, w, inv, dot) {
       const r = inv[this.thread.y];
       const xhat = x[this.thread.y][this.thread.x] * r;
       return r * (dy[this.thread.y][this.thread.x] * w[this.thread.x] - xhat * dot[this.thread.y]);
     }`,
+    [cols, rows],
+    dyv,
+    xv,
+    w,
+    inv,
+    dot,
   );
-  const dx = dxKernel.run([cols, rows], dyv, xv, w, inv, dot);
-  const dwKernel = ctx.kernel(
+  const dw = plan.launch(
     'rmsNormGradW',
     () => `function rmsNormGradW(dy, x, inv, rows) {
       let acc = 0;
@@ -92,7 +108,11 @@ export function rmsNormBackward(
       }
       return acc;
     }`,
+    [cols],
+    dyv,
+    xv,
+    inv,
+    rows,
   );
-  const dw = dwKernel.run([cols], dyv, xv, inv, rows);
-  return [dx, dw];
+  return plan.returns(dx, dw);
 }

@@ -1,5 +1,6 @@
 import type { ReduceOp } from '../backend';
-import { EXACT_INDEX_LIMIT, type GpuJsContext, type KernelArg, view } from './context';
+import { EXACT_INDEX_LIMIT, view } from './context';
+import { KernelPlan, type PlanArg, type StepOutput, singleLaunch } from './plan';
 
 const REDUCE_BODY: Record<ReduceOp, string> = {
   // Two interleaved partial sums, as in the js backend, to keep float32 rounding low.
@@ -32,31 +33,32 @@ function fits(...extents: number[]): boolean {
 
 /** Reduces the middle axis of [outer, len, inner]: one thread per (outer, inner) cell. */
 export function reduce(
-  ctx: GpuJsContext,
   op: ReduceOp,
   a: Float32Array,
   outer: number,
   len: number,
   inner: number,
-): Float32Array | null {
+): KernelPlan | null {
   if (outer * inner === 0 || len === 0 || !fits(outer, len, inner)) return null;
-  const k = ctx.kernel(
+  return singleLaunch(
     `reduce:${op}`,
     () => `function reduce_${op}(a, len, pairs) {\n${REDUCE_BODY[op]}\n}`,
+    [inner, outer],
+    view(a, inner, len, outer),
+    len,
+    Math.floor(len / 2),
   );
-  return k.run([inner, outer], view(a, inner, len, outer), len, Math.floor(len / 2));
 }
 
 /** Index of the first maximum along the middle axis of [outer, len, inner]. */
 export function argmax(
-  ctx: GpuJsContext,
   a: Float32Array,
   outer: number,
   len: number,
   inner: number,
-): Float32Array | null {
+): KernelPlan | null {
   if (outer * inner === 0 || len === 0 || !fits(outer, len, inner)) return null;
-  const k = ctx.kernel(
+  return singleLaunch(
     'argmax',
     () => `function argmax(a, len) {
       let best = a[this.thread.y][0][this.thread.x];
@@ -70,13 +72,15 @@ export function argmax(
       }
       return arg;
     }`,
+    [inner, outer],
+    view(a, inner, len, outer),
+    len,
   );
-  return k.run([inner, outer], view(a, inner, len, outer), len);
 }
 
 /** Per-row maximum of a [cols, rows] kernel argument (−∞ for an all −∞ row). */
-export function rowMax(ctx: GpuJsContext, a: KernelArg, rows: number, cols: number): KernelArg {
-  const k = ctx.kernel(
+export function rowMax(plan: KernelPlan, a: PlanArg, rows: number, cols: number): StepOutput {
+  return plan.launch(
     'rowMax',
     () => `function rowMax(a, cols, negInf) {
       let m = negInf;
@@ -86,9 +90,11 @@ export function rowMax(ctx: GpuJsContext, a: KernelArg, rows: number, cols: numb
       }
       return m;
     }`,
-    { intermediate: true },
+    [rows],
+    a,
+    cols,
+    Number.NEGATIVE_INFINITY,
   );
-  return k.runIntermediate([rows], a, cols, Number.NEGATIVE_INFINITY);
 }
 
 /**
@@ -96,13 +102,13 @@ export function rowMax(ctx: GpuJsContext, a: KernelArg, rows: number, cols: numb
  * nothing), so every caller can tell "all masked" from "normal".
  */
 export function rowSumExp(
-  ctx: GpuJsContext,
-  a: KernelArg,
-  max: KernelArg,
+  plan: KernelPlan,
+  a: PlanArg,
+  max: StepOutput,
   rows: number,
   cols: number,
-): KernelArg {
-  const k = ctx.kernel(
+): StepOutput {
+  return plan.launch(
     'rowSumExp',
     () => `function rowSumExp(a, max, cols, negInf) {
       const m = max[this.thread.x];
@@ -113,40 +119,53 @@ export function rowSumExp(
       }
       return s;
     }`,
-    { intermediate: true },
+    [rows],
+    a,
+    max,
+    cols,
+    Number.NEGATIVE_INFINITY,
   );
-  return k.runIntermediate([rows], a, max, cols, Number.NEGATIVE_INFINITY);
 }
 
 /** Row softmax / log-softmax: row max, row Σ exp, then one thread per cell. */
 export function softmax(
-  ctx: GpuJsContext,
   a: Float32Array,
   rows: number,
   cols: number,
   log: boolean,
-): Float32Array | null {
+): KernelPlan | null {
   if (rows * cols === 0 || !fits(rows, cols)) return null;
+  const plan = new KernelPlan();
   const x = view(a, cols, rows);
-  const max = rowMax(ctx, x, rows, cols);
-  const sum = rowSumExp(ctx, x, max, rows, cols);
+  const max = rowMax(plan, x, rows, cols);
+  const sum = rowSumExp(plan, x, max, rows, cols);
   // The js backend shifts an all −∞ row by 0 instead of −∞; mirror it (the result is NaN either way).
-  const k = log
-    ? ctx.kernel(
+  const out = log
+    ? plan.launch(
         'logSoftmax',
         () => `function logSoftmax(a, max, sum, negInf) {
           let m = max[this.thread.y];
           if (m === negInf) { m = 0; }
           return a[this.thread.y][this.thread.x] - m - Math.log(sum[this.thread.y]);
         }`,
+        [cols, rows],
+        x,
+        max,
+        sum,
+        Number.NEGATIVE_INFINITY,
       )
-    : ctx.kernel(
+    : plan.launch(
         'softmax',
         () => `function softmax(a, max, sum, negInf) {
           let m = max[this.thread.y];
           if (m === negInf) { m = 0; }
           return Math.exp(a[this.thread.y][this.thread.x] - m) / sum[this.thread.y];
         }`,
+        [cols, rows],
+        x,
+        max,
+        sum,
+        Number.NEGATIVE_INFINITY,
       );
-  return k.run([cols, rows], x, max, sum, Number.NEGATIVE_INFINITY);
+  return plan.returns(out);
 }

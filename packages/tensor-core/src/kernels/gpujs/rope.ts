@@ -1,19 +1,20 @@
 import type { RopeParams } from '../backend';
-import { EXACT_INDEX_LIMIT, type GpuJsContext, view } from './context';
+import { EXACT_INDEX_LIMIT, view } from './context';
+import { type KernelPlan, singleLaunch } from './plan';
 
 /**
  * Rotate-half rotary embedding, one thread per element of [rows, seq, dim]: element i
  * pairs with i ± dim/2. The angle is rounded to float32 first (Math.fround), as the
  * reference computes it.
  */
-export function rope(ctx: GpuJsContext, x: Float32Array, p: RopeParams): Float32Array | null {
+export function rope(x: Float32Array, p: RopeParams): KernelPlan | null {
   const { rows, seq, dim, offset, positions, invFreq, inverse } = p;
   if (rows * seq * dim === 0 || Math.max(rows, seq, dim) >= EXACT_INDEX_LIMIT) return null;
   const pos = new Float32Array(seq);
   for (let t = 0; t < seq; t++) pos[t] = positions ? positions[t]! : offset + t;
   // Positions beyond 2^24 are not exact in float32; the reference keeps them exact.
   for (let t = 0; t < seq; t++) if (Math.abs(pos[t]!) >= EXACT_INDEX_LIMIT) return null;
-  const k = ctx.kernel(
+  return singleLaunch(
     'rope',
     () => `function rope(x, pos, invFreq, half, sign) {
       const d = this.thread.x;
@@ -28,6 +29,11 @@ export function rope(ctx: GpuJsContext, x: Float32Array, p: RopeParams): Float32
       }
       return v * c + x[this.thread.z][this.thread.y][d - half] * s;
     }`,
+    [dim, seq, rows],
+    view(x, dim, seq, rows),
+    pos,
+    invFreq,
+    dim / 2,
+    inverse ? -1 : 1,
   );
-  return k.run([dim, seq, rows], view(x, dim, seq, rows), pos, invFreq, dim / 2, inverse ? -1 : 1);
 }
