@@ -1,5 +1,8 @@
 import {
+  type Backend,
+  createJsBackend,
   createWasmBackend,
+  type DecodeKernels,
   getBackend,
   Linear,
   noGrad,
@@ -135,6 +138,27 @@ describe.each([1, 2])('fused decoding on the wasm backend (%i thread(s))', (thre
 });
 
 describe('fused decoding elsewhere', () => {
+  it('falls back to the ops when the backend memory cannot hold the model', () => {
+    const model = randomModel(tinyConfig(), 7);
+    const expected = generate(model, [1, 2], { maxNewTokens: 5 });
+    const full: Backend = {
+      ...createJsBackend(),
+      name: 'full',
+      decodeKernels: () =>
+        ({
+          alloc: () => {
+            throw new RangeError('WebAssembly.Memory.grow(): Maximum memory size exceeded');
+          },
+          release: () => {},
+        }) as unknown as DecodeKernels,
+    };
+    withBackend(full, () => {
+      expect(fusedDecodingUnavailable(model)).toBeNull();
+      expect(FusedDecoder.create(model, 1, 16)).toBeNull();
+      expect(generate(model, [1, 2], { maxNewTokens: 5 })).toEqual(expected);
+    });
+  });
+
   it('is unavailable on a backend without decode kernels, and generation still works', () => {
     const model = randomModel(tinyConfig(), 6);
     expect(getBackend().decodeKernels).toBeUndefined();

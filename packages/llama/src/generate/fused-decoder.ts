@@ -116,10 +116,20 @@ export class FusedDecoder {
   /** Tokens a prompt is fed in at once: projections of a chunk run as one product. */
   static readonly chunk = 64;
 
-  /** A decoder for `rows` independent sequences of up to `capacity` tokens, or null (see `fusedDecodingUnavailable`). */
+  /**
+   * A decoder for `rows` independent sequences of up to `capacity` tokens, or null when the
+   * model or backend cannot (see `fusedDecodingUnavailable`) or the backend's memory is too small.
+   */
   static create(model: LlamaForCausalLM, rows: number, capacity: number): FusedDecoder | null {
     if (fusedDecodingUnavailable(model)) return null;
-    return new FusedDecoder(model, getBackend().decodeKernels!(), rows, capacity);
+    try {
+      return new FusedDecoder(model, getBackend().decodeKernels!(), rows, capacity);
+    } catch (err) {
+      // The backend's memory cannot hold the weights and caches (a wasm memory tops out at
+      // 2-4 GiB): the ops path, which streams weights per call, still can.
+      if (err instanceof RangeError) return null;
+      throw err;
+    }
   }
 
   private constructor(
