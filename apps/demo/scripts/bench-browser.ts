@@ -3,22 +3,24 @@
  * with Vite, served by `vite preview` (cross-origin isolated, so the backend gets its
  * worker threads) and `window.t2demo.bench()` runs in the page's model worker.
  *
- *   npm run bench -w @t2/demo [-- --json FILE] [-- --seconds S]
+ *   npm run bench -w @t2/demo [-- --seconds S]
  *
- * Prints one JSON line per shape and thread count; skipped with a message when
- * Chromium is missing.
+ * Prints one JSON line per shape and thread count (and writes them as figures for the
+ * root `npm run bench`, see bench/figures.ts); skipped with a message when Chromium is
+ * missing.
  */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { benchQuick, writeFigures } from '../../../bench/figures';
 import type { BrowserBenchRow } from '../src/worker/bench';
 import { chromiumMissing, launchChromium } from '../test/support/browser';
 import { REPO } from '../test/support/fixture';
 import { buildPage, startPreview } from '../test/support/server';
 
 const { values } = parseArgs({
-  options: { json: { type: 'string' }, seconds: { type: 'string', default: '3' } },
+  options: { seconds: { type: 'string', default: benchQuick ? '0.6' : '3' } },
 });
 
 async function main(): Promise<void> {
@@ -60,7 +62,17 @@ async function main(): Promise<void> {
       gflops: Math.round(r.gflops * 10) / 10,
     }));
     for (const row of out) console.log(JSON.stringify(row));
-    if (values.json) await writeFile(values.json, `${JSON.stringify(out, null, 2)}\n`);
+    writeFigures(
+      'browser',
+      rows.map((r) => ({
+        name: `matmul/${r.shape}/chromium-wasm-${r.threads === 1 ? '1thread' : 'all-threads'}`,
+        value: r.gflops,
+        unit: 'GFLOP/s',
+        better: 'higher',
+        threads: r.threads,
+      })),
+      { chromium: version, crossOriginIsolated: info.isolated, cores: info.cores },
+    );
   } finally {
     await browser.close();
     await server.stop();

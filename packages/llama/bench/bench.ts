@@ -3,11 +3,14 @@
  * one full-sequence forward pass, for the real stories260K checkpoint and a randomly
  * initialised model of the stories15M shape. Run: npm run bench -w @t2/llama
  * (add `-- --backend js,wasm` to compare tensor-core backends; js by default).
+ * With T2_BENCH_JSON_DIR set, also writes its figures (../../../bench/figures.ts); with
+ * T2_BENCH_QUICK=1, times each case for 0.5 s instead of 2 s.
  */
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { getBackend, noGrad, Rng, setBackend, tidy } from '@t2/tensor-core';
+import { benchQuick, type Figure, writeFigures } from '../../../bench/figures';
 import {
   createConfig,
   generate,
@@ -31,7 +34,7 @@ const shared =
  */
 function time(
   fn: () => void,
-  minSeconds = 2,
+  minSeconds = benchQuick ? 0.5 : 2,
 ): { seconds: number; cpuSeconds: number; runs: number } {
   fn(); // warm-up (JIT, buffer pool)
   let runs = 0;
@@ -47,6 +50,8 @@ function time(
   return { seconds: elapsed / runs, cpuSeconds: (cpu.user + cpu.system) / 1e6 / runs, runs };
 }
 
+const figures: Figure[] = [];
+
 function report(
   model: keyof typeof REFERENCE,
   bench: string,
@@ -54,6 +59,19 @@ function report(
   t: { seconds: number; cpuSeconds: number; runs: number },
 ) {
   const tokensPerSecond = tokens / t.seconds;
+  const backend = getBackend();
+  // The wasm backend's worker threads (all the host's cores, up to 8, unless configured).
+  const threads = (backend as { threads?: number }).threads ?? 1;
+  figures.push({
+    name: `${bench === 'greedy-generate-kv-cache' ? 'generate' : 'forward'}/${model}/${backend.name}`,
+    value: Number(tokensPerSecond.toFixed(1)),
+    unit: 'tokens/s',
+    better: 'higher',
+    threads,
+    tokens,
+    runs: t.runs,
+    tokens_per_cpu_s: Number((tokens / t.cpuSeconds).toFixed(1)),
+  });
   const ratios = Object.fromEntries(
     Object.entries(REFERENCE[model]).map(([name, tps]) => [
       name,
@@ -125,3 +143,4 @@ for (const backend of backends) {
   benchModel('stories260K', stories260K, 256, 256);
   benchModel('stories15M', stories15M, 128, 256);
 }
+writeFigures('llama', figures, { node: process.version, backends });

@@ -4,12 +4,16 @@
 //
 //   npm run bench -w @t2/svd                      # everything (the 4864×896 baselines take minutes)
 //   SVD_BENCH_QUICK=1 npm run bench -w @t2/svd    # skip baselines on the two largest shapes
+//
+// With T2_BENCH_JSON_DIR set, also writes its figures (../../../bench/figures.ts): median wall ms
+// per case of @t2/svd and of each baseline.
 
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Matrix, SingularValueDecomposition } from 'ml-matrix';
+import { type Figure, writeFigures } from '../../../bench/figures';
 import { reconstruct, svd } from '../src/index';
 
 const require = createRequire(import.meta.url);
@@ -37,6 +41,8 @@ const fixture =
 
 interface Case {
   name: string;
+  /** The case's part of the figure names. */
+  key: string;
   matrices: Array<{ rows: number; cols: number; data: Float64Array | Float32Array }>;
 }
 
@@ -128,6 +134,19 @@ const baselines: Record<string, (m: Case['matrices'][number]) => () => void> = {
   },
 };
 
+const figures: Figure[] = [];
+
+function figure(c: Case, impl: string, t: { wall: number; cpu: number }, reps: number): Figure {
+  return {
+    name: `svd/${c.key}/${impl}`,
+    value: round(t.wall),
+    unit: 'ms',
+    better: 'lower',
+    cpu_ms: round(t.cpu),
+    reps,
+  };
+}
+
 function runCase(c: Case, reps: number, baselineReps: number, withBaselines: boolean): void {
   const ours = time(
     () => {
@@ -148,6 +167,7 @@ function runCase(c: Case, reps: number, baselineReps: number, withBaselines: boo
     }
     relErr = Math.max(relErr, Math.sqrt(num / den));
   }
+  figures.push({ ...figure(c, 't2-svd', ours, reps), rel_err: Number(relErr.toExponential(2)) });
   for (const [name, prepare] of Object.entries(baselines)) {
     const line: Record<string, unknown> = {
       bench: 'svd-thin-f64',
@@ -171,6 +191,7 @@ function runCase(c: Case, reps: number, baselineReps: number, withBaselines: boo
       line.baseline_cpu_ms = round(theirs.cpu);
       line.ratio = round(theirs.wall / ours.wall);
       line.cpu_ratio = round(theirs.cpu / ours.cpu);
+      figures.push(figure(c, name, theirs, baselineReps));
     } else {
       line.baseline_ms = null;
       line.ratio = null;
@@ -197,7 +218,7 @@ for (const [rows, cols, reps, baselineReps] of shapes) {
   const data = gaussianMatrix(rows, cols, rows * 7919 + cols);
   const big = rows * cols > 1e6;
   runCase(
-    { name: `${rows}x${cols}`, matrices: [{ rows, cols, data }] },
+    { name: `${rows}x${cols}`, key: `${rows}x${cols}`, matrices: [{ rows, cols, data }] },
     reps,
     baselineReps,
     !(quick && big),
@@ -213,5 +234,15 @@ try {
   );
 }
 if (weights) {
-  runCase({ name: `stories260K-mlp (${weights.length} matrices)`, matrices: weights }, 5, 3, true);
+  runCase(
+    {
+      name: `stories260K-mlp (${weights.length} matrices)`,
+      key: 'stories260K-mlp',
+      matrices: weights,
+    },
+    5,
+    3,
+    true,
+  );
 }
+writeFigures('svd', figures, { node: process.version, quick });

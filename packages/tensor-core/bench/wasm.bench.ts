@@ -7,9 +7,12 @@
  *           operands in and the result out (tfjs: tensor upload + dataSync);
  *   train:  stories260K-shape training steps (batch 8 × seq 256, AdamW), tokens/s;
  *   generate: greedy decoding with a KV cache, tokens/s.
+ * With T2_BENCH_JSON_DIR set, also writes the training figures (../../../bench/figures.ts);
+ * with T2_BENCH_QUICK=1, fewer training steps. `npm run bench` runs `--only train --skip-js`.
  */
 import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
+import { benchQuick, type Figure, writeFigures } from '../../../bench/figures';
 import * as t from '../src/index';
 import { generate, STORIES_260K, TinyLlama, trainStep } from './wasm-model';
 
@@ -157,14 +160,20 @@ async function benchMatmul(impls: [string, Matmul][]): Promise<void> {
   }
 }
 
-async function benchTrain(name: string, backend: t.Backend, steps: number): Promise<void> {
+async function benchTrain(
+  name: string,
+  backend: t.Backend,
+  steps: number,
+  figureImpl: string,
+  threads: number,
+): Promise<Figure> {
   const { batch, seq } = { batch: 8, seq: 256 };
   const rng = new t.Rng(2);
   const model = new TinyLlama(STORIES_260K, rng);
   const opt = new t.AdamW(model.parameters(), { lr: 1e-3 });
   const ids = Array.from({ length: batch * seq }, () => rng.int(STORIES_260K.vocab));
   const targets = ids.map((_, i) => (i % seq === seq - 1 ? -100 : ids[i + 1]!));
-  t.withBackend(backend, () => {
+  return t.withBackend(backend, () => {
     const first = trainStep(model, opt, ids, targets, batch, seq);
     const times: number[] = [];
     let last = first;
@@ -178,7 +187,7 @@ async function benchTrain(name: string, backend: t.Backend, steps: number): Prom
     const cpuMs = (cpu.user + cpu.system) / 1000 / steps;
     times.sort((a, b) => a - b);
     const median = times[times.length >> 1]!;
-    emit({
+    const line = {
       bench: 'train',
       config: 'stories260K shapes, batch 8 x seq 256, AdamW',
       impl: name,
@@ -193,7 +202,21 @@ async function benchTrain(name: string, backend: t.Backend, steps: number): Prom
       loss_first: +first.toFixed(4),
       loss_last: +last.toFixed(4),
       reference_pytorch_tokens_per_s: 8500,
-    });
+    };
+    emit(line);
+    return {
+      name: `train/stories260K/${figureImpl}`,
+      value: line.tokens_per_s,
+      unit: 'tokens/s',
+      better: 'higher',
+      threads,
+      tokens_per_s_best: line.tokens_per_s_best,
+      ms_per_step: line.ms_per_step,
+      cpu_ms_per_step: line.cpu_ms_per_step,
+      steps,
+      loss_first: line.loss_first,
+      loss_last: line.loss_last,
+    };
   });
 }
 
@@ -233,6 +256,13 @@ async function main(): Promise<void> {
     ['wasm-1thread', wasm1],
     [`wasm-${wasmN.threads}threads`, wasmN],
   ];
+  // Names and thread counts in the written figures (stable whatever the host's cores).
+  const figureImpl = new Map([
+    [js, { impl: 'js', threads: 1 }],
+    [wasm1, { impl: 'wasm-1thread', threads: 1 }],
+    [wasmN, { impl: 'wasm-all-threads', threads: wasmN.threads }],
+  ]);
+  const figures: Figure[] = [];
   emit({ bench: 'env', node: process.version, threads_available: wasmN.threads });
   if (!only || only === 'matmul') {
     const tfjs = await tfjsWasmMatmul();
@@ -245,12 +275,18 @@ async function main(): Promise<void> {
   if (!only || only === 'train') {
     for (const [name, b] of backends) {
       if (name === 'js' && skipJs) continue;
-      await benchTrain(name, b, name === 'js' ? 2 : 8);
+      const { impl, threads } = figureImpl.get(b)!;
+      const steps = name === 'js' || benchQuick ? 2 : 8;
+      figures.push(await benchTrain(name, b, steps, impl, threads));
     }
   }
   if (!only || only === 'generate') {
     for (const [name, b] of backends) benchGenerate(name, b, 255, 5);
   }
+  writeFigures('tensor-core-wasm', figures, {
+    node: process.version,
+    threads_available: wasmN.threads,
+  });
   t.disposeWasmBackend();
 }
 
