@@ -51,6 +51,12 @@ class DeltaLayer extends t.AdapterLinear<{ delta: t.Tensor }> {
     for (let i = 0; i < w.length; i++) w[i]! += direction * d[i]!;
   }
 
+  effectiveWeight(): t.Tensor {
+    const name = this.unmergedActive();
+    const w = this.baseLayer.weight;
+    return t.noGrad(() => (name === null ? w.detach() : t.add(w, this.infoOf(name).delta)));
+  }
+
   forward(x: t.Tensor): t.Tensor {
     const name = this.forwardAdapter();
     const y = this.baseLayer.forward(x);
@@ -254,6 +260,29 @@ describe('AdapterModel', () => {
     expect(model.stateDict().has('q_proj.weight')).toBe(true);
     expectNear(run(model), adapted);
     expect(t.adapterModelOf(model, DeltaModel)).toBeUndefined();
+  });
+
+  it('gives the inference weights a Linear would need to compute its forward pass', () => {
+    const model = new Two();
+    const h = deltaOn(model, 'a', { targetModules: 'all-linear' });
+    const layer = h.layer('v_proj');
+    const plainOf = (w: { weight: t.Tensor; bias: t.Tensor | null }) => {
+      const lin = new t.Linear(4, 3);
+      lin.weight.data.set(w.weight.data);
+      lin.bias!.data.set(w.bias!.data);
+      return lin;
+    };
+    const y = Array.from(t.noGrad(() => layer.forward(x)).data);
+    const viaWeights = t.linearWeightsOf(layer)!;
+    expect(viaWeights.weight.data).not.toEqual(layer.baseLayer.weight.data);
+    expectNear(Array.from(t.noGrad(() => plainOf(viaWeights).forward(x)).data), y);
+    // Disabled, and merged: the base weight as it is.
+    h.disable();
+    expect(t.linearWeightsOf(layer)!.weight.data).toEqual(layer.baseLayer.weight.data);
+    h.enable();
+    h.merge();
+    expect(t.linearWeightsOf(layer)!.weight.data).toEqual(layer.baseLayer.weight.data);
+    expectNear(Array.from(t.noGrad(() => plainOf(t.linearWeightsOf(layer)!).forward(x)).data), y);
   });
 
   it('keeps one handle per kind on a model', () => {

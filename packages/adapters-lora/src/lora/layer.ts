@@ -164,6 +164,12 @@ export class LoraLinear extends AdapterLinear<AdapterInfo> {
     this.addUpdate(this.baseLayer.weight.data, name, direction);
   }
 
+  protected override updateIsRandom(name: string): boolean {
+    if (!this.dropouts.has(name)) return false;
+    const dropout = this.dropouts.get(name);
+    return dropout.training && dropout.p > 0;
+  }
+
   /** The weight the forward pass effectively uses, `W + s·B A` (without autograd). */
   effectiveWeight(): Tensor {
     return noGrad(() => {

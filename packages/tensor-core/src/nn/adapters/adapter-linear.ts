@@ -1,4 +1,5 @@
 import type { Tensor } from '../../tensor/tensor';
+import type { InferenceWeights } from '../inference-weights';
 import type { Linear } from '../layers';
 import { Module } from '../module';
 
@@ -34,7 +35,7 @@ export interface AdapterLayer extends Module {
  * around them. Subclasses hold the adapter weights and the math: `foldUpdate`,
  * `removeAdapter`, `adapterParameters` and `forward`.
  */
-export abstract class AdapterLinear<Info> extends Module implements AdapterLayer {
+export abstract class AdapterLinear<Info> extends Module implements AdapterLayer, InferenceWeights {
   readonly isAdapterLayer = true;
   readonly baseLayer: Linear;
   activeAdapter: string | null = null;
@@ -82,6 +83,24 @@ export abstract class AdapterLinear<Info> extends Module implements AdapterLayer
 
   /** Drops adapter `name`'s weights; its settings are still in `info` during the call. */
   protected abstract removeAdapter(name: string): void;
+
+  /** The weight the forward pass effectively uses, `W + ΔW` (without autograd). */
+  abstract effectiveWeight(): Tensor;
+
+  /** Whether adapter `name`'s update is random in the forward pass now (dropout in training). */
+  protected updateIsRandom(_name: string): boolean {
+    return false;
+  }
+
+  /**
+   * `W + ΔW` and the base bias: what fused decoding multiplies by instead of calling
+   * `forward` (see `InferenceWeights`); null while the update is random.
+   */
+  inferenceWeights(): { weight: Tensor; bias: Tensor | null } | null {
+    const name = this.forwardAdapter();
+    if (name !== null && this.updateIsRandom(name)) return null;
+    return { weight: this.effectiveWeight(), bias: this.baseLayer.bias };
+  }
 
   /** Writes adapter `name`'s update into the base weight (no-op if already merged). */
   merge(name: string): void {
