@@ -1,8 +1,8 @@
 import { fileURLToPath } from 'node:url';
-import { loadModel } from '@t2/llama';
+import { fusedDecodingUnavailable, generate, type LlamaForCausalLM, loadModel } from '@t2/llama';
 import { type EncodedExample, evalLoss, trainSft } from '@t2/sft';
-import { Rng } from '@t2/tensor-core';
-import { describe, expect, it } from 'vitest';
+import { createWasmBackend, Rng, type WasmBackend, withBackend } from '@t2/tensor-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { METHODS, prepareMethod } from '../src/commands/train';
 
 const shared =
@@ -24,7 +24,7 @@ function dataset(n: number, seed: number): EncodedExample[] {
 
 async function finetune(
   method: (typeof METHODS)[number],
-): Promise<{ before: number; after: number; losses: number[] }> {
+): Promise<{ before: number; after: number; losses: number[]; model: LlamaForCausalLM }> {
   const { model } = await loadModel(fixture);
   const data = dataset(32, 7);
   const trainable = prepareMethod(model, method, {
@@ -40,16 +40,34 @@ async function finetune(
     batchSize: 8,
     seed: 5,
   });
-  return { before, after: evalLoss(model, data, 16), losses: res.history.map((h) => h.loss) };
+  return {
+    before,
+    after: evalLoss(model, data, 16),
+    losses: res.history.map((h) => h.loss),
+    model,
+  };
 }
 
 describe('fine-tuning the stories260K checkpoint with every method', () => {
+  let wasm: WasmBackend;
+  beforeAll(async () => {
+    wasm = await createWasmBackend({ threads: 1 });
+  });
+  afterAll(() => wasm.dispose());
+
   for (const method of METHODS) {
-    it(`${method}: the loss falls, and a second run with the same seed is identical`, async () => {
+    it(`${method}: the loss falls, a second run with the same seed is identical, and the trained model decodes fused as through the ops`, async () => {
       const a = await finetune(method);
       const b = await finetune(method);
       expect(a.after).toBeLessThan(a.before);
       expect(b.losses).toEqual(a.losses);
+      // The adapters stay unmerged: fused decoding reads their inference weights (W + ΔW).
+      withBackend(wasm, () => {
+        expect(fusedDecodingUnavailable(a.model)).toBeNull();
+        const prompt = [1, 300, 305, 302];
+        const fused = generate(a.model, prompt, { maxNewTokens: 16 }).tokens;
+        expect(generate(a.model, prompt, { maxNewTokens: 16, fused: false }).tokens).toEqual(fused);
+      });
     });
   }
 });

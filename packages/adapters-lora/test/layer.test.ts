@@ -1,4 +1,14 @@
-import { fromArray, mul, noGrad, Rng, randn, sum } from '@t2/tensor-core';
+import {
+  add,
+  fromArray,
+  linearWeightsOf,
+  matmul,
+  mul,
+  noGrad,
+  Rng,
+  randn,
+  sum,
+} from '@t2/tensor-core';
 import { describe, expect, it } from 'vitest';
 import { inject } from '../src/index';
 import { expectClose, OneLinear } from './helpers';
@@ -179,5 +189,22 @@ describe('LoRA layer', () => {
     // With B = 0 the LoRA path vanishes and dropout cannot touch the base output.
     handle.layer('proj').loraBWeight('default').data.fill(0);
     expect(noGrad(() => model.train().forward(x)).data).toEqual(base);
+  });
+
+  it('gives inference weights W + s·B A in eval mode, none while dropout is random', () => {
+    const model = new OneLinear(inF, out, { bias: true, rng: new Rng(1) });
+    inject(
+      model,
+      { r, targetModules: ['proj'], loraDropout: 0.5, initLoraWeights: false },
+      { rng: new Rng(2) },
+    );
+    const layer = model.getSubmodule('proj');
+    const x = randn([n, inF], { rng: new Rng(3) });
+    model.eval();
+    const w = linearWeightsOf(layer)!;
+    const y = noGrad(() => add(matmul(x, w.weight, { transB: true }), w.bias!)).data;
+    expectClose(y, noGrad(() => model.forward(x)).data, 1e-5);
+    model.train();
+    expect(linearWeightsOf(layer)).toBeNull();
   });
 });
