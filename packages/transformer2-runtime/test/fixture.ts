@@ -1,6 +1,7 @@
 import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { bpeTokenizerJson } from '../../../test-support/tokenizer-json';
 
 /** /work/shared, or $T2_SHARED. */
 export function sharedDir(): string {
@@ -21,41 +22,7 @@ export function charTokenizerJson(vocabSize = 512): Record<string, unknown> {
   let id = 4;
   for (let c = 32; c < 127; c++) vocab[String.fromCharCode(c)] = id++;
   while (id < vocabSize) vocab[`<x${id}>`] = id++;
-  const special = (i: number, content: string) => ({
-    id: i,
-    content,
-    single_word: false,
-    lstrip: false,
-    rstrip: false,
-    normalized: false,
-    special: true,
-  });
-  return {
-    version: '1.0',
-    truncation: null,
-    padding: null,
-    added_tokens: [special(0, '<unk>'), special(1, '<s>'), special(2, '</s>')],
-    normalizer: null,
-    pre_tokenizer: null,
-    post_processor: {
-      type: 'TemplateProcessing',
-      single: [{ SpecialToken: { id: '<s>', type_id: 0 } }, { Sequence: { id: 'A', type_id: 0 } }],
-      pair: [],
-      special_tokens: { '<s>': { id: '<s>', ids: [1], tokens: ['<s>'] } },
-    },
-    decoder: { type: 'Fuse' },
-    model: {
-      type: 'BPE',
-      dropout: null,
-      unk_token: '<unk>',
-      continuing_subword_prefix: null,
-      end_of_word_suffix: null,
-      fuse_unk: false,
-      byte_fallback: false,
-      vocab,
-      merges: [],
-    },
-  };
+  return bpeTokenizerJson(vocab, []);
 }
 
 /** A copy of stories260K's HF folder with the character tokenizer added, in `dir`. */
