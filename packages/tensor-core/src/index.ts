@@ -11,6 +11,7 @@ export type {
   RopeParams,
   UnaryOp,
 } from './kernels/backend';
+export { BINARY_OPS, UNARY_OPS } from './kernels/backend';
 export { BufferPool, bufferPool } from './kernels/buffer-pool';
 export type { DecodeKernels, DeviceBuffer } from './kernels/decode-kernels';
 export * from './kernels/gpujs/index';

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   type AttentionParams,
   type Backend,
+  BINARY_OPS,
   type BinaryOp,
   createGpuJsBackend,
   createJsBackend,
@@ -11,6 +12,7 @@ import {
   loadBackend,
   type MatmulParams,
   Rng,
+  UNARY_OPS,
   type UnaryOp,
 } from '../src/index';
 import { testBackends } from './backends';
@@ -148,38 +150,6 @@ const BROADCAST_CASES: [number[], number[], number[]][] = [
   ],
   [[1, 1, 1], [1], [1, 1, 1]],
   [[0, 3], [3], [0, 3]],
-];
-
-const BINARY_OPS: BinaryOp[] = [
-  'add',
-  'sub',
-  'mul',
-  'div',
-  'pow',
-  'maximum',
-  'minimum',
-  'greater',
-  'less',
-  'equal',
-];
-const UNARY_OPS: UnaryOp[] = [
-  'neg',
-  'exp',
-  'log',
-  'sqrt',
-  'rsqrt',
-  'abs',
-  'sigmoid',
-  'silu',
-  'gelu',
-  'tanh',
-  'relu',
-  'square',
-  'sign',
-  'reciprocal',
-  'siluGrad',
-  'geluGrad',
-  'step',
 ];
 
 /** Runs the whole comparison suite on `backend`. */

@@ -8,7 +8,7 @@ import type {
   RopeParams,
   UnaryOp,
 } from '@t2/tensor-core';
-import { Rng, ropeInvFreq } from '@t2/tensor-core';
+import { BINARY_OPS, Rng, ropeInvFreq, UNARY_OPS } from '@t2/tensor-core';
 
 /**
  * What a case runs on: a synchronous Backend, or an asynchronous kernel set (gpu.js
@@ -26,37 +26,6 @@ export interface KernelCase {
   rtol?: number;
 }
 
-const BINARY_OPS: BinaryOp[] = [
-  'add',
-  'sub',
-  'mul',
-  'div',
-  'pow',
-  'maximum',
-  'minimum',
-  'greater',
-  'less',
-  'equal',
-];
-const UNARY_OPS: UnaryOp[] = [
-  'neg',
-  'exp',
-  'log',
-  'sqrt',
-  'rsqrt',
-  'abs',
-  'sigmoid',
-  'silu',
-  'gelu',
-  'tanh',
-  'relu',
-  'square',
-  'sign',
-  'reciprocal',
-  'siluGrad',
-  'geluGrad',
-  'step',
-];
 /** Ops whose input must be positive (GPU and js disagree on NaN otherwise). */
 const POSITIVE_INPUT = new Set<UnaryOp>(['log', 'sqrt', 'rsqrt', 'reciprocal']);
 

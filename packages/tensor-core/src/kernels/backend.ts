@@ -5,37 +5,42 @@
  */
 import type { DecodeKernels } from './decode-kernels';
 
-export type BinaryOp =
-  | 'add'
-  | 'sub'
-  | 'mul'
-  | 'div'
-  | 'pow'
-  | 'maximum'
-  | 'minimum'
-  | 'greater'
-  | 'less'
-  | 'equal';
+/** Every binary op a backend computes, so that suites can cover them all. */
+export const BINARY_OPS = [
+  'add',
+  'sub',
+  'mul',
+  'div',
+  'pow',
+  'maximum',
+  'minimum',
+  'greater',
+  'less',
+  'equal',
+] as const;
+export type BinaryOp = (typeof BINARY_OPS)[number];
 
-export type UnaryOp =
-  | 'neg'
-  | 'exp'
-  | 'log'
-  | 'sqrt'
-  | 'rsqrt'
-  | 'abs'
-  | 'sigmoid'
-  | 'silu'
-  | 'gelu'
-  | 'tanh'
-  | 'relu'
-  | 'square'
-  | 'sign'
-  | 'reciprocal'
-  /** Derivatives used by gradient rules. */
-  | 'siluGrad'
-  | 'geluGrad'
-  | 'step';
+/** Every unary op a backend computes; the last three are derivatives used by gradient rules. */
+export const UNARY_OPS = [
+  'neg',
+  'exp',
+  'log',
+  'sqrt',
+  'rsqrt',
+  'abs',
+  'sigmoid',
+  'silu',
+  'gelu',
+  'tanh',
+  'relu',
+  'square',
+  'sign',
+  'reciprocal',
+  'siluGrad',
+  'geluGrad',
+  'step',
+] as const;
+export type UnaryOp = (typeof UNARY_OPS)[number];
 
 export type ReduceOp = 'sum' | 'max' | 'min';
 
