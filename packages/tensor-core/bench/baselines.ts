@@ -3,6 +3,7 @@ import { dirname } from 'node:path';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import * as tf from '@tensorflow/tfjs-core';
 import { GPU, type IKernelRunShortcut, Input } from 'gpu.js';
+import type * as t from '../src/index';
 
 /** C (m×n) = A (m×k) · B (k×n), all row-major float32. */
 export type MatmulFn = (
@@ -74,4 +75,19 @@ export async function tfjsWasm(): Promise<{ matmul: MatmulFn; simd: boolean; thr
     simd: tf.env().getBool('WASM_HAS_SIMD_SUPPORT'),
     threads: tf.env().getBool('WASM_HAS_MULTITHREAD_SUPPORT'),
   };
+}
+
+/** A backend's matmul kernel on plain [m, k] × [k, n] operands. */
+export function backendMatmul(b: t.Backend): MatmulFn {
+  return (a, bb, m, k, n) =>
+    b.matmul(a, bb, {
+      batch: 1,
+      m,
+      k,
+      n,
+      transA: false,
+      transB: false,
+      aBatchStride: 0,
+      bBatchStride: 0,
+    });
 }

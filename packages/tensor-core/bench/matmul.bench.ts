@@ -8,7 +8,7 @@
 import { cpus } from 'node:os';
 import { benchQuick, type Figure, writeFigures } from '../../../bench/figures';
 import * as t from '../src/index';
-import { gpuJsNaiveWebasm, type MatmulFn, plainJsIkj, tfjsWasm } from './baselines';
+import { backendMatmul, gpuJsNaiveWebasm, type MatmulFn, plainJsIkj, tfjsWasm } from './baselines';
 import { poolHitRate } from './training-loop';
 
 /** m × k × n, smallest work first so each estimate comes from a smaller measured case. */
@@ -72,20 +72,6 @@ function relError(got: Float32Array, want: Float32Array): number {
     scale = Math.max(scale, Math.abs(want[i]!));
   }
   return err / (scale || 1);
-}
-
-function backendMatmul(b: t.Backend): MatmulFn {
-  return (a, bb, m, k, n) =>
-    b.matmul(a, bb, {
-      batch: 1,
-      m,
-      k,
-      n,
-      transA: false,
-      transB: false,
-      aBatchStride: 0,
-      bBatchStride: 0,
-    });
 }
 
 async function main(): Promise<void> {

@@ -10,10 +10,9 @@
  * With T2_BENCH_JSON_DIR set, also writes the training figures (../../../bench/figures.ts);
  * with T2_BENCH_QUICK=1, fewer training steps. `npm run bench` runs `--only train --skip-js`.
  */
-import { createRequire } from 'node:module';
-import { dirname } from 'node:path';
 import { benchQuick, type Figure, writeFigures } from '../../../bench/figures';
 import * as t from '../src/index';
+import { backendMatmul, type MatmulFn, tfjsWasm } from './baselines';
 import { generate, STORIES_260K, TinyLlama, trainStep } from './wasm-model';
 
 const args = process.argv.slice(2);
@@ -22,45 +21,6 @@ const skipJs = args.includes('--skip-js');
 
 function emit(line: Record<string, unknown>): void {
   console.log(JSON.stringify(line));
-}
-
-type Matmul = (a: Float32Array, b: Float32Array, m: number, k: number, n: number) => Float32Array;
-
-function backendMatmul(b: t.Backend): Matmul {
-  return (a, bb, m, k, n) =>
-    b.matmul(a, bb, {
-      batch: 1,
-      m,
-      k,
-      n,
-      transA: false,
-      transB: false,
-      aBatchStride: 0,
-      bBatchStride: 0,
-    });
-}
-
-async function tfjsWasmMatmul(): Promise<{ matmul: Matmul; info: Record<string, unknown> }> {
-  const require = createRequire(import.meta.url);
-  const tf = require('@tensorflow/tfjs-core') as typeof import('@tensorflow/tfjs-core');
-  const tfw =
-    require('@tensorflow/tfjs-backend-wasm') as typeof import('@tensorflow/tfjs-backend-wasm');
-  // The .wasm binaries load from the installed package's dist folder: offline.
-  tfw.setWasmPaths(`${dirname(require.resolve('@tensorflow/tfjs-backend-wasm'))}/`);
-  await tf.setBackend('wasm');
-  await tf.ready();
-  return {
-    matmul: (a, b, m, k, n) => {
-      const c = tf.tidy(() => tf.matMul(tf.tensor2d(a, [m, k]), tf.tensor2d(b, [k, n])));
-      const out = c.dataSync() as Float32Array;
-      c.dispose();
-      return out;
-    },
-    info: {
-      simd: tf.env().getBool('WASM_HAS_SIMD_SUPPORT'),
-      threads: tf.env().getBool('WASM_HAS_MULTITHREAD_SUPPORT'),
-    },
-  };
 }
 
 interface Timing {
@@ -110,7 +70,7 @@ const SHAPES: [number, number, number][] = [
   [1024, 1024, 1024],
 ];
 
-async function benchMatmul(impls: [string, Matmul][]): Promise<void> {
+async function benchMatmul(impls: [string, MatmulFn][]): Promise<void> {
   const rng = new t.Rng(1);
   for (const [m, k, n] of SHAPES) {
     const a = randomArray(m * k, rng);
@@ -265,10 +225,10 @@ async function main(): Promise<void> {
   const figures: Figure[] = [];
   emit({ bench: 'env', node: process.version, threads_available: wasmN.threads });
   if (!only || only === 'matmul') {
-    const tfjs = await tfjsWasmMatmul();
-    emit({ bench: 'env', tfjs_wasm: tfjs.info });
+    const tfjs = await tfjsWasm();
+    emit({ bench: 'env', tfjs_wasm: { simd: tfjs.simd, threads: tfjs.threads } });
     await benchMatmul([
-      ...backends.map(([n, b]) => [n, backendMatmul(b)] as [string, Matmul]),
+      ...backends.map(([n, b]) => [n, backendMatmul(b)] as [string, MatmulFn]),
       ['tfjs-wasm', tfjs.matmul],
     ]);
   }
