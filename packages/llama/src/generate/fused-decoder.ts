@@ -226,7 +226,11 @@ export class FusedDecoder {
   }
 
   /** Appends `tokens` to row `row` and returns the logits after the last of them. */
-  feed(row: number, tokens: readonly number[], out = new Float32Array(this.vocab)): Float32Array {
+  feed(
+    row: number,
+    tokens: readonly number[],
+    out: Float32Array = new Float32Array(this.vocab),
+  ): Float32Array {
     if (this.disposed) throw new Error('FusedDecoder: used after dispose()');
     if (tokens.length === 0) throw new Error('FusedDecoder.feed: no tokens');
     if (this.lengths[row]! + tokens.length > this.capacity) {

@@ -112,9 +112,10 @@ export function generateBatch(
   if (fused) {
     try {
       const logits = prompts.map((p, b) => fused.feed(b, p));
-      // Rows are independent here, so finished rows simply stop.
+      // Rows are independent here, so finished rows simply stop; each row's logits buffer
+      // is refilled in place (sampling is done with it before the next feed).
       return decode(logits, () => {
-        for (const r of rows) if (!r.done) logits[r.row] = fused.feed(r.row, [lastToken(r)]);
+        for (const r of rows) if (!r.done) fused.feed(r.row, [lastToken(r)], logits[r.row]);
         return logits;
       });
     } finally {
