@@ -97,6 +97,13 @@ const HEADLINES = [
     targets: [{ atLeast: 150 }],
   },
   {
+    // gpu.js GPU modes keeping every op's result on the GPU across forward and backward;
+    // the baseline is the same backend reading each result back (SwiftShader here).
+    label: 'train small LLaMA step, Chromium WebGL2, results on the GPU',
+    figure: 'browser:train/small-llama/chromium-webgl2-resident',
+    baseline: 'browser:train/small-llama/chromium-webgl2-readback',
+  },
+  {
     label: 'thin SVD 512² f64, @t2/svd',
     figure: 'svd:svd/512x512/t2-svd',
     baseline: 'svd:svd/512x512/ml-matrix',

@@ -73,8 +73,9 @@ async function main(): Promise<void> {
     thread: 'worker' | 'main' = 'worker',
     opts: { only?: string[]; variant?: 'page' | 'defaults' } = {},
   ) => runSelftestIn(app, backend, thread, opts);
-  // For scripts/bench-browser.ts: wasm matmul throughput in this page's worker.
-  handle.bench = (seconds?: number) => client.request({ type: 'bench', seconds });
+  // For scripts/bench-browser.ts: benchmarks in this page's worker.
+  handle.bench = (seconds?: number, which?: 'matmul' | 'gl-training') =>
+    client.request({ type: 'bench', seconds, which });
 
   // Backend: what runs, what was asked for, and a switch.
   const choices = backendChoices(capabilities);

@@ -3,7 +3,7 @@
  * id (a result or an error); progress arrives as events while the request runs.
  */
 import type { SelftestReport } from './selftest/selftest';
-import type { BrowserBenchRow } from './worker/bench';
+import type { BrowserBenchRow, GlTrainingBenchRow } from './worker/bench';
 
 /** Where a model comes from: a URL folder (the bundled model) or files the user dropped. */
 export type ModelSourceSpec =
@@ -103,7 +103,7 @@ export type Request =
   | { type: 'useTrainedExpert' }
   | { type: 'spectrum'; weight: string }
   | { type: 'selftest'; backend: string; only?: string[]; variant?: 'page' | 'defaults' }
-  | { type: 'bench'; seconds?: number };
+  | { type: 'bench'; seconds?: number; which?: 'matmul' | 'gl-training' };
 
 export type ReplyOf<R extends Request['type']> = R extends 'setBackend'
   ? BackendInfo
@@ -122,7 +122,7 @@ export type ReplyOf<R extends Request['type']> = R extends 'setBackend'
               : R extends 'selftest'
                 ? SelftestReport
                 : R extends 'bench'
-                  ? BrowserBenchRow[]
+                  ? BrowserBenchRow[] | GlTrainingBenchRow[]
                   : null;
 
 /** Pass 1's decision as the page shows it. */

@@ -374,9 +374,19 @@ suite('demo in Chromium', () => {
       expect(report.results.length).toBeGreaterThan(80);
       // The page computes with tensor-core's defaults: intermediates stay on the GPU.
       expect(report.pipelined).toBe(true);
-      // Every arithmetic kernel ran on the GPU, none fell back to gpu.js's CPU mode.
+      // Every kernel ran on the GPU, none fell back to gpu.js's CPU mode.
       expect(report.compiled!.length).toBeGreaterThan(50);
       for (const k of report.compiled!) expect(k.modes).toEqual(['gpu']);
+      // A small LLaMA's training step keeps every op's result on the GPU: nothing is read
+      // back during forward and backward, then the loss and each gradient once; the loss
+      // and gradients agree with the js backend.
+      const x = report.residency!;
+      console.log(`webgl2 training step: ${JSON.stringify(x)}`);
+      expect(x).toMatchObject({ ok: true, resident: true, readbacksDuringPass: 0 });
+      expect(x.readbacks).toBe(1 + x.parameters);
+      expect(await page.getAttribute('[data-testid=selftest-residency]', 'data-resident')).toBe(
+        'true',
+      );
       expect(
         await page.getAttribute('[data-testid=selftest-report][data-backend=webgl2]', 'data-ok'),
       ).toBe('true');

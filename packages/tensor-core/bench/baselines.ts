@@ -4,6 +4,7 @@ import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import * as tf from '@tensorflow/tfjs-core';
 import { GPU, type IKernelRunShortcut, Input } from 'gpu.js';
 import type * as t from '../src/index';
+import { hostValues } from '../src/kernels/backend';
 
 /** C (m×n) = A (m×k) · B (k×n), all row-major float32. */
 export type MatmulFn = (
@@ -80,14 +81,16 @@ export async function tfjsWasm(): Promise<{ matmul: MatmulFn; simd: boolean; thr
 /** A backend's matmul kernel on plain [m, k] × [k, n] operands. */
 export function backendMatmul(b: t.Backend): MatmulFn {
   return (a, bb, m, k, n) =>
-    b.matmul(a, bb, {
-      batch: 1,
-      m,
-      k,
-      n,
-      transA: false,
-      transB: false,
-      aBatchStride: 0,
-      bBatchStride: 0,
-    });
+    hostValues(
+      b.matmul(a, bb, {
+        batch: 1,
+        m,
+        k,
+        n,
+        transA: false,
+        transB: false,
+        aBatchStride: 0,
+        bBatchStride: 0,
+      }),
+    );
 }

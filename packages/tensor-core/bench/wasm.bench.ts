@@ -211,7 +211,7 @@ async function main(): Promise<void> {
   const js = t.createJsBackend();
   const wasm1 = await t.createWasmBackend({ threads: 1 });
   const wasmN = await t.createWasmBackend();
-  const backends: [string, t.Backend][] = [
+  const backends: [string, t.HostBackend][] = [
     ['js', js],
     ['wasm-1thread', wasm1],
     [`wasm-${wasmN.threads}threads`, wasmN],

@@ -6,12 +6,15 @@ export type {
   AttentionParams,
   Backend,
   BinaryOp,
+  DeviceData,
+  HostBackend,
+  KernelData,
   MatmulParams,
   ReduceOp,
   RopeParams,
   UnaryOp,
 } from './kernels/backend';
-export { BINARY_OPS, UNARY_OPS } from './kernels/backend';
+export { BINARY_OPS, hostValues, UNARY_OPS } from './kernels/backend';
 export { BufferPool, bufferPool } from './kernels/buffer-pool';
 export type { DecodeKernels, DeviceBuffer } from './kernels/decode-kernels';
 export * from './kernels/gpujs/index';

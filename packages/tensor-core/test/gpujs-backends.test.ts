@@ -8,6 +8,7 @@ import {
   getBackend,
   gpuJsModeSupported,
   gpuJsUnsupportedReason,
+  hostValues,
   measureBackends,
   registeredBackends,
   setBackend,
@@ -69,7 +70,7 @@ describe('gpu.js backend registration', () => {
     const broken: Backend = {
       ...js,
       name: 'broken',
-      matmul: (a, b, p) => js.matmul(a, b, p).map((x) => x * 1.01),
+      matmul: (a, b, p) => js.matmul(hostValues(a), hostValues(b), p).map((x) => x * 1.01),
     };
     const [good, bad] = measureBackends([
       { name: 'js', backend: js },

@@ -1,7 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   type AttentionParams,
-  type Backend,
   BINARY_OPS,
   type BinaryOp,
   createGpuJsBackend,
@@ -9,6 +8,7 @@ import {
   GPU_JS_MODES,
   type GpuJsBackend,
   type GpuJsMode,
+  type HostBackend,
   loadBackend,
   type MatmulParams,
   Rng,
@@ -83,6 +83,29 @@ function maxAbs(a: Float32Array): number {
   return m;
 }
 
+/** got equals want value for value: data movement copies, so it is exact. */
+function expectSame(got: Float32Array, want: Float32Array, what: string): void {
+  expect(got.length, `${what}: length`).toBe(want.length);
+  for (let i = 0; i < want.length; i++) {
+    if (!Object.is(got[i], want[i]))
+      throw new Error(`${what} [${i}]: got ${got[i]}, expected ${want[i]}`);
+  }
+}
+
+/**
+ * Fails unless `b` has compiled a kernel whose key (without the device suffixes that
+ * run-plan.ts adds) matches `key`: the call ran in gpu.js, not in the js fallback.
+ */
+function expectCompiled(b: HostBackend, key: RegExp): void {
+  const keys = (b as unknown as GpuJsBackend).context
+    .compiledKernels()
+    .map((k) => k.key.split('|')[0]!);
+  expect(
+    keys.some((k) => key.test(k)),
+    `${key} among ${keys.join(', ')}`,
+  ).toBe(true);
+}
+
 /**
  * Magnitudes of the terms the rmsNorm gradient sums: dx = inv · (g − x̂ · mean(g · x̂))
  * cancels almost exactly when a row has one column, so its error is relative to these.
@@ -152,8 +175,14 @@ const BROADCAST_CASES: [number[], number[], number[]][] = [
   [[0, 3], [3], [0, 3]],
 ];
 
+/** A gpu.js Backend in a mode without a device: its results are host arrays. */
+function onHost(b: GpuJsBackend): HostBackend {
+  expect(b.context.residentResults).toBe(false);
+  return b as unknown as HostBackend;
+}
+
 /** Runs the whole comparison suite on `backend`. */
-function kernelSuite(getBackend: () => Backend): void {
+function kernelSuite(getBackend: () => HostBackend): void {
   it('binary ops with broadcasting', () => {
     const b = getBackend();
     BROADCAST_CASES.forEach(([aShape, bShape, outShape], c) => {
@@ -526,6 +555,217 @@ function kernelSuite(getBackend: () => Backend): void {
     const g = random(2 * 3 * 4, 152);
     expectAgree(b.indexAdd(g, 2, 3, 4, idx), ref.indexAdd(g, 2, 3, 4, idx), 'indexAdd');
   });
+
+  it('permute over ranks 1 to 5, with unit axes and runs that stay together', () => {
+    const b = getBackend();
+    const cases: [number[], number[]][] = [
+      [[7], [0]],
+      [
+        [5, 3],
+        [1, 0],
+      ],
+      [
+        [3, 5, 7],
+        [2, 0, 1],
+      ],
+      [
+        [3, 5, 7],
+        [1, 2, 0],
+      ],
+      [
+        [3, 1, 7],
+        [2, 1, 0],
+      ],
+      [
+        [1, 1],
+        [1, 0],
+      ],
+      // The attention heads transpose: [batch, heads, seq, dim] → [batch, seq, heads, dim].
+      [
+        [2, 3, 5, 7],
+        [0, 2, 1, 3],
+      ],
+      [
+        [2, 3, 5, 7],
+        [3, 1, 2, 0],
+      ],
+      [
+        [2, 3, 1, 5, 3],
+        [4, 2, 0, 3, 1],
+      ],
+      [
+        [3, 2, 5, 3, 2],
+        [4, 2, 0, 3, 1],
+      ],
+      [
+        [3, 2, 5, 3, 2],
+        [1, 2, 3, 4, 0],
+      ],
+    ];
+    cases.forEach(([shape, perm], c) => {
+      const x = random(size(shape), 200 + c);
+      const what = `permute [${shape}] by [${perm}]`;
+      expectSame(b.permute(x, shape, perm), ref.permute(x, shape, perm), what);
+    });
+    // [3, 2, 5, 3, 2] by [4, 2, 0, 3, 1] keeps all five axes apart.
+    expectCompiled(b, /^permute:[xyz]{5}$/);
+  });
+
+  it('slice with begin offsets over ranks 1 to 5', () => {
+    const b = getBackend();
+    const cases: [number[], number[], number[]][] = [
+      [[7], [2], [4]],
+      [
+        [5, 7],
+        [1, 0],
+        [3, 7],
+      ],
+      [
+        [5, 7],
+        [0, 2],
+        [5, 4],
+      ],
+      [
+        [3, 5, 7],
+        [1, 2, 3],
+        [2, 3, 3],
+      ],
+      [
+        [3, 5, 7],
+        [2, 4, 6],
+        [1, 1, 1],
+      ],
+      [
+        [3, 1, 7],
+        [1, 0, 0],
+        [2, 1, 7],
+      ],
+      [
+        [2, 3, 5, 7],
+        [1, 0, 2, 1],
+        [1, 3, 3, 5],
+      ],
+      [
+        [2, 3, 4, 5, 3],
+        [0, 1, 1, 2, 0],
+        [2, 2, 3, 3, 3],
+      ],
+    ];
+    cases.forEach(([shape, begin, sz], c) => {
+      const x = random(size(shape), 220 + c);
+      const what = `slice [${shape}] at [${begin}] of [${sz}]`;
+      expectSame(b.slice(x, shape, begin, sz), ref.slice(x, shape, begin, sz), what);
+    });
+    expectCompiled(b, /^slice:[xyz]{4}$/);
+  });
+
+  it('pad with asymmetric padding and a nonzero value over ranks 1 to 5', () => {
+    const b = getBackend();
+    const cases: [number[], [number, number][]][] = [
+      [[7], [[2, 3]]],
+      [
+        [5, 7],
+        [
+          [0, 0],
+          [1, 2],
+        ],
+      ],
+      [
+        [5, 7],
+        [
+          [3, 1],
+          [0, 0],
+        ],
+      ],
+      [
+        [3, 1, 7],
+        [
+          [1, 0],
+          [0, 2],
+          [2, 1],
+        ],
+      ],
+      [
+        [2, 3, 5, 7],
+        [
+          [0, 1],
+          [0, 0],
+          [2, 0],
+          [1, 3],
+        ],
+      ],
+      [
+        [2, 3, 2, 5, 3],
+        [
+          [1, 1],
+          [0, 2],
+          [0, 0],
+          [3, 0],
+          [0, 1],
+        ],
+      ],
+    ];
+    cases.forEach(([shape, padding], c) => {
+      const x = random(size(shape), 240 + c);
+      const what = `pad [${shape}] by ${JSON.stringify(padding)}`;
+      expectSame(b.pad(x, shape, padding, -1.5), ref.pad(x, shape, padding, -1.5), what);
+    });
+    expectCompiled(b, /^pad:[xyz]{4}$/);
+  });
+
+  it('concat of one to seven inputs, some empty', () => {
+    const b = getBackend();
+    const cases: [number, number[], number][] = [
+      [3, [4], 5],
+      [3, [4, 1], 5],
+      [3, [2, 3, 6], 5],
+      [1, [2, 3], 1],
+      [2, [3, 0, 2], 1],
+      // More inputs than one launch takes: the second launch joins the first's result.
+      [3, [1, 2, 0, 3, 1, 2, 4], 5],
+    ];
+    cases.forEach(([outer, lens, inner], c) => {
+      const inputs = lens.map((len, k) => random(outer * len * inner, 260 + 10 * c + k));
+      const what = `concat [${outer}, [${lens}], ${inner}]`;
+      expectSame(
+        b.concat(inputs, outer, lens, inner),
+        ref.concat(inputs, outer, lens, inner),
+        what,
+      );
+    });
+    for (const pieces of [1, 2, 3, 4]) expectCompiled(b, new RegExp(`^concat:${pieces}$`));
+  });
+
+  it('indexSelect and indexAdd with repeated and unused indices', () => {
+    const b = getBackend();
+    const cases: [number, number, number, number[]][] = [
+      [3, 5, 7, [4, 0, 4, 4, 2, 1]],
+      // len beyond the largest index: rows 5 to 8 of the gradient stay zero.
+      [3, 9, 7, [4, 0, 4, 4, 2, 1]],
+      // An embedding lookup: one table, one value per row.
+      [1, 9, 1, [8, 8, 0, 3]],
+      [2, 4, 3, [3]],
+    ];
+    cases.forEach(([outer, len, inner, indices], c) => {
+      const idx = Int32Array.from(indices);
+      const what = `[${outer}, ${len}, ${inner}] at [${indices}]`;
+      const x = random(outer * len * inner, 280 + c);
+      expectSame(
+        b.indexSelect(x, outer, len, inner, idx),
+        ref.indexSelect(x, outer, len, inner, idx),
+        `indexSelect ${what}`,
+      );
+      const g = random(outer * idx.length * inner, 290 + c);
+      expectAgree(
+        b.indexAdd(g, outer, len, inner, idx),
+        ref.indexAdd(g, outer, len, inner, idx),
+        `indexAdd ${what}`,
+        ref.indexAdd(abs(g), outer, len, inner, idx),
+      );
+    });
+    expectCompiled(b, /^indexSelect$/);
+    expectCompiled(b, /^indexAdd$/);
+  });
 }
 
 describe.each(gpuModes)('gpu.js %s kernels match the js backend', (mode) => {
@@ -533,7 +773,7 @@ describe.each(gpuModes)('gpu.js %s kernels match the js backend', (mode) => {
   beforeAll(async () => {
     backend = (await loadBackend(mode)) as GpuJsBackend;
   });
-  kernelSuite(() => backend);
+  kernelSuite(() => onHost(backend));
 
   afterAll(() => {
     // gpu.js degrades an unsupported kernel to its cpu mode with only a console
@@ -546,10 +786,14 @@ describe.each(gpuModes)('gpu.js %s kernels match the js backend', (mode) => {
 describe.each(gpuModes)('gpu.js %s kernels with pipelined intermediates', (mode) => {
   // GL modes keep row statistics on the device; this runs that code path where the
   // pipelined result is gpu.js's own (nested, reused) array instead.
-  const backend = createGpuJsBackend(mode, { pipelineIntermediates: true });
-  afterAll(() => backend.dispose?.());
+  const gpuBackend = createGpuJsBackend(mode, {
+    pipelineIntermediates: true,
+    residentResults: false,
+  });
+  afterAll(() => gpuBackend.dispose());
 
-  it('softmax, rmsNorm backward, attention and cross-entropy', () => {
+  it('softmax, rmsNorm backward, attention, cross-entropy and chained concat', () => {
+    const backend = onHost(gpuBackend);
     const a = random(4 * 9, 160);
     expectAgree(backend.softmax(a, 4, 9, false), ref.softmax(a, 4, 9, false), 'softmax');
     const w = random(9, 161);
@@ -581,6 +825,10 @@ describe.each(gpuModes)('gpu.js %s kernels with pipelined intermediates', (mode)
       ref.crossEntropy(a, targets, 4, 9, -100),
       'crossEntropy',
     );
+    // Chained concat launches read the previous launch's kept result.
+    const lens = [1, 2, 3, 1, 2, 4];
+    const inputs = lens.map((len, k) => random(2 * len * 3, 165 + k));
+    expectSame(backend.concat(inputs, 2, lens, 3), ref.concat(inputs, 2, lens, 3), 'concat');
   });
 });
 
@@ -588,7 +836,7 @@ describe.each(gpuModes)('gpu.js %s kernels index past 2^24 elements exactly', (m
   // webasm keeps integer-valued locals in float32, where flat indices above 2^24 round;
   // the kernels index by axes instead. These sizes would expose a rounded flat index.
   it('reduce, broadcast add and matmul over 17M-element tensors', async () => {
-    const b = (await loadBackend(mode)) as GpuJsBackend;
+    const b = onHost((await loadBackend(mode)) as GpuJsBackend);
     const outer = 4099;
     const len = 4099;
     const a = new Float32Array(outer * len);
@@ -616,5 +864,24 @@ describe.each(gpuModes)('gpu.js %s kernels index past 2^24 elements exactly', (m
       'matrix · vector',
       ref.matmul(abs(a), abs(v), p),
     );
+  });
+
+  it('permute, slice and pad of a 17M-element matrix', async () => {
+    const b = onHost((await loadBackend(mode)) as GpuJsBackend);
+    const shape = [4099, 4099];
+    // Neighbours differ, so an index rounded to an even float32 reads a wrong value.
+    const a = new Float32Array(shape[0]! * shape[1]!);
+    for (let i = 0; i < a.length; i++) a[i] = i % 8191;
+    expectSame(b.permute(a, shape, [1, 0]), ref.permute(a, shape, [1, 0]), 'transpose');
+    expectSame(
+      b.slice(a, shape, [3, 1], [4096, 4097]),
+      ref.slice(a, shape, [3, 1], [4096, 4097]),
+      'slice',
+    );
+    const padding: [number, number][] = [
+      [1, 2],
+      [3, 0],
+    ];
+    expectSame(b.pad(a, shape, padding, -1), ref.pad(a, shape, padding, -1), 'pad');
   });
 });

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compileKernels, generatedPath, renderGeneratedModule } from '../scripts/build-wasm';
-import type { AttentionParams, Backend, MatmulParams, UnaryOp } from '../src/index';
+import type { AttentionParams, HostBackend, MatmulParams, UnaryOp } from '../src/index';
 import {
   createJsBackend,
   createWasmBackend,
@@ -704,7 +704,7 @@ describe('the wasm backend under the ops', () => {
   });
 
   it('disposeWasmBackend stops the workers and leaves the backend usable on one thread', async () => {
-    const w: Backend & { threads: number } = await createWasmBackend({ threads: 2 });
+    const w: HostBackend & { threads: number } = await createWasmBackend({ threads: 2 });
     expect(w.threads).toBe(2);
     disposeWasmBackend();
     expect(w.threads).toBe(1);

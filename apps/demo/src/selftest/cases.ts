@@ -3,6 +3,7 @@ import type {
   AttentionParams,
   Backend,
   BinaryOp,
+  KernelData,
   MatmulParams,
   ReduceOp,
   RopeParams,
@@ -20,7 +21,8 @@ export type KernelsUnderTest = Backend | AsyncKernels;
 export interface KernelCase {
   kernel: keyof Backend;
   name: string;
-  run(b: KernelsUnderTest): Promise<Float32Array[]>;
+  /** Outputs as the backend returns them (a GL backend's stay on the GPU until read). */
+  run(b: KernelsUnderTest): Promise<KernelData[]>;
   /** Looser bounds for transcendental GPU math; default atol 1e-4, rtol 1e-3. */
   atol?: number;
   rtol?: number;
@@ -237,6 +239,11 @@ export function kernelCases(seed = 1): KernelCase[] {
       name: 'axis 1 of [2,3,4] and [2,2,4]',
       run: async (be) => [await be.concat([a, b], 2, [3, 2], 4)],
     });
+    cases.push({
+      kernel: 'concat',
+      name: 'axis 1 of six inputs (two chained launches)',
+      run: async (be) => [await be.concat([a, b, a, b, a, b], 2, [3, 2, 3, 2, 3, 2], 4)],
+    });
     const idx = Int32Array.from([2, 0, 2, 1]);
     cases.push({
       kernel: 'indexSelect',
@@ -336,7 +343,9 @@ export function kernelCases(seed = 1): KernelCase[] {
         // Probabilities from the backend itself: what the gradient sees in training.
         run: async (be) => {
           const [, probs] = await be.attention(q, k, v, mask, p);
-          return be.attentionBackward(dOut, q, k, v, probs, p);
+          // The state goes back to the kernels that made it; only a Backend's may be
+          // device data, which its own attentionBackward reads.
+          return be.attentionBackward(dOut, q, k, v, probs as Float32Array, p);
         },
       });
     }

@@ -4,10 +4,13 @@ import {
   createJsBackend,
   GPU_JS_MODES,
   type GpuJsAsyncKernels,
+  type GpuJsBackend,
   type GpuJsMode,
+  hostValues,
   loadBackend,
 } from '@t2/tensor-core';
 import { type KernelsUnderTest, kernelCases } from './cases';
+import { type ResidencyReport, runResidencyCheck } from './residency';
 
 export interface CaseResult {
   kernel: string;
@@ -40,6 +43,8 @@ export interface SelftestReport {
   results: CaseResult[];
   /** gpu.js kernels compiled and the gpu.js modes that actually ran them. */
   compiled?: { key: string; modes: string[] }[];
+  /** A small LLaMA's training step on a synchronous gpu.js backend (see residency.ts). */
+  residency?: ResidencyReport;
   ms: number;
 }
 
@@ -142,8 +147,8 @@ export async function runCases(
     const start = now();
     let outcome: Pick<CaseResult, 'maxAbsErr' | 'mismatches' | 'error' | 'stack'>;
     try {
-      const want = await c.run(reference);
-      const got = await c.run(kernels);
+      const want = (await c.run(reference)).map(hostValues);
+      const got = (await c.run(kernels)).map(hostValues);
       outcome = compare(got, want, c.atol ?? 1e-4, c.rtol ?? 1e-3);
     } catch (err) {
       const e = err as Error;
@@ -216,6 +221,7 @@ export async function runSelftest(
       };
     }
   ).context;
+  const residency = context && !async ? runResidencyCheck(backend as GpuJsBackend) : undefined;
   const compiled = context?.compiledKernels();
   under.dispose?.();
   return {
@@ -224,11 +230,12 @@ export async function runSelftest(
     async,
     ...(context && { pipelined: context.pipelineIntermediates }),
     thread,
-    ok: passed === results.length,
+    ok: passed === results.length && (residency?.ok ?? true),
     passed,
     failed: results.length - passed,
     results,
     compiled,
+    residency,
     ms: now() - t0,
   };
 }

@@ -24,6 +24,22 @@ function how(r: SelftestReport): string {
   return parts.join(', ');
 }
 
+/** What a small LLaMA's training step read back, and how close it came to the js backend. */
+function residencyLine(x: NonNullable<SelftestReport['residency']>): HTMLElement {
+  const text = x.error
+    ? `training step failed: ${x.error.split('\n')[0]}`
+    : `training step of a small LLaMA: ${x.readbacksDuringPass} readbacks during forward + backward, ${x.readbacks} in all (loss and ${x.parameters} gradients), ${x.uploads} uploads, ${x.reshapes} zero-copy reshapes; loss ${fmt(x.loss, 5)} vs js ${fmt(x.referenceLoss, 5)}, gradients within ${x.gradError.toExponential(1)} (${fmt(x.ms, 0)} ms)`;
+  return h(
+    'p',
+    {
+      class: x.ok ? 'ok small' : 'error small',
+      'data-testid': 'selftest-residency',
+      dataset: { resident: String(x.resident) },
+    },
+    x.resident ? text : `${text} — results are read back after every op on this backend`,
+  );
+}
+
 function reportTable(r: SelftestReport): HTMLElement {
   const where = r.thread === 'worker' ? 'the worker' : 'the main thread';
   if (r.unavailable) {
@@ -47,6 +63,7 @@ function reportTable(r: SelftestReport): HTMLElement {
       { class: r.ok ? 'ok' : 'error' },
       `${r.backend}${detail ? ` (${detail})` : ''} in ${where}: ${r.passed}/${r.results.length} cases match the js backend (${fmt(r.ms, 0)} ms)`,
     ),
+    r.residency ? residencyLine(r.residency) : null,
     h(
       'table',
       {},
@@ -185,7 +202,7 @@ export function kernelsView(app: App): HTMLElement {
     h(
       'p',
       { class: 'muted small' },
-      "gpu.js WebGPU kernels return Promises, so WebGPU runs through tensor-core's asynchronous kernel set (the same kernels, each call awaited); the model itself computes on the synchronous backend shown at the top. Data-movement kernels (permute, slice, pad, concat, index select/add) are plain JS copies on every gpu.js backend.",
+      "gpu.js WebGPU kernels return Promises, so WebGPU runs through tensor-core's asynchronous kernel set (the same kernels, each call awaited); the model itself computes on the synchronous backend shown at the top. On WebGL2 every op's result stays on the GPU as a texture until the host reads it (the training-step line counts the readbacks).",
     ),
     summary,
     out,

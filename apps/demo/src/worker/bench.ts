@@ -1,14 +1,17 @@
 /**
- * Matrix-product throughput of tensor-core's wasm backend inside the browser (the
- * issue's "browser WebAssembly path"), on one thread and on as many as the page allows.
- * Run by scripts/bench-browser.ts through `window.t2demo.bench()`.
+ * Benchmarks inside the browser, run by scripts/bench-browser.ts through
+ * `window.t2demo.bench()`: matrix-product throughput of tensor-core's wasm backend (the
+ * issue's "browser WebAssembly path"), on one thread and on as many as the page allows,
+ * and a training step on gpu.js WebGL2 with results kept on the GPU or read back.
  */
 import {
   bufferPool,
+  createGpuJsBackend,
   createWasmBackend,
   type MatmulParams,
   wasmThreadsSupported,
 } from '@t2/tensor-core';
+import { tinyModel, trainStep } from '../selftest/residency';
 
 export interface BrowserBenchRow {
   shape: string;
@@ -63,6 +66,47 @@ export async function benchWasmMatmul(seconds = 3, repeats = 3): Promise<Browser
         }
         rows.push({ shape: `${m}x${k}x${n}`, threads, gflops: (2 * m * k * n) / best / 1e6 });
       }
+    } finally {
+      backend.dispose();
+    }
+  }
+  return rows;
+}
+
+export interface GlTrainingBenchRow {
+  /** `resident`: op results stay in textures; `readback`: every op's result is read back. */
+  variant: 'resident' | 'readback';
+  msPerStep: number;
+  readbacksPerStep: number;
+}
+
+/**
+ * A small LLaMA's training step (forward, loss, backward, gradients read) on gpu.js
+ * WebGL2 with op results kept on the GPU, against the same backend reading every op's
+ * result back (tensor-core's behaviour before results stayed on the device). Best of
+ * `repeats` timed runs after a warm-up step each.
+ */
+export function benchGlTraining(seconds = 3, repeats = 3): GlTrainingBenchRow[] {
+  const rows: GlTrainingBenchRow[] = [];
+  for (const variant of ['readback', 'resident'] as const) {
+    const backend = createGpuJsBackend('webgl2', { residentResults: variant === 'resident' });
+    const model = tinyModel();
+    try {
+      trainStep(model, backend);
+      let best = Number.POSITIVE_INFINITY;
+      let readbacks = 0;
+      for (let r = 0; r < repeats; r++) {
+        let steps = 0;
+        const before = backend.context.stats.readbacks;
+        const t0 = performance.now();
+        while (performance.now() - t0 < (seconds * 1000) / repeats) {
+          trainStep(model, backend);
+          steps++;
+        }
+        best = Math.min(best, (performance.now() - t0) / steps);
+        readbacks = (backend.context.stats.readbacks - before) / steps;
+      }
+      rows.push({ variant, msPerStep: best, readbacksPerStep: readbacks });
     } finally {
       backend.dispose();
     }

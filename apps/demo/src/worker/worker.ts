@@ -20,7 +20,7 @@ import type {
   WorkerMessage,
 } from '../protocol';
 import { runSelftest } from '../selftest/selftest';
-import { benchWasmMatmul } from './bench';
+import { benchGlTraining, benchWasmMatmul } from './bench';
 import { type ChatSession, createChat } from './chat';
 import { buildModel, type LoadedFolder, loadFolder } from './load';
 import { openSource } from './source';
@@ -208,7 +208,9 @@ async function handle(req: Request): Promise<unknown> {
     case 'selftest':
       return runSelftest(req.backend, 'worker', { only: req.only, variant: req.variant });
     case 'bench':
-      return benchWasmMatmul(req.seconds);
+      return req.which === 'gl-training'
+        ? benchGlTraining(req.seconds)
+        : benchWasmMatmul(req.seconds);
   }
 }
 

@@ -1,4 +1,4 @@
-import { bufferPool, getBackend, record, rope, Tensor } from '@t2/tensor-core';
+import { concat, narrow, rope, type Tensor } from '@t2/tensor-core';
 import type { LlamaConfig, RopeScaling } from './config';
 
 /**
@@ -51,30 +51,18 @@ export type Positions = { offset: number } | { perRow: Int32Array };
 /** Rotate-half rotary embedding of x [batch, heads, seq, dim] at the given positions. */
 export function applyRotary(x: Tensor, invFreq: Float32Array, positions: Positions): Tensor {
   if ('offset' in positions) return rope(x, { invFreq, offset: positions.offset });
-  const [batch, heads, seq, dim] = x.shape as [number, number, number, number];
+  const [batch, , seq] = x.shape as [number, number, number, number];
   const pos = positions.perRow;
   if (pos.length !== batch * seq) {
     throw new Error(`applyRotary: ${pos.length} positions for batch ${batch} × seq ${seq}`);
   }
-  const block = heads * seq * dim;
-  // tensor-core's rope shares positions across leading axes, so rows are rotated one by one.
-  const run = (data: Float32Array, inverse: boolean): Float32Array => {
-    const out = bufferPool.acquire(data.length);
-    for (let b = 0; b < batch; b++) {
-      const part = getBackend().rope(data.slice(b * block, (b + 1) * block), {
-        rows: heads,
-        seq,
-        dim,
-        offset: 0,
-        positions: pos.subarray(b * seq, (b + 1) * seq),
-        invFreq,
-        inverse,
-      });
-      out.set(part, b * block);
-      bufferPool.release(part);
-    }
-    return out;
-  };
-  const out = new Tensor(run(x.data, false), x.shape);
-  return record(out, 'ropeRows', [x], (g) => [new Tensor(run(g.data, true), x.shape)]);
+  // tensor-core's rope shares positions across leading axes, so rows are rotated one by
+  // one; as ops, so the gradient follows and a device backend keeps the rows on the device.
+  const rows: Tensor[] = [];
+  for (let b = 0; b < batch; b++) {
+    rows.push(
+      rope(narrow(x, 0, b, 1), { invFreq, positions: pos.subarray(b * seq, (b + 1) * seq) }),
+    );
+  }
+  return batch === 1 ? rows[0]! : concat(rows, 0);
 }

@@ -5,6 +5,26 @@
  */
 import type { DecodeKernels } from './decode-kernels';
 
+/**
+ * Values a device backend keeps where it computed them (a gpu.js GL texture), so that
+ * the next op reads them there; they come to the host only when asked for.
+ */
+export interface DeviceData {
+  readonly length: number;
+  /** Copies the values to the host (a GPU readback). */
+  read(): Float32Array;
+  /** Frees the device memory; idempotent. */
+  release(): void;
+}
+
+/** A kernel operand or result: host values, or a device backend's own device data. */
+export type KernelData = Float32Array | DeviceData;
+
+/** The host values of a kernel result (reading device data back). */
+export function hostValues(d: KernelData): Float32Array {
+  return d instanceof Float32Array ? d : d.read();
+}
+
 /** Every binary op a backend computes, so that suites can cover them all. */
 export const BINARY_OPS = [
   'add',
@@ -85,116 +105,74 @@ export interface AttentionParams {
   maskStrides?: readonly [number, number, number, number];
 }
 
-export interface Backend {
+export interface Backend<D extends KernelData = KernelData> {
   readonly name: string;
+  /**
+   * Whether `d` is device data this backend made and can read in place. Ops hand a
+   * backend device data only when it holds it, and host values otherwise, so a
+   * backend without this method only ever sees Float32Arrays.
+   */
+  holds?(d: DeviceData): boolean;
   binary(
     op: BinaryOp,
-    a: Float32Array,
+    a: D,
     aShape: readonly number[],
-    b: Float32Array,
+    b: D,
     bShape: readonly number[],
     outShape: readonly number[],
-  ): Float32Array;
-  unary(op: UnaryOp, a: Float32Array): Float32Array;
-  clamp(a: Float32Array, lo: number, hi: number): Float32Array;
-  matmul(a: Float32Array, b: Float32Array, p: MatmulParams): Float32Array;
+  ): D;
+  unary(op: UnaryOp, a: D): D;
+  clamp(a: D, lo: number, hi: number): D;
+  matmul(a: D, b: D, p: MatmulParams): D;
   /** Reduces the middle axis of a tensor viewed as [outer, len, inner]. */
-  reduce(op: ReduceOp, a: Float32Array, outer: number, len: number, inner: number): Float32Array;
-  argmax(a: Float32Array, outer: number, len: number, inner: number): Float32Array;
+  reduce(op: ReduceOp, a: D, outer: number, len: number, inner: number): D;
+  argmax(a: D, outer: number, len: number, inner: number): D;
   /** Softmax (or log-softmax) of each row of a rows × cols matrix. */
-  softmax(a: Float32Array, rows: number, cols: number, log: boolean): Float32Array;
-  permute(a: Float32Array, shape: readonly number[], perm: readonly number[]): Float32Array;
-  slice(
-    a: Float32Array,
-    shape: readonly number[],
-    begin: readonly number[],
-    size: readonly number[],
-  ): Float32Array;
+  softmax(a: D, rows: number, cols: number, log: boolean): D;
+  permute(a: D, shape: readonly number[], perm: readonly number[]): D;
+  slice(a: D, shape: readonly number[], begin: readonly number[], size: readonly number[]): D;
   pad(
-    a: Float32Array,
+    a: D,
     shape: readonly number[],
     padding: readonly (readonly [number, number])[],
     value: number,
-  ): Float32Array;
+  ): D;
   /** Concatenation along an axis, each input viewed as [outer, len_i, inner]. */
-  concat(
-    inputs: readonly Float32Array[],
-    outer: number,
-    lens: readonly number[],
-    inner: number,
-  ): Float32Array;
+  concat(inputs: readonly D[], outer: number, lens: readonly number[], inner: number): D;
   /** out[o, j, i] = a[o, idx[j], i] for a viewed as [outer, len, inner]. */
-  indexSelect(
-    a: Float32Array,
-    outer: number,
-    len: number,
-    inner: number,
-    idx: Int32Array,
-  ): Float32Array;
+  indexSelect(a: D, outer: number, len: number, inner: number, idx: Int32Array): D;
   /** The adjoint of indexSelect: zeros of [outer, len, inner] with g[o, j, i] added at idx[j]. */
-  indexAdd(
-    g: Float32Array,
-    outer: number,
-    len: number,
-    inner: number,
-    idx: Int32Array,
-  ): Float32Array;
+  indexAdd(g: D, outer: number, len: number, inner: number, idx: Int32Array): D;
   where(
-    cond: Float32Array,
+    cond: D,
     condShape: readonly number[],
-    a: Float32Array,
+    a: D,
     aShape: readonly number[],
-    b: Float32Array,
+    b: D,
     bShape: readonly number[],
     outShape: readonly number[],
-  ): Float32Array;
-  rmsNorm(x: Float32Array, w: Float32Array, rows: number, cols: number, eps: number): Float32Array;
-  rmsNormBackward(
-    dy: Float32Array,
-    x: Float32Array,
-    w: Float32Array,
-    rows: number,
-    cols: number,
-    eps: number,
-  ): [dx: Float32Array, dw: Float32Array];
-  rope(x: Float32Array, p: RopeParams): Float32Array;
+  ): D;
+  rmsNorm(x: D, w: D, rows: number, cols: number, eps: number): D;
+  rmsNormBackward(dy: D, x: D, w: D, rows: number, cols: number, eps: number): [dx: D, dw: D];
+  rope(x: D, p: RopeParams): D;
   /**
    * Returns the output and the state its backward pass needs (the js backend keeps the
    * probabilities; the wasm backend may keep row log-sum-exps): saved state is private to
    * the backend that made it and is handed back only to that backend's attentionBackward.
    */
-  attention(
-    q: Float32Array,
-    k: Float32Array,
-    v: Float32Array,
-    mask: Float32Array | null,
-    p: AttentionParams,
-  ): [out: Float32Array, probs: Float32Array];
-  attentionBackward(
-    dOut: Float32Array,
-    q: Float32Array,
-    k: Float32Array,
-    v: Float32Array,
-    probs: Float32Array,
-    p: AttentionParams,
-  ): [dq: Float32Array, dk: Float32Array, dv: Float32Array];
+  attention(q: D, k: D, v: D, mask: D | null, p: AttentionParams): [out: D, probs: D];
+  attentionBackward(dOut: D, q: D, k: D, v: D, probs: D, p: AttentionParams): [dq: D, dk: D, dv: D];
   /** Per-row −log softmax(logits)[target]; rows whose target is ignoreIndex give 0. */
-  crossEntropy(
-    logits: Float32Array,
-    targets: Int32Array,
-    rows: number,
-    cols: number,
-    ignoreIndex: number,
-  ): Float32Array;
+  crossEntropy(logits: D, targets: Int32Array, rows: number, cols: number, ignoreIndex: number): D;
   /** d loss / d logits given d loss / d rowLoss. */
   crossEntropyBackward(
-    logits: Float32Array,
+    logits: D,
     targets: Int32Array,
     rows: number,
     cols: number,
     ignoreIndex: number,
-    rowGrad: Float32Array,
-  ): Float32Array;
+    rowGrad: D,
+  ): D;
   /**
    * A fresh set of resident-buffer kernels for token-by-token decoding, where the
    * backend has them (wasm); callers fall back to the ops otherwise.
@@ -203,3 +181,6 @@ export interface Backend {
   /** Frees device-side resources; CPU backends have none. */
   dispose?(): void;
 }
+
+/** A backend computing on the host: every operand and result is a Float32Array. */
+export type HostBackend = Backend<Float32Array>;

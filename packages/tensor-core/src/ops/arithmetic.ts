@@ -9,11 +9,16 @@ import { sum } from './reduction';
 
 function binaryRaw(op: BinaryOp, a: Tensor, b: Tensor): Tensor {
   const outShape = broadcastShapes(a.shape, b.shape, op);
-  return new Tensor(getBackend().binary(op, a.data, a.shape, b.data, b.shape, outShape), outShape);
+  const be = getBackend();
+  return new Tensor(
+    be.binary(op, a.kernelData(be), a.shape, b.kernelData(be), b.shape, outShape),
+    outShape,
+  );
 }
 
 function unaryRaw(op: UnaryOp, a: Tensor): Tensor {
-  return new Tensor(getBackend().unary(op, a.data), a.shape);
+  const be = getBackend();
+  return new Tensor(be.unary(op, a.kernelData(be)), a.shape);
 }
 
 /** Sums a broadcast gradient back to the shape of the input it came from. */
@@ -146,7 +151,8 @@ export function clamp(
   hi = Number.POSITIVE_INFINITY,
 ): Tensor {
   if (lo > hi) throw new Error(`clamp: lo ${lo} is above hi ${hi}`);
-  const out = new Tensor(getBackend().clamp(a.data, lo, hi), a.shape);
+  const be = getBackend();
+  const out = new Tensor(be.clamp(a.kernelData(be), lo, hi), a.shape);
   return record(out, 'clamp', [a], (g) => {
     const inside = mul(binaryRaw('greater', a, scalar(lo)), binaryRaw('less', a, scalar(hi)));
     return [mul(g, inside)];

@@ -15,10 +15,12 @@ export function indexSelect(x: Tensor, axis: number, indices: Tensor | ArrayLike
   const inner = sizeOf(x.shape.slice(a + 1));
   const shape = [...x.shape];
   shape[a] = idx.length;
-  const out = new Tensor(getBackend().indexSelect(x.data, outer, len, inner, idx), shape);
-  return record(out, 'indexSelect', [x], (g) => [
-    new Tensor(getBackend().indexAdd(g.data, outer, len, inner, idx), x.shape),
-  ]);
+  const be = getBackend();
+  const out = new Tensor(be.indexSelect(x.kernelData(be), outer, len, inner, idx), shape);
+  return record(out, 'indexSelect', [x], (g) => {
+    const gb = getBackend();
+    return [new Tensor(gb.indexAdd(g.kernelData(gb), outer, len, inner, idx), x.shape)];
+  });
 }
 
 /**
@@ -38,21 +40,23 @@ export function gather(
 /** cond ? a : b elementwise, with broadcasting; cond is non-zero for true. */
 export function where(cond: Tensor, a: Tensor, b: Tensor): Tensor {
   const outShape = broadcastShapes(broadcastShapes(cond.shape, a.shape, 'where'), b.shape, 'where');
-  const data = getBackend().where(
-    cond.data,
+  const be = getBackend();
+  const data = be.where(
+    cond.kernelData(be),
     cond.shape,
-    a.data,
+    a.kernelData(be),
     a.shape,
-    b.data,
+    b.kernelData(be),
     b.shape,
     outShape,
   );
   const out = new Tensor(data, outShape);
   return record(out, 'where', [a, b], (g) => {
-    const c = new Tensor(
-      getBackend().unary('abs', getBackend().unary('sign', cond.data)),
-      cond.shape,
-    );
+    // |sign(cond)|: 1 where cond selects a, as a tensor so it stays where cond is.
+    const gb = getBackend();
+    const sign = new Tensor(gb.unary('sign', cond.kernelData(gb)), cond.shape);
+    const c = new Tensor(gb.unary('abs', sign.kernelData(gb)), cond.shape);
+    sign.dispose();
     return [
       a.requiresGrad ? sumToShape(mul(g, c), a.shape) : null,
       b.requiresGrad ? sumToShape(mul(g, sub(1, c)), b.shape) : null,

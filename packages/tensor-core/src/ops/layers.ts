@@ -1,7 +1,7 @@
 import { record } from '../autograd/record';
 import { getBackend } from '../kernels/registry';
 import { broadcastShapes, formatShape, stridesOf } from '../tensor/shape';
-import { Tensor } from '../tensor/tensor';
+import { releaseWhenCollected, Tensor } from '../tensor/tensor';
 import { toIndices } from './creation';
 
 /** RMSNorm over the last axis: x / sqrt(mean(x²) + eps) · weight (fused). */
@@ -13,9 +13,21 @@ export function rmsNorm(x: Tensor, weight: Tensor, eps = 1e-6): Tensor {
     );
   }
   const rows = x.size / cols;
-  const out = new Tensor(getBackend().rmsNorm(x.data, weight.data, rows, cols, eps), x.shape);
+  const be = getBackend();
+  const out = new Tensor(
+    be.rmsNorm(x.kernelData(be), weight.kernelData(be), rows, cols, eps),
+    x.shape,
+  );
   return record(out, 'rmsNorm', [x, weight], (g) => {
-    const [dx, dw] = getBackend().rmsNormBackward(g.data, x.data, weight.data, rows, cols, eps);
+    const gb = getBackend();
+    const [dx, dw] = gb.rmsNormBackward(
+      g.kernelData(gb),
+      x.kernelData(gb),
+      weight.kernelData(gb),
+      rows,
+      cols,
+      eps,
+    );
     return [new Tensor(dx, x.shape), new Tensor(dw, weight.shape)];
   });
 }
@@ -63,10 +75,12 @@ export function rope(x: Tensor, opts: RopeOptions = {}): Tensor {
     positions,
     invFreq,
   };
-  const out = new Tensor(getBackend().rope(x.data, { ...params, inverse: false }), x.shape);
-  return record(out, 'rope', [x], (g) => [
-    new Tensor(getBackend().rope(g.data, { ...params, inverse: true }), x.shape),
-  ]);
+  const be = getBackend();
+  const out = new Tensor(be.rope(x.kernelData(be), { ...params, inverse: false }), x.shape);
+  return record(out, 'rope', [x], (g) => {
+    const gb = getBackend();
+    return [new Tensor(gb.rope(g.kernelData(gb), { ...params, inverse: true }), x.shape)];
+  });
 }
 
 export interface AttentionOptions {
@@ -132,20 +146,23 @@ export function scaledDotProductAttention(
     causal: opts.causal ?? false,
     maskStrides,
   };
-  const [outData, probs] = getBackend().attention(
-    q.data,
-    k.data,
-    v.data,
-    mask ? mask.data : null,
+  const be = getBackend();
+  const [outData, probs] = be.attention(
+    q.kernelData(be),
+    k.kernelData(be),
+    v.kernelData(be),
+    mask ? mask.kernelData(be) : null,
     params,
   );
   const out = new Tensor(outData, q.shape);
+  // The saved state is private to `be` (see Backend.attention), so the gradient uses it too.
+  releaseWhenCollected(out, probs);
   return record(out, 'attention', [q, k, v], (g) => {
-    const [dq, dk, dv] = getBackend().attentionBackward(
-      g.data,
-      q.data,
-      k.data,
-      v.data,
+    const [dq, dk, dv] = be.attentionBackward(
+      g.kernelData(be),
+      q.kernelData(be),
+      k.kernelData(be),
+      v.kernelData(be),
       probs,
       params,
     );
@@ -187,25 +204,45 @@ export function crossEntropy(
   }
   let count = 0;
   for (let i = 0; i < rows; i++) if (tgt[i] !== ignoreIndex) count++;
-  const perRow = getBackend().crossEntropy(logits.data, tgt, rows, cols, ignoreIndex);
+  const scale = reduction === 'mean' ? (count > 0 ? 1 / count : 0) : 1;
+  const be = getBackend();
+  const perRow = be.crossEntropy(logits.kernelData(be), tgt, rows, cols, ignoreIndex);
   let out: Tensor;
   if (reduction === 'none') {
     out = new Tensor(perRow, logits.shape.slice(0, -1));
   } else {
-    let s = 0;
-    for (let i = 0; i < rows; i++) s += perRow[i]!;
-    const scale = reduction === 'mean' ? (count > 0 ? 1 / count : 0) : 1;
-    out = new Tensor(new Float32Array([s * scale]), []);
+    // Summed by the backend, so a GPU backend's rows stay on the device.
+    const total = new Tensor(be.reduce('sum', perRow, 1, rows, 1), []);
+    new Tensor(perRow, [rows]).dispose();
+    out = new Tensor(be.binary('mul', total.kernelData(be), [], scaleOf(scale), [], []), []);
+    total.dispose();
   }
   return record(out, 'crossEntropy', [logits], (g) => {
-    const rowGrad = new Float32Array(rows);
-    if (reduction === 'none') rowGrad.set(g.data);
-    else rowGrad.fill(g.data[0]! * (reduction === 'mean' ? (count > 0 ? 1 / count : 0) : 1));
-    return [
-      new Tensor(
-        getBackend().crossEntropyBackward(logits.data, tgt, rows, cols, ignoreIndex, rowGrad),
-        logits.shape,
-      ),
-    ];
+    const gb = getBackend();
+    // d loss / d rowLoss: g itself, or g · scale for every row.
+    const scaled =
+      reduction === 'none'
+        ? null
+        : new Tensor(gb.binary('mul', g.kernelData(gb), [1], filled(rows, scale), [rows], [rows]), [
+            rows,
+          ]);
+    const dLogits = gb.crossEntropyBackward(
+      logits.kernelData(gb),
+      tgt,
+      rows,
+      cols,
+      ignoreIndex,
+      (scaled ?? g).kernelData(gb),
+    );
+    scaled?.dispose();
+    return [new Tensor(dLogits, logits.shape)];
   });
+}
+
+function scaleOf(value: number): Float32Array {
+  return new Float32Array([value]);
+}
+
+function filled(n: number, value: number): Float32Array {
+  return new Float32Array(n).fill(value);
 }

@@ -57,7 +57,8 @@ export function matmul(a: Tensor, b: Tensor, opts: MatmulOptions = {}): Tensor {
   // One b for a whole batch of untransposed a (x Wᵀ of a linear layer over [batch, seq, in]):
   // the batch's rows stacked are one matrix, so a single product reads (packs) b once.
   const fold = bStride === 0 && aStride !== 0 && !transA;
-  const data = getBackend().matmul(ax.data, bx.data, {
+  const be = getBackend();
+  const data = be.matmul(ax.kernelData(be), bx.kernelData(be), {
     batch: fold ? 1 : batch,
     m: fold ? batch * m : m,
     k,

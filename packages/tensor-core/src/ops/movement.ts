@@ -38,7 +38,8 @@ export function permute(x: Tensor, perm: readonly number[]): Tensor {
   }
   if (perm.every((p, i) => p === i)) return x;
   const outShape = perm.map((p) => x.shape[p]!);
-  const out = new Tensor(getBackend().permute(x.data, x.shape, perm), outShape);
+  const be = getBackend();
+  const out = new Tensor(be.permute(x.kernelData(be), x.shape, perm), outShape);
   const inverse = new Array<number>(perm.length);
   perm.forEach((p, i) => {
     inverse[p] = i;
@@ -71,7 +72,8 @@ export function slice(x: Tensor, begin: readonly number[], size?: readonly numbe
     }
   });
   if (sz.every((s, i) => s === x.shape[i])) return x;
-  const out = new Tensor(getBackend().slice(x.data, x.shape, begin, sz), sz);
+  const be = getBackend();
+  const out = new Tensor(be.slice(x.kernelData(be), x.shape, begin, sz), sz);
   return record(out, 'slice', [x], (g) => [
     pad(
       g,
@@ -94,7 +96,8 @@ export function pad(x: Tensor, padding: readonly (readonly [number, number])[], 
     throw new Error(`pad: need ${x.ndim} non-negative [before, after] pairs`);
   }
   const outShape = x.shape.map((d, i) => d + padding[i]![0] + padding[i]![1]);
-  const out = new Tensor(getBackend().pad(x.data, x.shape, padding, value), outShape);
+  const be = getBackend();
+  const out = new Tensor(be.pad(x.kernelData(be), x.shape, padding, value), outShape);
   return record(out, 'pad', [x], (g) => [
     slice(
       g,
@@ -112,7 +115,8 @@ export function expand(x: Tensor, shape: Shape): Tensor {
     throw new Error(`expand: ${formatShape(x.shape)} cannot broadcast to ${formatShape(shape)}`);
   }
   const zero = new Float32Array(1);
-  const out = new Tensor(getBackend().binary('add', x.data, x.shape, zero, [], shape), shape);
+  const be = getBackend();
+  const out = new Tensor(be.binary('add', x.kernelData(be), x.shape, zero, [], shape), shape);
   return record(out, 'expand', [x], (g) => [sumToShape(g, x.shape)]);
 }
 
@@ -132,8 +136,9 @@ export function concat(tensors: readonly Tensor[], axis = 0): Tensor {
   const inner = sizeOf(first.shape.slice(a + 1));
   const outShape = [...first.shape];
   outShape[a] = lens.reduce((s, l) => s + l, 0);
-  const data = getBackend().concat(
-    tensors.map((t) => t.data),
+  const be = getBackend();
+  const data = be.concat(
+    tensors.map((t) => t.kernelData(be)),
     outer,
     lens,
     inner,

@@ -8,15 +8,22 @@ import { expand, reshape } from './movement';
 
 /** Reduces each axis in turn as the middle of [outer, len, inner]; keeps dims of size 1. */
 function reduceKeep(op: ReduceOp, x: Tensor, axes: number[]): Tensor {
-  let data = x.data;
+  if (axes.length === 0) return new Tensor(Float32Array.from(x.data), x.shape);
+  const be = getBackend();
+  let cur = x;
   const shape = [...x.shape];
   for (const axis of axes) {
     const outer = sizeOf(shape.slice(0, axis));
     const inner = sizeOf(shape.slice(axis + 1));
-    data = getBackend().reduce(op, data, outer, shape[axis]!, inner);
+    const next = new Tensor(
+      be.reduce(op, cur.kernelData(be), outer, shape[axis]!, inner),
+      shape.map((d, i) => (i === axis ? 1 : d)),
+    );
+    if (cur !== x) cur.dispose();
+    cur = next;
     shape[axis] = 1;
   }
-  return new Tensor(axes.length ? data : Float32Array.from(data), shape);
+  return cur;
 }
 
 function dropAxes(shape: readonly number[], axes: number[]): number[] {
@@ -66,7 +73,8 @@ export function argmax(x: Tensor, axis = -1, keepdims = false): Tensor {
   const [a] = normalizeAxes(axis, x.ndim, 'argmax');
   const outer = sizeOf(x.shape.slice(0, a));
   const inner = sizeOf(x.shape.slice(a! + 1));
-  const data = getBackend().argmax(x.data, outer, x.shape[a!]!, inner);
+  const be = getBackend();
+  const data = be.argmax(x.kernelData(be), outer, x.shape[a!]!, inner);
   const shape = [...x.shape];
   shape[a!] = 1;
   return new Tensor(data, keepdims ? shape : dropAxes(x.shape, [a!]));

@@ -11,7 +11,8 @@ function rowwise(x: Tensor, axis: number, log: boolean): Tensor {
   if (a !== x.ndim - 1) return transpose(rowwise(transpose(x, a, -1), -1, log), a, -1);
   const cols = x.shape[a]!;
   const rows = x.size / cols;
-  const out = new Tensor(getBackend().softmax(x.data, rows, cols, log), x.shape);
+  const be = getBackend();
+  const out = new Tensor(be.softmax(x.kernelData(be), rows, cols, log), x.shape);
   return record(out, log ? 'logSoftmax' : 'softmax', [x], (g) => {
     if (log) return [sub(g, mul(exp(out), sum(g, -1, true)))];
     return [mul(out, sub(g, sum(mul(g, out), -1, true)))];

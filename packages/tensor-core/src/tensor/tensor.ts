@@ -1,17 +1,80 @@
+import type { Backend, DeviceData, KernelData } from '../kernels/backend';
 import { bufferPool } from '../kernels/buffer-pool';
 import { assertValidShape, formatShape, type Shape, sizeOf } from './shape';
 
-/** Shared, reference-counted float32 data; views (reshape) share one. */
+// Device memory of storage nobody disposed (tensors outside a tidy) is freed once the
+// storage is garbage-collected; the GC cannot see GPU memory on its own.
+const deviceFinalizer = new FinalizationRegistry<DeviceData>((d) => d.release());
+
+/**
+ * Shared, reference-counted float32 data; views (reshape) share one. The values live on
+ * the host, or as device data on the backend that computed them until the host reads
+ * them: then they are read back once and the device copy is freed, so that writes
+ * through `data` (optimizers) cannot leave a stale device copy behind.
+ */
 export class Storage {
   refs = 1;
-  constructor(public data: Float32Array | null) {}
+  private host: Float32Array | null;
+  private device: DeviceData | null;
+  private disposed = false;
+  readonly length: number;
+
+  constructor(values: KernelData) {
+    if (values instanceof Float32Array) {
+      this.host = values;
+      this.device = null;
+    } else {
+      this.host = null;
+      this.device = values;
+      deviceFinalizer.register(this, values, this);
+    }
+    this.length = values.length;
+  }
+
+  get isDisposed(): boolean {
+    return this.disposed;
+  }
+
+  /** The device data, while the values are still only on the device. */
+  get deviceData(): DeviceData | null {
+    return this.device;
+  }
+
+  /** The values on the host, read back from the device the first time. */
+  get data(): Float32Array | null {
+    if (this.disposed) return null;
+    if (!this.host && this.device) {
+      this.host = this.device.read();
+      this.dropDevice();
+    }
+    return this.host;
+  }
+
+  private dropDevice(): void {
+    if (!this.device) return;
+    deviceFinalizer.unregister(this);
+    this.device.release();
+    this.device = null;
+  }
 
   release(): void {
-    if (--this.refs === 0 && this.data) {
-      bufferPool.release(this.data);
-      this.data = null;
+    if (--this.refs === 0 && !this.disposed) {
+      this.disposed = true;
+      if (this.host) bufferPool.release(this.host);
+      this.host = null;
+      this.dropDevice();
     }
   }
+}
+
+const savedStateFinalizer = new FinalizationRegistry<DeviceData>((d) => d.release());
+
+/**
+ * Frees `data` (a backend's saved state, such as attention's) once `owner` is
+ * garbage-collected, when it is device data; host arrays need nothing.
+ */
+export function releaseWhenCollected(owner: object, data: KernelData): void {
+  if (!(data instanceof Float32Array)) savedStateFinalizer.register(owner, data);
 }
 
 /** How a tensor was computed: its inputs and the rule giving their gradients. */
@@ -47,12 +110,13 @@ export class Tensor {
   private storage: Storage;
   private released = false;
 
-  constructor(data: Float32Array | Storage, shape: Shape) {
+  /** Host values, a backend's device data (see DeviceData), or another tensor's storage. */
+  constructor(data: KernelData | Storage, shape: Shape) {
     assertValidShape(shape);
     this.shape = Object.freeze([...shape]);
     this.size = sizeOf(shape);
     this.storage = data instanceof Storage ? data : new Storage(data);
-    const len = this.storage.data?.length;
+    const len = this.storage.isDisposed ? undefined : this.storage.length;
     if (len !== this.size) {
       throw new Error(
         `Tensor: ${len} values do not fill shape ${formatShape(shape)} (${this.size})`,
@@ -61,11 +125,31 @@ export class Tensor {
     scopes[scopes.length - 1]?.push(this);
   }
 
-  /** The values, row-major. Writing to them bypasses autograd (used by optimizers). */
+  /**
+   * The values, row-major, on the host (read back from the device if a GPU backend
+   * computed them). Writing to them bypasses autograd (used by optimizers).
+   */
   get data(): Float32Array {
     const d = this.released ? null : this.storage.data;
     if (!d) throw new Error(`Tensor ${this.describe()} was disposed`);
     return d;
+  }
+
+  /**
+   * The values as `backend`'s kernels should read them: the device data when the
+   * backend holds it (no readback), the host values otherwise.
+   */
+  kernelData(backend: Backend): KernelData {
+    if (this.released || this.storage.isDisposed)
+      throw new Error(`Tensor ${this.describe()} was disposed`);
+    const device = this.storage.deviceData;
+    if (device && backend.holds?.(device)) return device;
+    return this.data;
+  }
+
+  /** Whether the values are still only on a device (not yet read back). */
+  get onDevice(): boolean {
+    return !this.released && this.storage.deviceData !== null;
   }
 
   get ndim(): number {
@@ -73,7 +157,7 @@ export class Tensor {
   }
 
   get isDisposed(): boolean {
-    return this.released || this.storage.data === null;
+    return this.released || this.storage.isDisposed;
   }
 
   /** A tensor of another shape over the same values (no copy). */

@@ -1,20 +1,18 @@
 import { GPU } from 'gpu.js';
+import type { HostBackend } from '../backend';
 import { createJsBackend } from '../js/index';
 import { GpuJsContext, type GpuJsMode } from './context';
-import {
-  backendResult,
-  GPU_JS_PLANS,
-  type KernelMethod,
-  type KernelName,
-  type PlannedKernel,
-} from './plans';
+import { backendResult, GPU_JS_PLANS, type KernelName, type PlannedKernel } from './plans';
 import { runPlanAsync } from './run-plan';
 
-/** Every Backend kernel, returning a Promise of what the Backend method returns. */
+/** A Backend kernel on host arrays, as the asynchronous kernels take and return them. */
+type HostKernel<K extends KernelName> = Extract<HostBackend[K], (...args: never[]) => unknown>;
+
+/** Every Backend kernel, returning a Promise of what the Backend method returns on host arrays. */
 export type AsyncKernels = {
   readonly [K in KernelName]: (
-    ...args: Parameters<KernelMethod<K>>
-  ) => Promise<ReturnType<KernelMethod<K>>>;
+    ...args: Parameters<HostKernel<K>>
+  ) => Promise<ReturnType<HostKernel<K>>>;
 };
 
 export interface GpuJsAsyncKernels extends AsyncKernels {

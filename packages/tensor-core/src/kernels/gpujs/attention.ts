@@ -1,4 +1,4 @@
-import type { AttentionParams } from '../backend';
+import type { AttentionParams, KernelData } from '../backend';
 import { EXACT_INDEX_LIMIT, view } from './context';
 import { KernelPlan, type PlanArg, type StepOutput } from './plan';
 import { rowMax, rowSumExp } from './reduce';
@@ -31,7 +31,7 @@ function scores(
   plan: KernelPlan,
   qv: PlanArg,
   kv: PlanArg,
-  mask: Float32Array | null,
+  mask: KernelData | null,
   p: AttentionParams,
 ): StepOutput {
   const { batch, heads, kvHeads, tq, tk, dim, scale, causal, maskStrides } = p;
@@ -64,10 +64,10 @@ function scores(
 
 /** Forward attention; null when sizes need the js backend. */
 export function attention(
-  q: Float32Array,
-  k: Float32Array,
-  v: Float32Array,
-  mask: Float32Array | null,
+  q: KernelData,
+  k: KernelData,
+  v: KernelData,
+  mask: KernelData | null,
   p: AttentionParams,
 ): KernelPlan | null {
   const { batch, heads, kvHeads, tq, tk, dim } = p;
@@ -126,11 +126,11 @@ export function attention(
  * dS is recomputed inside the dQ/dK kernels rather than stored.
  */
 export function attentionBackward(
-  dOut: Float32Array,
-  q: Float32Array,
-  k: Float32Array,
-  v: Float32Array,
-  probs: Float32Array,
+  dOut: KernelData,
+  q: KernelData,
+  k: KernelData,
+  v: KernelData,
+  probs: KernelData,
   p: AttentionParams,
 ): KernelPlan | null {
   const { batch, heads, kvHeads, tq, tk, dim, scale } = p;

@@ -1,9 +1,10 @@
-import type { Backend, MatmulParams } from '../backend';
+import { type Backend, hostValues, type MatmulParams } from '../backend';
 import { createJsBackend } from '../js/index';
 
 /** One timed probe: what `auto` measures on every candidate backend. */
 interface Probe {
   name: string;
+  /** Reads the result back, so device backends are timed to values on the host. */
   run(b: Backend): Float32Array;
 }
 
@@ -34,8 +35,8 @@ function makeProbes(): Probe[] {
   };
   const logits = probeData(64 * 512, 3);
   return [
-    { name: `matmul ${size}³`, run: (be) => be.matmul(a, b, p) },
-    { name: 'softmax 64×512', run: (be) => be.softmax(logits, 64, 512, false) },
+    { name: `matmul ${size}³`, run: (be) => hostValues(be.matmul(a, b, p)) },
+    { name: 'softmax 64×512', run: (be) => hostValues(be.softmax(logits, 64, 512, false)) },
   ];
 }
 

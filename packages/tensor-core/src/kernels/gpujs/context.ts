@@ -1,4 +1,6 @@
 import { GPU, type IKernelRunShortcut, Input } from 'gpu.js';
+import type { DeviceData, KernelData } from '../backend';
+import { type DeviceStats, DeviceView, GpuJsDeviceData } from './device-data';
 
 /** gpu.js execution modes a backend can be built on. */
 export type GpuJsMode = 'cpu' | 'webasm' | 'headlessgl' | 'webgl2' | 'webgl' | 'webgpu';
@@ -14,6 +16,9 @@ export const GPU_JS_MODES: readonly GpuJsMode[] = [
 
 /** Modes whose intermediates stay on the device (textures, storage buffers) by default. */
 const DEVICE_MODES: ReadonlySet<GpuJsMode> = new Set(['headlessgl', 'webgl2', 'webgl', 'webgpu']);
+
+/** Modes computing into GL textures, which results can stay in across calls. */
+const GL_MODES: ReadonlySet<GpuJsMode> = new Set(['headlessgl', 'webgl2', 'webgl']);
 
 /**
  * How kernels are called: `sync` for the Backend interface, `async` for the kernel set
@@ -57,9 +62,10 @@ export function gpuJsModeSupported(mode: GpuJsMode): boolean {
 
 /**
  * What a kernel reads: a flat array viewed as up to three axes ([x, y, z], x fastest),
- * a device result of a pipelined kernel (GL texture, WebGPU buffer), or a scalar.
+ * device data (read 1-D as is, or through a DeviceView by axes), a device result of a
+ * pipelined kernel (GL texture, WebGPU buffer), or a scalar.
  */
-export type KernelArg = Input | Float32Array | number | object;
+export type KernelArg = Input | Float32Array | GpuJsDeviceData | DeviceView | number | object;
 
 /**
  * In webasm every `let` holding an integer decays to f32, so a flat index above 2^24
@@ -69,8 +75,10 @@ export type KernelArg = Input | Float32Array | number | object;
 export const EXACT_INDEX_LIMIT = 2 ** 24;
 
 /** Views `data` as [x, y, z] (x fastest) for a kernel argument. */
-export function view(data: Float32Array, x: number, y = 1, z = 1): Input {
-  return new Input(data as unknown as number[], [x, y, z]);
+export function view(data: KernelData, x: number, y = 1, z = 1): Input | DeviceView {
+  if (data instanceof Float32Array) return new Input(data as unknown as number[], [x, y, z]);
+  if (data instanceof GpuJsDeviceData) return new DeviceView(data, [x, y, z]);
+  throw new Error('gpu.js kernels can read only host arrays and gpu.js device data');
 }
 
 type Nested = Float32Array | Nested[];
@@ -188,6 +196,12 @@ const MAX_SHAPE_VARIANTS = 64;
 export interface GpuJsContextOptions {
   /** Whether intermediates stay on the device (`pipeline: true`); default: GL modes and webgpu. */
   pipelineIntermediates?: boolean;
+  /**
+   * Whether kernel results stay on the device too, as DeviceData that the next op reads
+   * in place (read back only when the host asks); default: in GL modes with pipelined
+   * intermediates and synchronous calls.
+   */
+  residentResults?: boolean;
   /** Default `sync`; webgpu can only be called `async`. */
   calls?: GpuJsCalls;
 }
@@ -201,6 +215,10 @@ export class GpuJsContext {
   readonly gpu: GPU;
   private readonly kernels = new Map<string, CompiledKernel>();
   readonly pipelineIntermediates: boolean;
+  readonly residentResults: boolean;
+  /** Whether kernels run on a GPU (GL, WebGPU), so that returning an array is a readback. */
+  readonly onGpu: boolean;
+  readonly stats: DeviceStats = { readbacks: 0, uploads: 0, reshapes: 0 };
 
   constructor(
     readonly mode: GpuJsMode,
@@ -210,6 +228,32 @@ export class GpuJsContext {
     if (reason) throw new Error(`gpu.js backend '${mode}' is unavailable: ${reason}`);
     this.gpu = new GPU({ mode });
     this.pipelineIntermediates = opts.pipelineIntermediates ?? DEVICE_MODES.has(mode);
+    this.onGpu = DEVICE_MODES.has(mode);
+    // Results stay on a real device (GL textures); cpu/webasm "pipelines" are host arrays,
+    // and WebGPU buffers are only reachable through the asynchronous kernel set.
+    const glPipeline = this.pipelineIntermediates && GL_MODES.has(mode);
+    const resident = opts.residentResults ?? (glPipeline && opts.calls !== 'async');
+    if (resident && !glPipeline)
+      throw new Error('gpu.js: residentResults needs a GL mode with pipelineIntermediates');
+    if (resident && opts.calls === 'async')
+      throw new Error('gpu.js: residentResults is for synchronous calls (the Backend)');
+    this.residentResults = resident;
+  }
+
+  /** Whether `d` is a live result of this context's kernels. */
+  holds(d: DeviceData): boolean {
+    return d instanceof GpuJsDeviceData && d.owner === this && !d.released;
+  }
+
+  /** Keeps a pipelined kernel's result (a texture the caller owns) as DeviceData. */
+  deviceData(handle: unknown, length: number): GpuJsDeviceData {
+    return new GpuJsDeviceData(
+      this,
+      handle as ConstructorParameters<typeof GpuJsDeviceData>[1],
+      length,
+      this.stats,
+      flatten,
+    );
   }
 
   /**

@@ -1,4 +1,4 @@
-import type { BinaryOp, UnaryOp } from '../backend';
+import type { BinaryOp, KernelData, UnaryOp } from '../backend';
 import { broadcastStrides } from '../js/elementwise';
 import { EXACT_INDEX_LIMIT, type KernelArg, view } from './context';
 import { type KernelPlan, singleLaunch } from './plan';
@@ -49,7 +49,7 @@ const UNARY_BODY: Record<UnaryOp, string> = {
   step: 'return x > 0 ? 1 : 0;',
 };
 
-export function unary(op: UnaryOp, a: Float32Array): KernelPlan | null {
+export function unary(op: UnaryOp, a: KernelData): KernelPlan | null {
   if (a.length === 0) return null;
   return singleLaunch(
     `unary:${op}`,
@@ -59,7 +59,7 @@ export function unary(op: UnaryOp, a: Float32Array): KernelPlan | null {
   );
 }
 
-export function clamp(a: Float32Array, lo: number, hi: number): KernelPlan | null {
+export function clamp(a: KernelData, lo: number, hi: number): KernelPlan | null {
   if (a.length === 0) return null;
   return singleLaunch(
     'clamp',
@@ -168,7 +168,7 @@ function broadcastSource(
 }
 
 /** Kernel arguments matching broadcastSource's parameters, in the same order. */
-function broadcastArgs(plan: BroadcastPlan, data: readonly Float32Array[]): KernelArg[] {
+function broadcastArgs(plan: BroadcastPlan, data: readonly KernelData[]): KernelArg[] {
   const { dims, stretched } = plan;
   const lead = dims.length - 2;
   const args: KernelArg[] = data.map((d, p) => {
@@ -204,7 +204,7 @@ function broadcastLaunch(
   opKey: string,
   body: string,
   valueNames: readonly string[],
-  data: readonly Float32Array[],
+  data: readonly KernelData[],
   shapes: readonly (readonly number[])[],
   outShape: readonly number[],
 ): KernelPlan | null {
@@ -230,9 +230,9 @@ function broadcastLaunch(
 /** Elementwise binary op with NumPy broadcasting; null when the js backend must take it. */
 export function binary(
   op: BinaryOp,
-  a: Float32Array,
+  a: KernelData,
   aShape: readonly number[],
-  b: Float32Array,
+  b: KernelData,
   bShape: readonly number[],
   outShape: readonly number[],
 ): KernelPlan | null {
@@ -248,11 +248,11 @@ export function binary(
 
 /** cond ? a : b with broadcasting (a NaN condition counts as false, as in JS). */
 export function where(
-  cond: Float32Array,
+  cond: KernelData,
   condShape: readonly number[],
-  a: Float32Array,
+  a: KernelData,
   aShape: readonly number[],
-  b: Float32Array,
+  b: KernelData,
   bShape: readonly number[],
   outShape: readonly number[],
 ): KernelPlan | null {

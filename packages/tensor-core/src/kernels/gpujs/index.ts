@@ -4,7 +4,7 @@
  * chooser behind `setBackend('auto')`. The 'webgpu' Backend always refuses (its kernels
  * are asynchronous); createGpuJsAsyncKernels('webgpu') runs the same kernels awaited.
  */
-import type { Backend } from '../backend';
+import { type Backend, hostValues } from '../backend';
 import { loadBackend, registerBackend, registeredBackends, setAutoChooser } from '../registry';
 import { type AutoMeasurement, fastest, measureBackends } from './auto';
 import { createGpuJsBackend } from './backend';
@@ -33,16 +33,18 @@ for (const mode of GPU_JS_MODES) {
 /** A 2×3 · 3×2 product every working backend must get right. */
 function smokeTest(b: Backend): boolean {
   const a = new Float32Array([1, 2, 3, 4, 5, 6]);
-  const out = b.matmul(a, a, {
-    batch: 1,
-    m: 2,
-    k: 3,
-    n: 2,
-    transA: false,
-    transB: true,
-    aBatchStride: 0,
-    bBatchStride: 0,
-  });
+  const out = hostValues(
+    b.matmul(a, a, {
+      batch: 1,
+      m: 2,
+      k: 3,
+      n: 2,
+      transA: false,
+      transB: true,
+      aBatchStride: 0,
+      bBatchStride: 0,
+    }),
+  );
   return [14, 32, 32, 77].every((v, i) => out[i] === v);
 }
 

@@ -1,3 +1,4 @@
+import type { KernelData } from '../backend';
 import { EXACT_INDEX_LIMIT, view } from './context';
 import { KernelPlan } from './plan';
 import { rowMax, rowSumExp } from './reduce';
@@ -13,7 +14,7 @@ function fits(rows: number, cols: number): boolean {
 
 /** Per-row −log softmax(logits)[target] = max + log Σ exp(x − max) − x[target]. */
 export function crossEntropy(
-  logits: Float32Array,
+  logits: KernelData,
   targets: Int32Array,
   rows: number,
   cols: number,
@@ -43,12 +44,12 @@ export function crossEntropy(
 
 /** d loss / d logits = (softmax − onehot(target)) · rowGrad, zero on ignored rows. */
 export function crossEntropyBackward(
-  logits: Float32Array,
+  logits: KernelData,
   targets: Int32Array,
   rows: number,
   cols: number,
   ignoreIndex: number,
-  rowGrad: Float32Array,
+  rowGrad: KernelData,
 ): KernelPlan | null {
   if (!fits(rows, cols)) return null;
   const plan = new KernelPlan();

@@ -1,4 +1,4 @@
-import type { MatmulParams } from '../backend';
+import type { KernelData, MatmulParams } from '../backend';
 import { EXACT_INDEX_LIMIT, view } from './context';
 import { type KernelPlan, singleLaunch } from './plan';
 
@@ -30,7 +30,7 @@ function matmulSource(
 }
 
 /** Batched matmul; null when the strides or sizes need the js backend. */
-export function matmul(a: Float32Array, b: Float32Array, p: MatmulParams): KernelPlan | null {
+export function matmul(a: KernelData, b: KernelData, p: MatmulParams): KernelPlan | null {
   let { batch, m } = p;
   const { k, n, transA, transB, aBatchStride, bBatchStride } = p;
   if (batch * m * n === 0 || k === 0) return null;

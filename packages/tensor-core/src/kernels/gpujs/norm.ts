@@ -1,3 +1,4 @@
+import type { KernelData } from '../backend';
 import { EXACT_INDEX_LIMIT, view } from './context';
 import { KernelPlan, type PlanArg, type StepOutput } from './plan';
 
@@ -28,8 +29,8 @@ function rowInvRms(
 
 /** y = x · inv_rms(row) · w: a row statistic, then one thread per cell. */
 export function rmsNorm(
-  x: Float32Array,
-  w: Float32Array,
+  x: KernelData,
+  w: KernelData,
   rows: number,
   cols: number,
   eps: number,
@@ -56,9 +57,9 @@ export function rmsNorm(
  * Row statistics first, then dx per cell and dw per column.
  */
 export function rmsNormBackward(
-  dy: Float32Array,
-  x: Float32Array,
-  w: Float32Array,
+  dy: KernelData,
+  x: KernelData,
+  w: KernelData,
   rows: number,
   cols: number,
   eps: number,

@@ -1,4 +1,4 @@
-import type { ReduceOp } from '../backend';
+import type { KernelData, ReduceOp } from '../backend';
 import { EXACT_INDEX_LIMIT, view } from './context';
 import { KernelPlan, type PlanArg, type StepOutput, singleLaunch } from './plan';
 
@@ -34,7 +34,7 @@ function fits(...extents: number[]): boolean {
 /** Reduces the middle axis of [outer, len, inner]: one thread per (outer, inner) cell. */
 export function reduce(
   op: ReduceOp,
-  a: Float32Array,
+  a: KernelData,
   outer: number,
   len: number,
   inner: number,
@@ -52,7 +52,7 @@ export function reduce(
 
 /** Index of the first maximum along the middle axis of [outer, len, inner]. */
 export function argmax(
-  a: Float32Array,
+  a: KernelData,
   outer: number,
   len: number,
   inner: number,
@@ -129,7 +129,7 @@ export function rowSumExp(
 
 /** Row softmax / log-softmax: row max, row Σ exp, then one thread per cell. */
 export function softmax(
-  a: Float32Array,
+  a: KernelData,
   rows: number,
   cols: number,
   log: boolean,

@@ -1,4 +1,4 @@
-import type { RopeParams } from '../backend';
+import type { KernelData, RopeParams } from '../backend';
 import { EXACT_INDEX_LIMIT, view } from './context';
 import { type KernelPlan, singleLaunch } from './plan';
 
@@ -7,7 +7,7 @@ import { type KernelPlan, singleLaunch } from './plan';
  * pairs with i ± dim/2. The angle is rounded to float32 first (Math.fround), as the
  * reference computes it.
  */
-export function rope(x: Float32Array, p: RopeParams): KernelPlan | null {
+export function rope(x: KernelData, p: RopeParams): KernelPlan | null {
   const { rows, seq, dim, offset, positions, invFreq, inverse } = p;
   if (rows * seq * dim === 0 || Math.max(rows, seq, dim) >= EXACT_INDEX_LIMIT) return null;
   const pos = new Float32Array(seq);

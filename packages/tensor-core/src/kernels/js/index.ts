@@ -1,4 +1,4 @@
-import type { Backend } from '../backend';
+import type { HostBackend } from '../backend';
 import { attention, attentionBackward } from './attention';
 import { binary, clamp, unary, where } from './elementwise';
 import { crossEntropy, crossEntropyBackward } from './loss';
@@ -9,7 +9,7 @@ import { argmax, reduce, softmax } from './reduce';
 import { rope } from './rope';
 
 /** The reference backend: plain TypeScript loops, the ground truth for every other backend. */
-export function createJsBackend(): Backend {
+export function createJsBackend(): HostBackend {
   return {
     name: 'js',
     binary,

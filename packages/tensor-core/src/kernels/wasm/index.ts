@@ -5,7 +5,7 @@
  * it does not override (slice, pad, concat, gather, where, argmax, clamp) and tiny
  * inputs run the js backend's code.
  */
-import type { Backend } from '../backend';
+import type { HostBackend } from '../backend';
 import { createJsBackend } from '../js/index';
 import { registerBackend } from '../registry';
 import { wasmAttention, wasmAttentionBackward } from './attention';
@@ -26,7 +26,7 @@ export { PARALLEL_MIN_FLOPS } from './matmul';
 export { type WasmRuntimeOptions, wasmSimdSupported } from './runtime';
 export { threadsSupported as wasmThreadsSupported } from './threads';
 
-export interface WasmBackend extends Backend {
+export interface WasmBackend extends HostBackend {
   /** Threads kernels are split over, the calling thread included. */
   readonly threads: number;
   /** Kernel chunks run by worker threads so far (0 without workers). */
