@@ -2,8 +2,8 @@ import type { Backend, DeviceData, KernelData } from '../kernels/backend';
 import { bufferPool } from '../kernels/buffer-pool';
 import { assertValidShape, formatShape, type Shape, sizeOf } from './shape';
 
-// Device memory of storage nobody disposed (tensors outside a tidy) is freed once the
-// storage is garbage-collected; the GC cannot see GPU memory on its own.
+// Device memory of storage nobody disposed (tensors outside a tidy), and of a backend's
+// saved state, is freed once its owner is garbage-collected; the GC cannot see GPU memory.
 const deviceFinalizer = new FinalizationRegistry<DeviceData>((d) => d.release());
 
 /**
@@ -67,14 +67,12 @@ export class Storage {
   }
 }
 
-const savedStateFinalizer = new FinalizationRegistry<DeviceData>((d) => d.release());
-
 /**
  * Frees `data` (a backend's saved state, such as attention's) once `owner` is
  * garbage-collected, when it is device data; host arrays need nothing.
  */
 export function releaseWhenCollected(owner: object, data: KernelData): void {
-  if (!(data instanceof Float32Array)) savedStateFinalizer.register(owner, data);
+  if (!(data instanceof Float32Array)) deviceFinalizer.register(owner, data);
 }
 
 /** How a tensor was computed: its inputs and the rule giving their gradients. */

@@ -1,6 +1,7 @@
 import type { BinaryOp, KernelData, UnaryOp } from '../backend';
 import { broadcastStrides } from '../js/elementwise';
 import { EXACT_INDEX_LIMIT, type KernelArg, view } from './context';
+import { leadingCoordinates } from './coordinates';
 import { type KernelPlan, singleLaunch } from './plan';
 
 /** Each binary op as an expression in x (from a) and y (from b). */
@@ -134,17 +135,9 @@ function broadcastSource(
   const params = valueNames.map((_, p) => `in${p}`);
   const lines: string[] = [];
   if (lead > 1) {
-    for (let k = 1; k < lead; k++) params.push(`d${k}`);
-    lines.push('let rest = this.thread.z;');
-    for (let k = lead - 1; k >= 1; k--) {
-      // ⌊(r + ½) / d⌋ = ⌊r / d⌋, robust to a GPU's inexact float division.
-      lines.push(
-        `const q${k} = Math.floor((rest + 0.5) / d${k});`,
-        `const c${k} = rest - q${k} * d${k};`,
-        `rest = q${k};`,
-      );
-    }
-    lines.push('const c0 = rest;');
+    const lc = leadingCoordinates(lead);
+    params.push(...lc.params);
+    lines.push(...lc.lines);
   }
   valueNames.forEach((v, p) => {
     const st = stretched[p]!;

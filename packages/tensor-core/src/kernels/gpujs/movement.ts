@@ -1,5 +1,6 @@
 import type { KernelData } from '../backend';
 import { EXACT_INDEX_LIMIT, type KernelArg, view } from './context';
+import { leadingCoordinates } from './coordinates';
 import { KernelPlan, type PlanArg, type StepOutput, singleLaunch } from './plan';
 
 function product(dims: readonly number[]): number {
@@ -61,20 +62,10 @@ function gatherSource(
   const lead = rank - 2;
   const params = ['a'];
   const lines: string[] = [];
-  if (lead > 1) {
-    for (let k = 1; k < lead; k++) params.push(`d${k}`);
-    lines.push('let rest = this.thread.z;');
-    for (let k = lead - 1; k >= 1; k--) {
-      // ⌊(r + ½) / d⌋ = ⌊r / d⌋, robust to a GPU's inexact float division.
-      lines.push(
-        `const q${k} = Math.floor((rest + 0.5) / d${k});`,
-        `const c${k} = rest - q${k} * d${k};`,
-        `rest = q${k};`,
-      );
-    }
-    lines.push('const c0 = rest;');
-  } else if (lead === 1) {
-    lines.push('const c0 = this.thread.z;');
+  if (lead >= 1) {
+    const lc = leadingCoordinates(lead);
+    params.push(...lc.params);
+    lines.push(...lc.lines);
   }
   if (rank >= 2) lines.push(`const c${rank - 2} = this.thread.y;`);
   lines.push(`const c${rank - 1} = this.thread.x;`);
@@ -300,9 +291,14 @@ export function concat(
   return plan.returns(joined!);
 }
 
-/** Whether every index lies in [0, len) and below 2^24 (exact in a float32 argument). */
-function indicesFit(idx: Int32Array, len: number): boolean {
+/**
+ * Whether indexSelect/indexAdd over [outer, len, inner] with `idx` can run exactly: not
+ * empty, every index in [0, len), and every extent below 2^24 (exact in float32).
+ */
+function indexKernelFits(outer: number, len: number, inner: number, idx: Int32Array): boolean {
+  if (outer * len * inner * idx.length === 0) return false;
   if (len >= EXACT_INDEX_LIMIT || idx.length >= EXACT_INDEX_LIMIT) return false;
+  if (inner >= EXACT_INDEX_LIMIT || outer >= EXACT_INDEX_LIMIT / 2) return false;
   return idx.every((i) => i >= 0 && i < len);
 }
 
@@ -314,8 +310,7 @@ export function indexSelect(
   inner: number,
   idx: Int32Array,
 ): KernelPlan | null {
-  if (outer * len * inner * idx.length === 0 || !indicesFit(idx, len)) return null;
-  if (inner >= EXACT_INDEX_LIMIT || outer >= EXACT_INDEX_LIMIT / 2) return null;
+  if (!indexKernelFits(outer, len, inner, idx)) return null;
   return singleLaunch(
     'indexSelect',
     () => `function indexSelect(a, idx) {
@@ -341,8 +336,7 @@ export function indexAdd(
   inner: number,
   idx: Int32Array,
 ): KernelPlan | null {
-  if (outer * len * inner * idx.length === 0 || !indicesFit(idx, len)) return null;
-  if (inner >= EXACT_INDEX_LIMIT || outer >= EXACT_INDEX_LIMIT / 2) return null;
+  if (!indexKernelFits(outer, len, inner, idx)) return null;
   const first = new Float32Array(len + 1);
   for (const l of idx) first[l + 1]! += 1;
   for (let l = 0; l < len; l++) first[l + 1]! += first[l]!;
