@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createFakeDeviceBackend } from '../../../test-support/device-backend';
 import * as t from '../src/index';
+import { GpuJsDeviceData } from '../src/kernels/gpujs/device-data';
 
 /**
  * Tensors computed by a device backend stay where they were computed: ops and autograd
@@ -172,5 +173,34 @@ describe('device-resident tensors', () => {
     expect(Array.from(v.data)).toEqual(Array.from(z.data).map((e) => -e));
     v.dispose();
     expect(dev.live).toBe(0);
+  });
+});
+
+describe('gpu.js device data', () => {
+  const handle = () => {
+    const h = { output: [3], deleted: 0, toArray: () => new Float32Array([1, 2, 3]) };
+    return Object.assign(h, {
+      delete() {
+        h.deleted++;
+      },
+    });
+  };
+  const stats = () => ({ readbacks: 0, uploads: 0, reshapes: 0 });
+
+  it('reads back once per read, counts it, and frees the texture once', () => {
+    const h = handle();
+    const s = stats();
+    const d = new GpuJsDeviceData({ destroyed: false }, h, 3, s, (r) => r as Float32Array);
+    expect(Array.from(d.read())).toEqual([1, 2, 3]);
+    expect(s.readbacks).toBe(1);
+    d.release();
+    d.release();
+    expect(h.deleted).toBe(1);
+    expect(() => d.read()).toThrow(/released/);
+  });
+
+  it('says so when its backend was disposed before it was read', () => {
+    const d = new GpuJsDeviceData({ destroyed: true }, handle(), 3, stats(), (r) => r as never);
+    expect(() => d.read()).toThrow(/backend that computed this tensor was disposed/);
   });
 });

@@ -242,7 +242,7 @@ export class GpuJsContext {
 
   /** Whether `d` is a live result of this context's kernels. */
   holds(d: DeviceData): boolean {
-    return d instanceof GpuJsDeviceData && d.owner === this && !d.released;
+    return d instanceof GpuJsDeviceData && d.owner === this && !d.released && !this.destroyed;
   }
 
   /** Keeps a pipelined kernel's result (a texture the caller owns) as DeviceData. */
@@ -292,7 +292,11 @@ export class GpuJsContext {
     return [...this.kernels.values()].map((k) => ({ key: k.key, modes: k.executedModes }));
   }
 
+  /** Set by destroy(): device data of this context can no longer be read. */
+  destroyed = false;
+
   destroy(): void {
+    this.destroyed = true;
     for (const k of this.kernels.values()) k.destroy();
     this.kernels.clear();
     void this.gpu.destroy();

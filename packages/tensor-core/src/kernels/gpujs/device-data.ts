@@ -27,7 +27,7 @@ export class GpuJsDeviceData implements DeviceData {
 
   constructor(
     /** The context whose kernels made it; only they can read it. */
-    readonly owner: object,
+    readonly owner: { readonly destroyed: boolean },
     handle: DeviceHandle,
     readonly length: number,
     private readonly stats: DeviceStats,
@@ -53,6 +53,10 @@ export class GpuJsDeviceData implements DeviceData {
   }
 
   read(): Float32Array {
+    if (this.owner.destroyed)
+      throw new Error(
+        'gpu.js: the backend that computed this tensor was disposed; read tensors before disposing their backend',
+      );
     const values = this.flatten(this.texture.toArray(), this.length);
     this.stats.readbacks++;
     return values;
