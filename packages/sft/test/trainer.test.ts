@@ -102,6 +102,25 @@ describe('trainSft', () => {
     expect(res.history).toHaveLength(12);
   });
 
+  it('stops between steps when the stop comes from an event (Ctrl-C, a click)', async () => {
+    const m = new TinyLM(vocab, 16, 5);
+    const ctrl = new AbortController();
+    // A timer, not onStep: it can only fire when the loop gives the event loop a turn.
+    setTimeout(() => ctrl.abort(), 0);
+    const res = await trainSft(
+      m,
+      named(m),
+      data,
+      { steps: 200, batchSize: 4 },
+      {
+        signal: ctrl.signal,
+      },
+    );
+    expect(res.stopped).toBe(true);
+    expect(res.steps).toBeGreaterThanOrEqual(1);
+    expect(res.steps).toBeLessThan(200);
+  });
+
   it('rejects a checkpoint made for other parameters', async () => {
     const dir = await mkdtemp(join(tmpdir(), 't2-sft-'));
     dirs.push(dir);

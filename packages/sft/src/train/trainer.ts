@@ -181,6 +181,9 @@ export async function trainSft(
       }
     }
     if (checkpointEvery > 0 && state.step % checkpointEvery === 0) await save();
+    // Steps are synchronous: without a turn of the event loop between them a stop request
+    // (Ctrl-C's handler, a click) could not run until the whole run had finished.
+    await nextTurn();
   }
   await save();
   const finalEval = stopped ? null : evaluate();
@@ -221,4 +224,11 @@ export function evalLoss(
     }
   });
   return count > 0 ? sum / count : Number.NaN;
+}
+
+/** Resolves on a later turn of the event loop (setImmediate in Node, a macrotask elsewhere). */
+function nextTurn(): Promise<void> {
+  return new Promise((resolve) =>
+    typeof setImmediate === 'function' ? setImmediate(resolve) : setTimeout(resolve, 0),
+  );
 }
