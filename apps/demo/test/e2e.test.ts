@@ -62,6 +62,26 @@ function mean(xs: readonly number[]): number {
   return xs.reduce((a, b) => a + b, 0) / xs.length;
 }
 
+/** A 20-step LoRA run on the count task from the train view, as the user starts it. */
+async function loraRun(page: Page) {
+  await page.click('[data-testid=tab-train]');
+  await page.selectOption('[data-testid=method]', 'lora');
+  await page.selectOption('[data-testid=task]', 'count');
+  await page.fill('[data-testid=steps]', '20');
+  await page.fill('[data-testid=lr]', '0.02');
+  await page.fill('[data-testid=eval-every]', '10');
+  await page.click('[data-testid=train-start]');
+  await page.waitForFunction(
+    () => {
+      const t = (window as unknown as DemoWindow).t2demo.training;
+      return t.result || t.error;
+    },
+    null,
+    { timeout: 180_000 },
+  );
+  return page.evaluate(() => (window as unknown as DemoWindow).t2demo.training);
+}
+
 function failures(r: SelftestReport): string[] {
   return r.results.filter((x) => !x.ok).map((x) => `${x.kernel}: ${x.name}`);
 }
@@ -197,26 +217,14 @@ suite('demo in Chromium', () => {
       expect(report.results).toHaveLength(kernelCases().length);
     });
 
+    let webglLosses: number[] = [];
+
     test('train: a short LoRA run shows a falling loss curve and downloads PEFT files', async () => {
-      await page.click('[data-testid=tab-train]');
-      await page.selectOption('[data-testid=method]', 'lora');
-      await page.selectOption('[data-testid=task]', 'count');
-      await page.fill('[data-testid=steps]', '20');
-      await page.fill('[data-testid=lr]', '0.02');
-      await page.fill('[data-testid=eval-every]', '10');
-      await page.click('[data-testid=train-start]');
-      await page.waitForFunction(
-        () => {
-          const t = (window as unknown as DemoWindow).t2demo.training;
-          return t.result || t.error;
-        },
-        null,
-        { timeout: 180_000 },
-      );
-      const log = await page.evaluate(() => (window as unknown as DemoWindow).t2demo.training);
+      const log = await loraRun(page);
       expect(log.error).toBeUndefined();
       expect(log.result).toMatchObject({ method: 'lora', steps: 20, stopped: false });
       const losses = log.losses.map(([, l]) => l);
+      webglLosses = losses;
       expect(losses).toHaveLength(20);
       console.log(`lora on count: loss ${losses.map((l) => l.toFixed(2)).join(' ')}`);
       expect(mean(losses.slice(-5))).toBeLessThan(mean(losses.slice(0, 5)) - 0.5);
@@ -241,6 +249,24 @@ suite('demo in Chromium', () => {
       expect(names.length).toBeGreaterThan(0);
       expect(names.every((n) => /lora_[AB]\.weight$/.test(n))).toBe(true);
       await shot(page, 'train-lora.png');
+    });
+
+    test('the WebGL2 run (results on the GPU) follows the js backend step for step', async () => {
+      expect(webglLosses).toHaveLength(20);
+      const jsPage = await openPage(browser, `${server.url}?backend=js`);
+      try {
+        const log = await loraRun(jsPage);
+        expect(log.error).toBeUndefined();
+        const js = log.losses.map(([, l]) => l);
+        console.log(`lora on count, js backend: loss ${js.map((l) => l.toFixed(2)).join(' ')}`);
+        expect(js).toHaveLength(20);
+        // Same seed, same batches: float32 on the GPU against float32 on the CPU.
+        webglLosses.forEach((l, k) => {
+          expect(Math.abs(l - js[k]!), `step ${k + 1}`).toBeLessThanOrEqual(0.01 * js[k]!);
+        });
+      } finally {
+        await jsPage.close();
+      }
     });
 
     test('training runs off the main thread and stops between steps', async () => {
