@@ -10,7 +10,7 @@ export interface GpuJsBackendOptions {
   pipelineIntermediates?: boolean;
   /**
    * Keep each op's results on the device as DeviceData, read back only when the host
-   * asks (`tensor.data`); default: whenever intermediates are pipelined.
+   * asks (`tensor.data`); default: in GL modes whenever intermediates are pipelined.
    */
   residentResults?: boolean;
 }

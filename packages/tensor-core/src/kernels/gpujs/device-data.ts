@@ -18,9 +18,9 @@ export interface DeviceStats {
 }
 
 /**
- * A kernel result kept on the device: the texture a pipelined gpu.js kernel returned,
- * owned by this object until `release` (immutable kernels hand out their own texture
- * per call, so a later call of the same kernel cannot overwrite it).
+ * A kernel result kept on the device: a texture of its own (a GPU copy of what the
+ * kernel rendered, see run-plan.ts, so the kernel's next call cannot overwrite it),
+ * owned by this object until `release`.
  */
 export class GpuJsDeviceData implements DeviceData {
   private handle: DeviceHandle | null;
