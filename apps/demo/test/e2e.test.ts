@@ -426,6 +426,17 @@ suite('demo in Chromium', () => {
       expect(failures(report)).toEqual([]);
     });
 
+    test('on WebGL1 too: the op suite, and the training step reads back only at its end', async () => {
+      const report = await page.evaluate(() =>
+        (window as unknown as DemoWindow).t2demo.selftest('webgl', 'worker', {
+          variant: 'defaults',
+        }),
+      );
+      expect(report.unavailable).toBeUndefined();
+      expect(failures(report)).toEqual([]);
+      expect(report.residency).toMatchObject({ ok: true, resident: true, readbacksDuringPass: 0 });
+    });
+
     test("the op suite also passes with tensor-core's defaults (intermediates on the GPU)", async () => {
       const report = await page.evaluate(() =>
         (window as unknown as DemoWindow).t2demo.selftest('webgl2', 'worker', {
