@@ -3,6 +3,7 @@
  * data. Ops (src/ops) check shapes and record gradients; kernels only do arithmetic,
  * so a new backend never touches an op (the tfjs-core split).
  */
+import { bufferPool } from './buffer-pool';
 import type { DecodeKernels } from './decode-kernels';
 
 /**
@@ -23,6 +24,12 @@ export type KernelData = Float32Array | DeviceData;
 /** The host values of a kernel result (reading device data back). */
 export function hostValues(d: KernelData): Float32Array {
   return d instanceof Float32Array ? d : d.read();
+}
+
+/** Gives back a kernel result no tensor holds: host buffers to the pool, device data freed. */
+export function releaseKernelData(d: KernelData): void {
+  if (d instanceof Float32Array) bufferPool.release(d);
+  else d.release();
 }
 
 /** Every binary op a backend computes, so that suites can cover them all. */

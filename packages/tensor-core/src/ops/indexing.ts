@@ -1,4 +1,5 @@
 import { record } from '../autograd/record';
+import { releaseKernelData } from '../kernels/backend';
 import { getBackend } from '../kernels/registry';
 import { broadcastShapes, normalizeAxis, sizeOf } from '../tensor/shape';
 import { Tensor } from '../tensor/tensor';
@@ -52,11 +53,11 @@ export function where(cond: Tensor, a: Tensor, b: Tensor): Tensor {
   );
   const out = new Tensor(data, outShape);
   return record(out, 'where', [a, b], (g) => {
-    // |sign(cond)|: 1 where cond selects a, as a tensor so it stays where cond is.
+    // |sign(cond)|: 1 where cond selects a, computed where cond is.
     const gb = getBackend();
-    const sign = new Tensor(gb.unary('sign', cond.kernelData(gb)), cond.shape);
-    const c = new Tensor(gb.unary('abs', sign.kernelData(gb)), cond.shape);
-    sign.dispose();
+    const sign = gb.unary('sign', cond.kernelData(gb));
+    const c = new Tensor(gb.unary('abs', sign), cond.shape);
+    releaseKernelData(sign);
     return [
       a.requiresGrad ? sumToShape(mul(g, c), a.shape) : null,
       b.requiresGrad ? sumToShape(mul(g, sub(1, c)), b.shape) : null,

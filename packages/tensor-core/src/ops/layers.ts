@@ -1,4 +1,5 @@
 import { record } from '../autograd/record';
+import { releaseKernelData } from '../kernels/backend';
 import { getBackend } from '../kernels/registry';
 import { broadcastShapes, formatShape, stridesOf } from '../tensor/shape';
 import { releaseWhenCollected, Tensor } from '../tensor/tensor';
@@ -212,29 +213,27 @@ export function crossEntropy(
     out = new Tensor(perRow, logits.shape.slice(0, -1));
   } else {
     // Summed by the backend, so a GPU backend's rows stay on the device.
-    const total = new Tensor(be.reduce('sum', perRow, 1, rows, 1), []);
-    new Tensor(perRow, [rows]).dispose();
-    out = new Tensor(be.binary('mul', total.kernelData(be), [], scaleOf(scale), [], []), []);
-    total.dispose();
+    const total = be.reduce('sum', perRow, 1, rows, 1);
+    out = new Tensor(be.binary('mul', total, [], scaleOf(scale), [], []), []);
+    releaseKernelData(total);
+    releaseKernelData(perRow);
   }
   return record(out, 'crossEntropy', [logits], (g) => {
     const gb = getBackend();
     // d loss / d rowLoss: g itself, or g · scale for every row.
-    const scaled =
+    const rowGrad =
       reduction === 'none'
-        ? null
-        : new Tensor(gb.binary('mul', g.kernelData(gb), [1], filled(rows, scale), [rows], [rows]), [
-            rows,
-          ]);
+        ? g.kernelData(gb)
+        : gb.binary('mul', g.kernelData(gb), [1], filled(rows, scale), [rows], [rows]);
     const dLogits = gb.crossEntropyBackward(
       logits.kernelData(gb),
       tgt,
       rows,
       cols,
       ignoreIndex,
-      (scaled ?? g).kernelData(gb),
+      rowGrad,
     );
-    scaled?.dispose();
+    if (reduction !== 'none') releaseKernelData(rowGrad);
     return [new Tensor(dLogits, logits.shape)];
   });
 }

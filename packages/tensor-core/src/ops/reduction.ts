@@ -1,5 +1,5 @@
 import { record } from '../autograd/record';
-import type { ReduceOp } from '../kernels/backend';
+import { type ReduceOp, releaseKernelData } from '../kernels/backend';
 import { getBackend } from '../kernels/registry';
 import { normalizeAxes, sizeOf } from '../tensor/shape';
 import { Tensor } from '../tensor/tensor';
@@ -10,20 +10,18 @@ import { expand, reshape } from './movement';
 function reduceKeep(op: ReduceOp, x: Tensor, axes: number[]): Tensor {
   if (axes.length === 0) return new Tensor(Float32Array.from(x.data), x.shape);
   const be = getBackend();
-  let cur = x;
+  const input = x.kernelData(be);
+  let data = input;
   const shape = [...x.shape];
   for (const axis of axes) {
     const outer = sizeOf(shape.slice(0, axis));
     const inner = sizeOf(shape.slice(axis + 1));
-    const next = new Tensor(
-      be.reduce(op, cur.kernelData(be), outer, shape[axis]!, inner),
-      shape.map((d, i) => (i === axis ? 1 : d)),
-    );
-    if (cur !== x) cur.dispose();
-    cur = next;
+    const next = be.reduce(op, data, outer, shape[axis]!, inner);
+    if (data !== input) releaseKernelData(data);
+    data = next;
     shape[axis] = 1;
   }
-  return cur;
+  return new Tensor(data, shape);
 }
 
 function dropAxes(shape: readonly number[], axes: number[]): number[] {
