@@ -190,7 +190,7 @@ describe('gpu.js device data', () => {
   it('reads back once per read, counts it, and frees the texture once', () => {
     const h = handle();
     const s = stats();
-    const d = new GpuJsDeviceData({ destroyed: false }, h, 3, s, (r) => r as Float32Array);
+    const d = new GpuJsDeviceData({ destroyed: false, stats: s }, h, 3);
     expect(Array.from(d.read())).toEqual([1, 2, 3]);
     expect(s.readbacks).toBe(1);
     d.release();
@@ -200,7 +200,7 @@ describe('gpu.js device data', () => {
   });
 
   it('says so when its backend was disposed before it was read', () => {
-    const d = new GpuJsDeviceData({ destroyed: true }, handle(), 3, stats(), (r) => r as never);
+    const d = new GpuJsDeviceData({ destroyed: true, stats: stats() }, handle(), 3);
     expect(() => d.read()).toThrow(/backend that computed this tensor was disposed/);
   });
 });

@@ -1,6 +1,6 @@
 import { GPU, type IKernelRunShortcut, Input } from 'gpu.js';
 import type { DeviceData, KernelData } from '../backend';
-import { type DeviceStats, DeviceView, GpuJsDeviceData } from './device-data';
+import { type DeviceHandle, type DeviceStats, DeviceView, GpuJsDeviceData } from './device-data';
 
 /** gpu.js execution modes a backend can be built on. */
 export type GpuJsMode = 'cpu' | 'webasm' | 'headlessgl' | 'webgl2' | 'webgl' | 'webgpu';
@@ -79,39 +79,6 @@ export function view(data: KernelData, x: number, y = 1, z = 1): Input | DeviceV
   if (data instanceof Float32Array) return new Input(data as unknown as number[], [x, y, z]);
   if (data instanceof GpuJsDeviceData) return new DeviceView(data, [x, y, z]);
   throw new Error('gpu.js kernels can read only host arrays and gpu.js device data');
-}
-
-type Nested = Float32Array | Nested[];
-
-/**
- * gpu.js returns 2-D/3-D outputs as nested rows. webasm's rows are subarrays of one
- * buffer, so the flat result is a view; cpu and GL rows are separate and are copied.
- */
-export function flatten(result: unknown, total: number): Float32Array {
-  if (result instanceof Float32Array) {
-    if (result.length !== total)
-      throw new Error(`gpu.js kernel returned ${result.length} values, expected ${total}`);
-    return result;
-  }
-  let first: Nested = result as Nested;
-  while (!(first instanceof Float32Array)) first = first[0]!;
-  if (first.byteOffset === 0 && first.buffer.byteLength === total * 4) {
-    return new Float32Array(first.buffer, 0, total);
-  }
-  const out = new Float32Array(total);
-  let offset = 0;
-  const copy = (node: Nested): void => {
-    if (node instanceof Float32Array) {
-      out.set(node, offset);
-      offset += node.length;
-    } else {
-      for (const child of node) copy(child);
-    }
-  };
-  copy(result as Nested);
-  if (offset !== total)
-    throw new Error(`gpu.js kernel returned ${offset} values, expected ${total}`);
-  return out;
 }
 
 interface Variant {
@@ -247,13 +214,7 @@ export class GpuJsContext {
 
   /** Keeps a pipelined kernel's result (a texture the caller owns) as DeviceData. */
   deviceData(handle: unknown, length: number): GpuJsDeviceData {
-    return new GpuJsDeviceData(
-      this,
-      handle as ConstructorParameters<typeof GpuJsDeviceData>[1],
-      length,
-      this.stats,
-      flatten,
-    );
+    return new GpuJsDeviceData(this, handle as DeviceHandle, length);
   }
 
   /**

@@ -1,4 +1,5 @@
 import type { DeviceData } from '../backend';
+import { flatten } from './flatten';
 
 /** A gpu.js device result: a GL texture (or WebGPU buffer) and its output extents. */
 export interface DeviceHandle {
@@ -26,12 +27,10 @@ export class GpuJsDeviceData implements DeviceData {
   private handle: DeviceHandle | null;
 
   constructor(
-    /** The context whose kernels made it; only they can read it. */
-    readonly owner: { readonly destroyed: boolean },
+    /** The context whose kernels made it (only they can read it), and its counters. */
+    readonly owner: { readonly destroyed: boolean; readonly stats: DeviceStats },
     handle: DeviceHandle,
     readonly length: number,
-    private readonly stats: DeviceStats,
-    private readonly flatten: (result: unknown, total: number) => Float32Array,
   ) {
     this.handle = handle;
   }
@@ -57,8 +56,8 @@ export class GpuJsDeviceData implements DeviceData {
       throw new Error(
         'gpu.js: the backend that computed this tensor was disposed; read tensors before disposing their backend',
       );
-    const values = this.flatten(this.texture.toArray(), this.length);
-    this.stats.readbacks++;
+    const values = flatten(this.texture.toArray(), this.length);
+    this.owner.stats.readbacks++;
     return values;
   }
 

@@ -1,6 +1,7 @@
 import type { KernelData } from '../backend';
-import { flatten, type GpuJsContext, type KernelArg, view } from './context';
+import { type GpuJsContext, type KernelArg, view } from './context';
 import { type DeviceHandle, DeviceView, GpuJsDeviceData } from './device-data';
+import { flatten } from './flatten';
 import { type KernelPlan, StepOutput } from './plan';
 
 /**
@@ -109,7 +110,6 @@ class PlanState {
   finish(i: number, result: unknown): void {
     const { output } = this.plan.launches[i]!;
     if (this.onDevice[i]) {
-      const handle = result as { type?: string; delete?: () => void };
       if (this.returned.has(i) && this.ctx.residentResults) {
         // The kernel renders into the same texture on its next call, so a result that
         // outlives this plan is copied (on the GPU) into a texture of its own.
@@ -117,6 +117,7 @@ class PlanState {
         return;
       }
       this.reads[i] = result as KernelArg;
+      const handle = result as { type?: string; delete?: () => void };
       // WebGPU output buffers of this plan are released when it ends.
       if (handle.type === 'WebGPUBuffer' && handle.delete) this.handles.push(handle as never);
       return;
