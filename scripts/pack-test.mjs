@@ -17,17 +17,15 @@ import {
   mkdirSync,
   mkdtempSync,
   readdirSync,
-  readFileSync,
   rmSync,
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { repo, workspaces } from './workspaces.mjs';
 
 const run = promisify(execFile);
-const repo = fileURLToPath(new URL('..', import.meta.url));
 const argv = process.argv.slice(2);
 const keep = argv.includes('--keep');
 const packOnly = argv.includes('--pack-only');
@@ -50,14 +48,9 @@ const ALLOWED = [
 ];
 
 function publishable() {
-  const dirs = [
-    ...readdirSync(join(repo, 'packages')).map((d) => join(repo, 'packages', d)),
-    join(repo, 'apps/cli'),
-  ];
-  return dirs
-    .filter((dir) => existsSync(join(dir, 'package.json')))
-    .map((dir) => ({ dir, pkg: JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) }))
-    .filter(({ pkg }) => !pkg.private);
+  return workspaces()
+    .filter(({ pkg }) => !pkg.private)
+    .map(({ dir, pkg }) => ({ dir: join(repo, dir), pkg }));
 }
 
 async function sh(cmd, args, cwd) {

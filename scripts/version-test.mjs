@@ -21,24 +21,12 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { repo, workspaces } from './workspaces.mjs';
 
 const run = promisify(execFile);
-const repo = fileURLToPath(new URL('..', import.meta.url));
 const keep = process.argv.includes('--keep');
 const readJson = (p) => JSON.parse(readFileSync(p, 'utf8'));
-
-function workspaces() {
-  const out = [];
-  for (const group of ['packages', 'apps']) {
-    for (const name of readdirSync(join(repo, group))) {
-      const manifest = join(repo, group, name, 'package.json');
-      if (existsSync(manifest)) out.push({ dir: join(group, name), pkg: readJson(manifest) });
-    }
-  }
-  return out;
-}
 
 /** The bump each package gets from the pending changesets' front matter (the largest wins). */
 function pendingBumps() {
