@@ -1,6 +1,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { createConfig, LlamaForCausalLM, saveHfFolder } from '@t2/llama';
 import { Rng } from '@t2/tensor-core';
+import { BOS_TEMPLATE, specialToken } from '../../../test-support/tokenizer-json';
 import { charTokenizerFiles } from '../src/pretrain/char-tokenizer';
 
 /**
@@ -41,26 +42,12 @@ export async function writeTinyModelFolder(
  * `<unk>`, `<s>`, `</s>`.
  */
 export function wordLevelTokenizerJson(words: readonly string[]): Record<string, unknown> {
-  const special = (id: number) => ({
-    id,
-    content: words[id],
-    single_word: false,
-    lstrip: false,
-    rstrip: false,
-    normalized: false,
-    special: true,
-  });
   return {
     version: '1.0',
-    added_tokens: [special(0), special(1), special(2)],
+    added_tokens: [0, 1, 2].map((id) => specialToken(id, words[id]!)),
     normalizer: null,
     pre_tokenizer: { type: 'Whitespace' },
-    post_processor: {
-      type: 'TemplateProcessing',
-      single: [{ SpecialToken: { id: '<s>', type_id: 0 } }, { Sequence: { id: 'A', type_id: 0 } }],
-      pair: [],
-      special_tokens: { '<s>': { id: '<s>', ids: [1], tokens: ['<s>'] } },
-    },
+    post_processor: BOS_TEMPLATE,
     decoder: null,
     model: {
       type: 'WordLevel',
