@@ -30,6 +30,21 @@ function filled(n: number, seed: number): Float32Array {
   return out;
 }
 
+/** Milliseconds per call of `fn`: the best of `repeats` runs of `seconds` / repeats each. */
+function bestMsPerCall(fn: () => void, seconds: number, repeats: number): number {
+  let best = Number.POSITIVE_INFINITY;
+  for (let r = 0; r < repeats; r++) {
+    let calls = 0;
+    const t0 = performance.now();
+    while (performance.now() - t0 < (seconds * 1000) / repeats) {
+      fn();
+      calls++;
+    }
+    best = Math.min(best, (performance.now() - t0) / calls);
+  }
+  return best;
+}
+
 /** Best of `repeats` timed runs of at least `seconds` / repeats each, after a warm-up. */
 export async function benchWasmMatmul(seconds = 3, repeats = 3): Promise<BrowserBenchRow[]> {
   const cores = Math.min(8, navigator.hardwareConcurrency || 1);
@@ -51,19 +66,11 @@ export async function benchWasmMatmul(seconds = 3, repeats = 3): Promise<Browser
           aBatchStride: 0,
           bBatchStride: 0,
         };
-        for (let i = 0; i < 5; i++) bufferPool.release(backend.matmul(a, b, p));
-        let best = Number.POSITIVE_INFINITY;
-        for (let r = 0; r < repeats; r++) {
-          let calls = 0;
-          const t0 = performance.now();
-          while (performance.now() - t0 < (seconds * 1000) / repeats) {
-            // Outputs go back to the pool, as tensors' buffers do in real use; otherwise
-            // the loop measures the garbage collector's work on fresh 176 KB arrays.
-            bufferPool.release(backend.matmul(a, b, p));
-            calls++;
-          }
-          best = Math.min(best, (performance.now() - t0) / calls);
-        }
+        // Outputs go back to the pool, as tensors' buffers do in real use; otherwise the
+        // loop measures the garbage collector's work on fresh 176 KB arrays.
+        const call = () => bufferPool.release(backend.matmul(a, b, p));
+        for (let i = 0; i < 5; i++) call();
+        const best = bestMsPerCall(call, seconds, repeats);
         rows.push({ shape: `${m}x${k}x${n}`, threads, gflops: (2 * m * k * n) / best / 1e6 });
       }
     } finally {
@@ -83,8 +90,8 @@ export interface GlTrainingBenchRow {
 /**
  * A small LLaMA's training step (forward, loss, backward, gradients read) on gpu.js
  * WebGL2 with op results kept on the GPU, against the same backend reading every op's
- * result back (tensor-core's behaviour before results stayed on the device). Best of
- * `repeats` timed runs after a warm-up step each.
+ * result back (tensor-core's behaviour before results stayed on the device). The first
+ * step warms up and counts the readbacks; then the best of `repeats` timed runs.
  */
 export function benchGlTraining(seconds = 3, repeats = 3): GlTrainingBenchRow[] {
   const rows: GlTrainingBenchRow[] = [];
@@ -92,20 +99,10 @@ export function benchGlTraining(seconds = 3, repeats = 3): GlTrainingBenchRow[] 
     const backend = createGpuJsBackend('webgl2', { residentResults: variant === 'resident' });
     const model = tinyModel();
     try {
+      const before = backend.context.stats.readbacks;
       trainStep(model, backend);
-      let best = Number.POSITIVE_INFINITY;
-      let readbacks = 0;
-      for (let r = 0; r < repeats; r++) {
-        let steps = 0;
-        const before = backend.context.stats.readbacks;
-        const t0 = performance.now();
-        while (performance.now() - t0 < (seconds * 1000) / repeats) {
-          trainStep(model, backend);
-          steps++;
-        }
-        best = Math.min(best, (performance.now() - t0) / steps);
-        readbacks = (backend.context.stats.readbacks - before) / steps;
-      }
+      const readbacks = backend.context.stats.readbacks - before;
+      const best = bestMsPerCall(() => trainStep(model, backend), seconds, repeats);
       rows.push({ variant, msPerStep: best, readbacksPerStep: readbacks });
     } finally {
       backend.dispose();
