@@ -104,8 +104,14 @@ export function runResidencyCheck(backend: GpuJsBackend): ResidencyReport {
   const stats = backend.context.stats;
   const resident = backend.context.residentResults;
   const model = tinyModel();
-  // Counted from the training step on (the generation before it reads its tokens back).
   const base = { ...stats };
+  const counts = () => ({
+    readbacks: stats.readbacks - base.readbacks,
+    parameters: model.parameters().length,
+    uploads: stats.uploads - base.uploads,
+    reshapes: stats.reshapes - base.reshapes,
+    ms: performance.now() - t0,
+  });
   try {
     const prompts = [
       [1, 5, 9, 13],
@@ -120,6 +126,7 @@ export function runResidencyCheck(backend: GpuJsBackend): ResidencyReport {
     const wantGen = gen(createJsBackend());
     const gotGen = gen(backend);
     const want = trainStep(model, createJsBackend());
+    // Counted from the training step on (the generation above reads its tokens back).
     Object.assign(base, stats);
     let during = -1;
     const got = trainStep(model, backend, () => {
@@ -146,30 +153,22 @@ export function runResidencyCheck(backend: GpuJsBackend): ResidencyReport {
       referenceGenerated: wantGen,
       resident,
       readbacksDuringPass: during,
-      readbacks: stats.readbacks - base.readbacks,
-      parameters: model.parameters().length,
-      uploads: stats.uploads - base.uploads,
-      reshapes: stats.reshapes - base.reshapes,
       loss: got.loss,
       referenceLoss: want.loss,
       gradError,
-      ms: performance.now() - t0,
+      ...counts(),
     };
   } catch (e) {
     return {
       ok: false,
       resident,
       readbacksDuringPass: -1,
-      readbacks: stats.readbacks - base.readbacks,
-      parameters: model.parameters().length,
-      uploads: stats.uploads - base.uploads,
-      reshapes: stats.reshapes - base.reshapes,
       generated: [],
       referenceGenerated: [],
       loss: Number.NaN,
       referenceLoss: Number.NaN,
       gradError: Number.NaN,
-      ms: performance.now() - t0,
+      ...counts(),
       error: `${(e as Error).message}\n${(e as Error).stack?.split('\n').slice(0, 6).join('\n')}`,
     };
   } finally {
