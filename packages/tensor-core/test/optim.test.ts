@@ -44,19 +44,71 @@ describe('optimizers', () => {
     expectClose(p.data, [w], 1e-6, 1e-5);
   });
 
+  // Where the two rules differ. With w = 2, lr = 0.1, wd = 0.1 and a first gradient of 0.5:
+  //  decoupled (AdamW): w ← 2 − lr·wd·2 = 1.98, then Adam's first step is lr·sign(g) = 0.1 → 1.88;
+  //  L2 (Adam):         g ← 0.5 + wd·2 = 0.7, Adam's first step is lr·sign(0.7) = 0.1 → 1.9.
+  // (The old numbers w = 2, wd = 0.5, g = 0 gave 1.9 for both: lr·wd·w happened to equal lr.)
+  // Later steps are checked against the rules written out step by step.
+  const decay = { w0: 2, lr: 0.1, wd: 0.1, grads: [0.5, 0.3, 0.2] };
+
+  /** Adam with weight decay, written from the papers: L2 (Kingma & Ba + wd·w in g) or decoupled (Loshchilov & Hutter). */
+  function adamByHand(rule: 'l2' | 'decoupled'): number[] {
+    const { lr, wd, grads } = decay;
+    let w = decay.w0;
+    let m = 0;
+    let v = 0;
+    const out: number[] = [];
+    grads.forEach((g0, i) => {
+      const t = i + 1;
+      let g = g0;
+      if (rule === 'l2') g += wd * w;
+      else w -= lr * wd * w;
+      m = 0.9 * m + 0.1 * g;
+      v = 0.999 * v + 0.001 * g * g;
+      w -= (lr * (m / (1 - 0.9 ** t))) / (Math.sqrt(v / (1 - 0.999 ** t)) + 1e-8);
+      out.push(w);
+    });
+    return out;
+  }
+
+  function run(opt: t.Adam, p: t.Tensor): number[] {
+    return decay.grads.map((g) => {
+      setGrad(p, [g]);
+      opt.step();
+      return p.data[0]!;
+    });
+  }
+
   it('AdamW decays weights directly; Adam adds L2 to the gradient', () => {
-    const a = param([2]);
-    const optW = new t.AdamW([a], { lr: 0.1, weightDecay: 0.5 });
-    setGrad(a, [0]);
-    optW.step();
-    // zero gradient: only the decoupled decay moves the weight
-    expectClose(a.data, [2 - 0.1 * 0.5 * 2]);
+    const l2 = adamByHand('l2');
+    const decoupled = adamByHand('decoupled');
+    // first step by hand (see above), and the rules far apart at every step
+    expect(decoupled[0]).toBeCloseTo(1.88, 6);
+    expect(l2[0]).toBeCloseTo(1.9, 6);
+    decoupled.forEach((w, i) => expect(Math.abs(w - l2[i]!)).toBeGreaterThan(0.015));
+
+    const a = param([decay.w0]);
+    const adamW = run(new t.AdamW([a], { lr: decay.lr, weightDecay: decay.wd }), a);
+    expectClose(adamW, decoupled, 1e-6, 1e-5);
+
+    const b = param([decay.w0]);
+    const adam = run(new t.Adam([b], { lr: decay.lr, weightDecay: decay.wd }), b);
+    expectClose(adam, l2, 1e-6, 1e-5);
+  });
+
+  it('AdamW with a zero gradient only decays; its default decay is 0.01', () => {
+    const a = param([2, -4]);
+    const opt = new t.AdamW([a], { lr: 0.5 });
+    setGrad(a, [0, 0]);
+    opt.step();
+    // w·(1 − lr·0.01); the Adam part is 0/(0 + eps) = 0
+    expectClose(a.data, [2 * (1 - 0.005), -4 * (1 - 0.005)], 1e-7);
     const b = param([2]);
-    const optL2 = new t.Adam([b], { lr: 0.1, weightDecay: 0.5 });
+    const adam = new t.Adam([b], { lr: 0.5 });
     setGrad(b, [0]);
-    optL2.step();
-    // L2 turns into a gradient of 1, normalised by Adam to a step of lr
-    expectClose(b.data, [1.9], 1e-6);
+    adam.step();
+    // plain Adam has no decay by default: nothing moves
+    expect(b.data[0]).toBe(2);
   });
 
   it('state round-trips for resuming', () => {
