@@ -85,7 +85,7 @@ describe('optimizers', () => {
     // first step by hand (see above), and the rules far apart at every step
     expect(decoupled[0]).toBeCloseTo(1.88, 6);
     expect(l2[0]).toBeCloseTo(1.9, 6);
-    decoupled.forEach((w, i) => expect(Math.abs(w - l2[i]!)).toBeGreaterThan(0.015));
+    for (const [i, w] of decoupled.entries()) expect(Math.abs(w - l2[i]!)).toBeGreaterThan(0.015);
 
     const a = param([decay.w0]);
     const adamW = run(new t.AdamW([a], { lr: decay.lr, weightDecay: decay.wd }), a);
