@@ -3,6 +3,23 @@ import { collate, encodeExample, parseSftJsonl, SftDataError } from '../src/inde
 import { charTokenizer } from './helpers';
 
 describe('JSONL data', () => {
+  it('reads {"prompt", "answer"} (the schema of every t2 command) like its alias "completion"', () => {
+    const text = [
+      '{"prompt": "1+1=", "answer": "2"}',
+      '{"prompt": "1+1=", "completion": "2"}',
+      '{"prompt": "2+2=", "answer": 4}',
+    ].join('\n');
+    expect(parseSftJsonl(text, 'train.jsonl')).toEqual([
+      { kind: 'completion', prompt: '1+1=', completion: '2' },
+      { kind: 'completion', prompt: '1+1=', completion: '2' },
+      { kind: 'completion', prompt: '2+2=', completion: '4' },
+    ]);
+    expect(() => parseSftJsonl('{"prompt": "a", "answer": "b", "completion": "c"}')).toThrow(
+      /<input>:1: give one of "answer" and "completion"/,
+    );
+    expect(() => parseSftJsonl('{"prompt": "a"}')).toThrow(/missing "answer"/);
+  });
+
   it('reads completion, chat and text lines', () => {
     const text = [
       '{"prompt": "1+1=", "completion": "2"}',

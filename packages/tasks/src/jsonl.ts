@@ -43,11 +43,15 @@ function parseLine(line: string): Sample | string {
     return 'expected an object {"prompt": ..., "answer": ...}';
   }
   const record = value as Record<string, unknown>;
-  const { prompt, answer, category } = record;
+  // "completion" (the name of Hugging Face SFT data) is accepted as an alias of "answer".
+  const { prompt, category } = record;
+  const answer = 'answer' in record ? record.answer : record.completion;
   if (!('prompt' in record)) return 'missing "prompt"';
   if (typeof prompt !== 'string') return '"prompt" must be a string';
   if (prompt.trim() === '') return '"prompt" is empty';
-  if (!('answer' in record)) return 'missing "answer"';
+  if ('answer' in record && 'completion' in record)
+    return 'give one of "answer" and "completion", not both';
+  if (!('answer' in record) && !('completion' in record)) return 'missing "answer"';
   if (typeof answer !== 'string' && !(typeof answer === 'number' && Number.isFinite(answer))) {
     return '"answer" must be a string or a number';
   }

@@ -30,6 +30,14 @@ describe('parseJsonl', () => {
     ]);
   });
 
+  it('reads "completion" (the training data name) as an alias of "answer"', () => {
+    expect(parseJsonl('{"prompt": "2+2=", "completion": "4"}', 'a.jsonl')).toEqual([
+      { prompt: '2+2=', answer: '4' },
+    ]);
+    const error = caught(() => parseJsonl('{"prompt": "a", "answer": "b", "completion": "c"}'));
+    expect(error.message).toMatch(/give one of "answer" and "completion"/);
+  });
+
   it('handles CRLF, a byte-order mark, a final newline and an empty file', () => {
     const text = '\uFEFF{"prompt":"a","answer":"b"}\r\n{"prompt":"c","answer":"d"}\r\n';
     expect(parseJsonl(text)).toEqual([

@@ -1,7 +1,8 @@
+import { InputError } from '@t2/tensor-core';
 import type { ChatMessage, SftExample } from '../types';
 
 /** A JSONL file with bad lines; every problem is listed as `file:line: why`. */
-export class SftDataError extends Error {
+export class SftDataError extends InputError {
   override name = 'SftDataError';
   constructor(
     readonly problems: string[],
@@ -15,7 +16,8 @@ export class SftDataError extends Error {
 }
 
 /**
- * Parses supervised data: one JSON object per line, either `{"prompt", "completion"}`,
+ * Parses supervised data: one JSON object per line, either `{"prompt", "answer"}` (the name
+ * t2's evaluation data uses; `"completion"` is accepted as an alias),
  * `{"messages": [{"role", "content"}, …]}` (rendered with the chat template) or
  * `{"text"}` (loss on every token, for pretraining). Blank lines are skipped.
  */
@@ -59,17 +61,23 @@ function validate(value: unknown): SftExample | string {
       return 'the last message must be from the assistant';
     return { kind: 'chat', messages };
   }
-  if ('prompt' in v || 'completion' in v) {
+  if ('prompt' in v || 'answer' in v || 'completion' in v) {
+    // "answer" is the name every t2 command reads (eval, rl, run --shots); "completion" is its alias.
     if (typeof v.prompt !== 'string') return '"prompt" must be a string';
-    if (typeof v.completion !== 'string') return '"completion" must be a string';
-    if (v.completion === '') return '"completion" is empty';
-    return { kind: 'completion', prompt: v.prompt, completion: v.completion };
+    if ('answer' in v && 'completion' in v)
+      return 'give one of "answer" and "completion", not both';
+    const key = 'answer' in v ? 'answer' : 'completion';
+    const answer = typeof v[key] === 'number' && Number.isFinite(v[key]) ? String(v[key]) : v[key];
+    if (answer === undefined) return 'missing "answer" (or its alias "completion")';
+    if (typeof answer !== 'string') return `"${key}" must be a string`;
+    if (answer === '') return `"${key}" is empty`;
+    return { kind: 'completion', prompt: v.prompt, completion: answer };
   }
   if ('text' in v) {
     if (typeof v.text !== 'string' || v.text === '') return '"text" must be a non-empty string';
     return { kind: 'text', text: v.text };
   }
-  return 'expected {"prompt", "completion"}, {"messages"} or {"text"}';
+  return 'expected {"prompt", "answer"} ("completion" is an alias of "answer"), {"messages"} or {"text"}';
 }
 
 /** Reads and parses a JSONL file (Node). */
