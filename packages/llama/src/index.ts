@@ -22,6 +22,7 @@ export {
   scoreCompletions,
 } from './generate/score';
 export {
+  checkTokenizerFits,
   type HfTensorsInput,
   type LoadedModel,
   type LoadHfFolderOptions,

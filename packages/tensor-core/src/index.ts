@@ -22,11 +22,14 @@ export { createJsBackend } from './kernels/js/index';
 export {
   type BackendName,
   getBackend,
+  kernelCalls,
   loadBackend,
   registerBackend,
   registeredBackends,
+  resetKernelCalls,
   setAutoChooser,
   setBackend,
+  useDefaultBackend,
   withBackend,
 } from './kernels/registry';
 export * from './kernels/wasm/index';

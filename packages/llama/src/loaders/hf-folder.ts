@@ -1,4 +1,4 @@
-import { loadSafetensorsFolder, type Tensor } from '@t2/tensor-core';
+import { loadSafetensorsFolder, type Tensor, useDefaultBackend } from '@t2/tensor-core';
 import { type LlamaConfig, type ParseConfigOptions, parseHfConfig } from '../model/config';
 import type { LlamaForCausalLM } from '../model/llama-model';
 import { loadTokenizerFolder, type TextTokenizer } from '../tokenizer/tokenizer';
@@ -56,7 +56,9 @@ export interface LoadHfFolderOptions {
 
 /**
  * Loads a Hugging Face model folder (Node): config.json, model.safetensors or a sharded
- * index (F32, F16 or BF16), and tokenizer.json / tokenizer_config.json when present.
+ * index (F32, F16 or BF16), and tokenizer.json / tokenizer_config.json when present; a
+ * tokenizer that does not fit the model's embedding is refused (`checkTokenizerFits`).
+ * Selects the fastest backend (`useDefaultBackend`) unless one was chosen with `setBackend`.
  */
 export async function loadHfFolder(
   dir: string,
@@ -77,7 +79,49 @@ export async function loadHfFolder(
   const fileOf = await shardLocator(fs, path, dir);
   const model = modelFromTensors(config, tensors, { fileName: fileOf(''), fileOf, dtypes });
   const tokenizer = opts.skipTokenizer ? undefined : await loadTokenizerFolder(dir);
+  if (tokenizer) {
+    checkTokenizerFits(
+      tokenizer.idLimit,
+      model.model.embed_tokens.weight.shape[0]!,
+      path.join(dir, 'tokenizer.json'),
+      fileOf('model.embed_tokens.weight'),
+    );
+  }
+  await useDefaultBackend();
   return { model, config, tokenizer: tokenizer ?? undefined, source: dir };
+}
+
+/**
+ * Embedding rows a model may have beyond its tokenizer's ids: checkpoints pad the
+ * embedding for alignment (Qwen2.5: 151,665 ids, 151,936 rows; Phi-2: 50,295 and 51,200;
+ * DeepSeek-V2: 100,015 and 102,400), never by more than this.
+ */
+export function tokenizerPaddingAllowed(rows: number): number {
+  return Math.max(4096, Math.floor(rows / 16));
+}
+
+/**
+ * Refuses a tokenizer that does not belong to the model's embedding: one with ids the
+ * embedding has no row for (they would index past it), or one that covers far fewer rows
+ * than the embedding pads for (the model's other ids would decode to nothing).
+ */
+export function checkTokenizerFits(
+  idLimit: number,
+  rows: number,
+  tokenizerFile: string,
+  modelFile: string,
+): void {
+  const n = (v: number) => v.toLocaleString('en-US');
+  if (idLimit > rows) {
+    throw new CheckpointError(
+      `${tokenizerFile}: the tokenizer has ${n(idLimit)} token ids but the model's embedding in ${modelFile} has ${n(rows)} rows: ids ≥ ${rows} have no embedding (is it this model's tokenizer?)`,
+    );
+  }
+  if (rows - idLimit > tokenizerPaddingAllowed(rows)) {
+    throw new CheckpointError(
+      `${tokenizerFile}: the tokenizer has ${n(idLimit)} token ids but the model's embedding in ${modelFile} has ${n(rows)} rows: the model's ids ≥ ${idLimit} would decode to nothing (is it this model's tokenizer?)`,
+    );
+  }
 }
 
 type Fs = typeof import('node:fs/promises');

@@ -1,4 +1,4 @@
-import { Tensor } from '@t2/tensor-core';
+import { Tensor, useDefaultBackend } from '@t2/tensor-core';
 import { createConfig, type LlamaConfig } from '../model/config';
 import type { LlamaForCausalLM } from '../model/llama-model';
 import { CheckpointError, modelFromTensors } from './weights';
@@ -231,5 +231,7 @@ export async function loadLlama2cFile(
   } catch (err) {
     throw new CheckpointError(`${path}: cannot read (${(err as Error).message})`);
   }
-  return modelFromLlama2c(bytes, path);
+  const loaded = modelFromLlama2c(bytes, path);
+  await useDefaultBackend();
+  return loaded;
 }

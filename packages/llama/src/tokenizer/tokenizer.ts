@@ -76,6 +76,13 @@ export class TextTokenizer {
     return this.tokenizer.get_vocab(true).size;
   }
 
+  /** One past the largest token id (added tokens included): the embedding rows it needs. */
+  get idLimit(): number {
+    let max = -1;
+    for (const id of this.tokenizer.get_vocab(true).values()) if (id > max) max = id;
+    return max + 1;
+  }
+
   get hasChatTemplate(): boolean {
     return this.template !== null;
   }

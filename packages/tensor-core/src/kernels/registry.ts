@@ -16,9 +16,59 @@ type Factory = () => Backend | Promise<Backend>;
 
 const factories = new Map<string, Factory>([['js', createJsBackend]]);
 const instances = new Map<string, Backend>();
-let active: Backend = createJsBackend();
+/** Kernel calls each backend instance has run, by backend name (see `kernelCalls`). */
+const calls = new Map<string, number>();
+let active: Backend = counted('js', createJsBackend());
 instances.set('js', active);
 let autoChooser: (() => Promise<string>) | null = null;
+/** Whether a backend was chosen (`setBackend`); until then `useDefaultBackend` picks 'auto'. */
+let chosen = false;
+
+/**
+ * Counts the calls of every kernel of `backend` (the decode kernel sets it hands out
+ * included) under `name`, so that a program can tell which backend computed, not only
+ * which one was asked for. A call costs one increment.
+ */
+function counted(name: string, backend: Backend): Backend {
+  calls.set(name, calls.get(name) ?? 0);
+  const b = backend as unknown as Record<string, unknown>;
+  const count = <F extends (...args: never[]) => unknown>(fn: F): F =>
+    function (this: unknown, ...args: Parameters<F>) {
+      calls.set(name, calls.get(name)! + 1);
+      return fn.apply(this, args);
+    } as F;
+  for (const key of Object.keys(b)) {
+    const d = Object.getOwnPropertyDescriptor(b, key);
+    if (!d || typeof d.value !== 'function' || !d.writable) continue;
+    if (key === 'decodeKernels') {
+      const make = d.value as () => Record<string, unknown>;
+      b[key] = () => {
+        const kernels = make();
+        for (const k of Object.keys(kernels)) {
+          const f = kernels[k];
+          if (typeof f === 'function') kernels[k] = count(f as (...args: never[]) => unknown);
+        }
+        return kernels;
+      };
+    } else if (!['dispose', 'workerChunks', 'holds'].includes(key)) {
+      b[key] = count(d.value as (...args: never[]) => unknown);
+    }
+  }
+  return backend;
+}
+
+/**
+ * Kernel calls run so far on each backend created through this registry, by name
+ * (`setBackend`, `loadBackend`, `auto`'s measurements included): what computed.
+ */
+export function kernelCalls(): Record<string, number> {
+  return Object.fromEntries(calls);
+}
+
+/** Sets every count of `kernelCalls` back to 0 (e.g. after `auto` has measured). */
+export function resetKernelCalls(): void {
+  for (const name of calls.keys()) calls.set(name, 0);
+}
 
 /** Makes a backend available under `name` (gpu.js modes register themselves this way). */
 export function registerBackend(name: string, factory: Factory): void {
@@ -35,10 +85,10 @@ export function registeredBackends(): string[] {
 }
 
 /**
- * Switches the backend used by every op from now on. Asynchronous because a GPU
+ * Switches the backend used by every op from now on (default 'auto'). Asynchronous because a GPU
  * backend has to create its context (and `auto` measures the candidates).
  */
-export async function setBackend(name: BackendName | string): Promise<Backend> {
+export async function setBackend(name: BackendName | string = 'auto'): Promise<Backend> {
   let resolved = name;
   if (name === 'auto') resolved = autoChooser ? await autoChooser() : 'js';
   let backend = instances.get(resolved);
@@ -49,11 +99,22 @@ export async function setBackend(name: BackendName | string): Promise<Backend> {
         `setBackend: unknown backend '${name}' (registered: ${registeredBackends().join(', ')})`,
       );
     }
-    backend = await factory();
+    backend = counted(resolved, await factory());
     instances.set(resolved, backend);
   }
   active = backend;
+  chosen = true;
   return backend;
+}
+
+/**
+ * The library default: 'auto' (the fastest backend measured here) unless a backend was
+ * chosen with `setBackend` already. The model loaders call it, so a program that loads
+ * a model computes on the fast backend without asking; one that wants the plain-JS
+ * reference says `setBackend('js')` first.
+ */
+export async function useDefaultBackend(): Promise<Backend> {
+  return chosen ? active : setBackend('auto');
 }
 
 export function getBackend(): Backend {
@@ -77,7 +138,7 @@ export async function loadBackend(name: string): Promise<Backend> {
   if (!b) {
     const factory = factories.get(name);
     if (!factory) throw new Error(`loadBackend: unknown backend '${name}'`);
-    b = await factory();
+    b = counted(name, await factory());
     instances.set(name, b);
   }
   return b;
