@@ -45,6 +45,7 @@ const ALLOWED = [
   /^README\.md$/,
   /^CHANGELOG\.md$/,
   /^LICENSE$/,
+  /^bin\/t2\.js$/,
 ];
 
 function publishable() {
@@ -156,11 +157,7 @@ try {
   );
   log('t2 --help');
   const help = (
-    await sh(
-      process.execPath,
-      [join(project, 'node_modules/@t2/cli/dist/main.js'), '--help'],
-      project,
-    )
+    await sh(process.execPath, [join(project, 'node_modules/@t2/cli/bin/t2.js'), '--help'], project)
   ).stdout;
   if (!/pretrain/.test(help)) problems.push('t2 --help does not list its commands');
 } finally {

@@ -20,7 +20,11 @@ export const generate: Command = {
     '  --top-k K              sample among the K most likely tokens (default 0: off)\n' +
     '  --seed S               sampling seed (default 0)\n' +
     '  --stop TEXT            stop when TEXT is produced (repeatable; needs a tokenizer)\n' +
-    '  --json                 print {"tokens", "text", "finishReason"} at the end instead of streaming',
+    '  --multiline            keep going past the end of the first line (see below)\n' +
+    '  --json                 print {"tokens", "text", "finishReason"} at the end instead of streaming\n\n' +
+    'Generation ends at EOS, a --stop text or --max-new-tokens. A one-line --prompt (a task-style\n' +
+    'prompt such as "12+35=") also ends at the end of its answer line, the newline not printed;\n' +
+    '--multiline, --chat or a prompt with a newline in it lets it run on.',
   async run(argv, io) {
     const { values } = parseFlags(argv, {
       model: { type: 'string' },
@@ -34,6 +38,7 @@ export const generate: Command = {
       'top-k': { type: 'string' },
       seed: { type: 'string' },
       stop: { type: 'string', multiple: true },
+      multiline: { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },
     });
     if ((values.tokens === undefined) === (values.prompt === undefined)) {
@@ -56,7 +61,15 @@ export const generate: Command = {
       adapters: values.adapter,
       installAdapter,
     });
-    const stopStrings = values.stop ?? [];
+    const stopStrings = [...(values.stop ?? [])];
+    // A one-line task prompt ("12+35=") is answered on that line: stop at its end.
+    const answerLine =
+      values.prompt !== undefined &&
+      !values.chat &&
+      !values.multiline &&
+      !values.prompt.includes('\n') &&
+      tokenizer !== undefined;
+    if (answerLine && !stopStrings.includes('\n')) stopStrings.push('\n');
     if (stopStrings.length && !tokenizer)
       throw new UsageError('--stop needs a model folder with tokenizer.json');
 

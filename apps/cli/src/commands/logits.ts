@@ -15,7 +15,8 @@ export const logits: Command = {
     '  --adapter DIR    PEFT adapter folder to apply (repeatable)\n' +
     '  --tokens LIST    token ids, comma-separated\n' +
     '  --prompt TEXT    text, tokenized with the folder tokenizer (BOS added as it specifies)\n' +
-    '  --json           print {"logits": [[...], ...]}, one row per position, and nothing else',
+    '  --json           print {"logits": [[...], ...]}, one row per position, and nothing else\n' +
+    '                   (default: the 5 likeliest next tokens at each position)',
   async run(argv, io) {
     const { values } = parseFlags(argv, {
       model: { type: 'string' },

@@ -1,5 +1,6 @@
 import { type ParseArgsConfig, parseArgs } from 'node:util';
 import { type LlamaForCausalLM, loadModel, type TextTokenizer } from '@t2/llama';
+import { checkAdapterStack } from './adapters';
 import { UsageError } from './types';
 
 /** What a command gets from `--model PATH`. */
@@ -29,6 +30,8 @@ export async function loadModelForCli(
 ): Promise<CliModel> {
   if (!path)
     throw new UsageError('--model PATH is required (a Hugging Face folder or a llama2.c .bin)');
+  // Adapters that cannot be stacked are refused before the model is read.
+  if ((opts.adapters?.length ?? 0) > 1) await checkAdapterStack(opts.adapters!);
   const { model, tokenizer, source } = await loadModel(path);
   model.eval();
   const adapters = opts.adapters ?? [];
@@ -46,8 +49,25 @@ export function parseFlags<T extends NonNullable<ParseArgsConfig['options']>>(
 ): ReturnType<
   typeof parseArgs<{ args: string[]; options: T; allowPositionals: false; strict: true }>
 > {
+  // `--steps -3` is a value, not an option: joined as `--steps=-3`, it reaches the flag's own
+  // check ("--steps: expected an integer ≥ 1, got '-3'") instead of node's parser message.
+  const args = argv.flatMap((arg, i) => {
+    const prev = argv[i - 1];
+    const name = prev?.startsWith('--') ? prev.slice(2) : undefined;
+    if (name !== undefined && options[name]?.type === 'string' && /^-(\d|\.\d|Infinity)/.test(arg))
+      return [];
+    const next = argv[i + 1];
+    if (
+      arg.startsWith('--') &&
+      options[arg.slice(2)]?.type === 'string' &&
+      next !== undefined &&
+      /^-(\d|\.\d|Infinity)/.test(next)
+    )
+      return [`${arg}=${next}`];
+    return [arg];
+  });
   try {
-    return parseArgs({ args: argv, options, allowPositionals: false, strict: true });
+    return parseArgs({ args, options, allowPositionals: false, strict: true });
   } catch (err) {
     throw new UsageError((err as Error).message);
   }

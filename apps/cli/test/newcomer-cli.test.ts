@@ -1,0 +1,197 @@
+// A newcomer's first hour (issue #17): the command line, adapters and generate.
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { adapterNameFor } from '../src/commands/adapters';
+import { main } from '../src/main';
+import { writeTinyModelFolder } from './tiny-model';
+
+const cliDir = fileURLToPath(new URL('..', import.meta.url));
+const repo = join(cliDir, '../..');
+const bundled = join(repo, 'models/t2-tiny');
+
+function capture(isTTY = false) {
+  const out: string[] = [];
+  const err: string[] = [];
+  return {
+    io: { stdout: (t: string) => out.push(t), stderr: (t: string) => err.push(t), isTTY },
+    out,
+    err,
+    stdout: () => out.join(''),
+    stderr: () => err.join(''),
+  };
+}
+
+async function t2(argv: string[], isTTY = false) {
+  const c = capture(isTTY);
+  const code = await main(argv, c.io);
+  return { code, stdout: c.stdout(), stderr: c.stderr() };
+}
+
+let dir: string;
+let modelDir: string;
+let data: string;
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 't2-newcomer-'));
+  modelDir = await writeTinyModelFolder(join(dir, 'model'));
+  data = join(dir, 'train.jsonl');
+  const lines = Array.from({ length: 16 }, (_, i) =>
+    JSON.stringify({ prompt: `${i % 4}+${i % 3}=`, answer: String((i % 4) + (i % 3)) }),
+  );
+  await writeFile(data, `${lines.join('\n')}\n`);
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+/** A short training run into `out` (extra flags appended). */
+async function train(method: string, out: string, extra: string[] = []) {
+  const r = await t2([
+    'train',
+    '--model',
+    modelDir,
+    '--method',
+    method,
+    '--data',
+    data,
+    '--steps',
+    '2',
+    '--r',
+    '4',
+    '--out',
+    out,
+    ...extra,
+  ]);
+  expect(r.code, r.stderr).toBe(0);
+  return r;
+}
+
+describe('the command line itself (item 15)', () => {
+  it('t2 --version prints the package version', async () => {
+    const pkg = JSON.parse(readFileSync(join(cliDir, 'package.json'), 'utf8'));
+    for (const flag of ['--version', '-v']) {
+      const r = await t2([flag]);
+      expect(r.code).toBe(0);
+      expect(r.stdout).toBe(`t2 ${pkg.version}\n`);
+    }
+  });
+
+  it('a mistyped command gets "did you mean", not the whole help', async () => {
+    const r = await t2(['trian']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/unknown command 'trian' — did you mean 'train'\?/);
+    expect(r.stderr).not.toMatch(/Commands:/);
+    expect((await t2(['xyzzy'])).stderr).toMatch(/commands: quickstart, logits/);
+  });
+
+  it('a negative number is checked by the flag, not reported by the argument parser', async () => {
+    const r = await t2([
+      'train',
+      '--model',
+      modelDir,
+      '--method',
+      'bone',
+      '--data',
+      data,
+      '--steps',
+      '-3',
+    ]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe("t2 train: --steps: expected an integer ≥ 1, got '-3'\n");
+    const g = await t2(['generate', '--model', modelDir, '--tokens', '1', '--temperature', '-1']);
+    expect(g.stderr).toMatch(/--temperature: expected a number ≥ 0, got '-1'/);
+  });
+});
+
+describe('adapters (items 2, 11)', () => {
+  it('loads an adapter from a folder whose name has dots', async () => {
+    const out = join(dir, 'bone-v1.2');
+    await train('bone', out);
+    const r = await t2([
+      'logits',
+      '--model',
+      modelDir,
+      '--adapter',
+      out,
+      '--tokens',
+      '1,5',
+      '--json',
+    ]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout).logits).toHaveLength(2);
+    expect(adapterNameFor('out/bone-v1.2')).toBe('bone-v1_2');
+    expect(adapterNameFor('my.adapter/')).toBe('my_adapter');
+    expect(adapterNameFor('.')).toBe(basename(process.cwd()).replace(/[^A-Za-z0-9_-]/g, '_'));
+    expect(adapterNameFor('a/x', ['x', 'x_2'])).toBe('x_3');
+  });
+
+  it('refuses LoRA and Bone on one module before reading the model', async () => {
+    const l = join(dir, 'stack-lora');
+    const b = join(dir, 'stack-bone');
+    await train('lora', l, ['--target', 'q_proj,v_proj']);
+    await train('bone', b, ['--target', 'v_proj']);
+    const r = await t2([
+      'logits',
+      '--model',
+      join(dir, 'no-such-model'),
+      '--adapter',
+      l,
+      '--adapter',
+      b,
+      '--tokens',
+      '1',
+    ]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(
+      /--adapter .*stack-bone \(Bone\) and --adapter .*stack-lora \(LoRA\) both adapt v_proj: adapters of different kinds cannot be stacked on one module/,
+    );
+  });
+});
+
+describe('generate (items 10, 16)', () => {
+  it('a one-line task prompt stops at the end of its answer line; --multiline goes on', async () => {
+    const answer = await t2(['generate', '--model', bundled, '--prompt', '12+35=', '--json']);
+    expect(answer.code, answer.stderr).toBe(0);
+    const a = JSON.parse(answer.stdout);
+    expect(a.finishReason).toBe('stop');
+    expect(a.text).not.toContain('\n');
+    expect(a.text.length).toBeGreaterThan(0);
+    const on = JSON.parse(
+      (
+        await t2([
+          'generate',
+          '--model',
+          bundled,
+          '--prompt',
+          '12+35=',
+          '--multiline',
+          '--max-new-tokens',
+          '24',
+          '--json',
+        ])
+      ).stdout,
+    );
+    expect(on.tokens.length).toBeGreaterThan(a.tokens.length);
+    expect(on.text).toContain('\n');
+  });
+
+  it('piped into a reader that stops early (head), the built t2 exits quietly: no EPIPE trace', () => {
+    const bin = join(cliDir, 'bin/t2.js');
+    // `true` closes the pipe at once, as `head -1` does after its line: every write then fails.
+    const r = spawnSync(
+      'bash',
+      [
+        '-c',
+        `"${process.execPath}" "${bin}" generate --model "${modelDir}" --tokens 1 --max-new-tokens 50 | true; echo "exit \${PIPESTATUS[0]}" >&2`,
+      ],
+      { encoding: 'utf8', timeout: 60_000 },
+    );
+    expect(r.stderr).not.toMatch(/EPIPE|Error|at /);
+    expect(r.stderr).toMatch(/exit 0/);
+  });
+});
