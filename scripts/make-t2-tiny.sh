@@ -50,13 +50,14 @@ if [[ -n "${SKIP_PRETRAIN:-}" && -f "$OUT/model.safetensors" ]]; then
   echo "== 1/4 keeping the pretrained base model in $OUT (SKIP_PRETRAIN)"
 else
   echo "== 1/4 pretrain the base model into $OUT"
-  "${T2[@]}" pretrain --out "$OUT" --backend "$BACKEND" "${PRETRAIN_FLAGS[@]}"
+  # --overwrite: remaking the model replaces the one in $OUT (t2 refuses a non-empty folder).
+  "${T2[@]}" pretrain --out "$OUT" --overwrite --backend "$BACKEND" "${PRETRAIN_FLAGS[@]}"
 fi
 
 mkdir -p "$WORK" "$OUT/experts"
 for task in arith string logic; do
   echo "== 2/4 SVF expert for $task"
-  "${T2[@]}" rl --model "$OUT" --task "$task" "${RL_FLAGS[@]}" --out "$WORK/rl-$task"
+  "${T2[@]}" rl --model "$OUT" --task "$task" "${RL_FLAGS[@]}" --out "$WORK/rl-$task" --overwrite
 done
 
 echo "== 3/4 classification expert"
@@ -67,7 +68,7 @@ const lines = classificationTask({ n: ${CLASSIFICATION_PROMPTS}, seed: 0, split:
 process.stdout.write(lines.join('\n') + '\n');
 " >"$WORK/classification.jsonl"
 "${T2[@]}" rl --model "$OUT" --data "$WORK/classification.jsonl" --label classifier \
-  "${CLASSIFIER_FLAGS[@]}" --out "$WORK/rl-classifier"
+  "${CLASSIFIER_FLAGS[@]}" --out "$WORK/rl-classifier" --overwrite
 
 echo "== 4/4 experts → $OUT/experts"
 for name in arith string logic classifier; do

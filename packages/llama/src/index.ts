@@ -41,9 +41,11 @@ export { type SaveHfFolderOptions, saveHfFolder } from './loaders/save';
 export {
   CHECKPOINT_DTYPES,
   CheckpointError,
+  checkCheckpointLayout,
   expectedTensorShapes,
   type FromTensorsOptions,
   modelFromTensors,
+  type TensorInfo,
 } from './loaders/weights';
 export { type ForwardContext, LlamaAttention, type Projection } from './model/attention';
 export {

@@ -1,7 +1,12 @@
 export { BatchStream, collate } from './data/batch';
 export { type EncodeOptions, encodeExample } from './data/encode';
 export { parseSftJsonl, readSftJsonl, SftDataError } from './data/jsonl';
-export { loadCheckpoint, saveCheckpoint, type TrainerState } from './train/checkpoint';
+export {
+  loadCheckpoint,
+  SftCheckpointError,
+  saveCheckpoint,
+  type TrainerState,
+} from './train/checkpoint';
 export { causalLmLossSum } from './train/loss';
 export {
   evalLoss,

@@ -1,4 +1,5 @@
 import { mkdir, writeFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { createConfig, LlamaForCausalLM, saveHfFolder, TextTokenizer } from '@t2/llama';
 import { type EncodedExample, type StepInfo, trainSft } from '@t2/sft';
 import { getBackend, Rng, setBackend, writeFileAtomic } from '@t2/tensor-core';
@@ -7,6 +8,7 @@ import { charTokenizerFiles } from '../pretrain/char-tokenizer';
 import { packSequences, pretrainDocuments } from '../pretrain/corpus';
 import { modelCard } from '../pretrain/model-card';
 import { parseFlags, parseNumber } from './model-path';
+import { claimOutputDir, lockFolder, removeStaleTemps } from './output-dir';
 import { ProgressBar } from './progress';
 import type { Command } from './types';
 
@@ -14,7 +16,7 @@ export const pretrain: Command = {
   name: 'pretrain',
   summary: 'Pretrain a small base model on the @t2/tasks mixture (how models/t2-tiny is made)',
   usage:
-    't2 pretrain [--out DIR] [--steps N] [--batch B] [--seq L] [--lr LR] [--dim D] [--layers N] [--heads H] [--kv-heads K] [--hidden F] [--problems N] [--classification N] [--seed S] [--eval-n N] [--backend NAME] [--resume] [--json]',
+    't2 pretrain [--out DIR] [--steps N] [--batch B] [--seq L] [--lr LR] [--dim D] [--layers N] [--heads H] [--kv-heads K] [--hidden F] [--problems N] [--classification N] [--seed S] [--eval-n N] [--backend NAME] [--overwrite] [--resume] [--json]',
   async run(argv, io) {
     const { values } = parseFlags(argv, {
       out: { type: 'string', default: 'models/t2-tiny' },
@@ -33,6 +35,7 @@ export const pretrain: Command = {
       'eval-n': { type: 'string' },
       backend: { type: 'string', default: 'auto' },
       resume: { type: 'boolean', default: false },
+      overwrite: { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },
     });
     const int = (v: string | undefined, flag: string, fallback: number) =>
@@ -48,6 +51,13 @@ export const pretrain: Command = {
     const classification = int(values.classification, '--classification', 10_000);
     const evalN = int(values['eval-n'], '--eval-n', 200);
     const out = values.out!;
+    // Never over a model that is there (models/t2-tiny by default) unless --overwrite; one run
+    // per folder and per checkpoint cache.
+    await claimOutputDir(out, {
+      command: 't2 pretrain',
+      overwrite: values.overwrite,
+      inputs: [],
+    });
     await setBackend(values.backend!);
     const say = (t: string) => (values.json ? io.stderr(t) : io.stdout(t));
 
@@ -89,6 +99,9 @@ export const pretrain: Command = {
       everyPercent: 5,
     });
     const cacheDir = `.t2-cache/pretrain/${out.replace(/[^a-zA-Z0-9_-]+/g, '_')}`;
+    await mkdir(cacheDir, { recursive: true });
+    await lockFolder(cacheDir, 't2 pretrain', '--out');
+    await removeStaleTemps(dirname(cacheDir), 1);
     let result: Awaited<ReturnType<typeof trainSft>>;
     try {
       result = await trainSft(

@@ -7,6 +7,7 @@ import { ReinforceTrainer, type StepLog, type ValidationLog } from '@t2/rl-reinf
 import { deriveSeed, type Sample, splitSamples, type TaskFamily } from '@t2/tasks';
 import { Rng, type Tensor, writeFileAtomic } from '@t2/tensor-core';
 import { loadModelForCli, parseFlags, parseNumber } from './model-path';
+import { claimOutputDir, type OutputDir } from './output-dir';
 import { ProgressBar } from './progress';
 import { parseRewardSpec } from './rewards';
 import {
@@ -193,12 +194,27 @@ const USAGE =
   '  --seed S               seeds z/LoRA init, sampling and data order (default 0)\n' +
   '  --out DIR              default out/rl-<task> (svf) or out/rl-<task>-lora\n' +
   '  --resume               continue from DIR/checkpoint.safetensors\n' +
+  '  --overwrite            write into DIR although it is not empty (replacing an earlier run)\n' +
   '  --json                 one JSON line per step / validation on stdout\n\n' +
   'Writes DIR/expert.safetensors (SVF, best by validation) or DIR/lora/ (PEFT), DIR/checkpoint.safetensors,\n' +
   'DIR/log.jsonl and DIR/run.json. Ctrl-C checkpoints and stops; rerun with --resume to continue.';
 
 /** `t2 rl` with an explicit stop signal (tests); `rl.run` wires it to Ctrl-C. */
 export async function runRl(argv: string[], io: CommandIO, signal?: AbortSignal): Promise<number> {
+  const claimed: OutputDir[] = [];
+  try {
+    return await rlInto(argv, io, signal, claimed);
+  } finally {
+    for (const c of claimed) await c.release();
+  }
+}
+
+async function rlInto(
+  argv: string[],
+  io: CommandIO,
+  signal: AbortSignal | undefined,
+  claimed: OutputDir[],
+): Promise<number> {
   const { values } = parseFlags(argv, {
     model: { type: 'string' },
     task: { type: 'string' },
@@ -224,9 +240,12 @@ export async function runRl(argv: string[], io: CommandIO, signal?: AbortSignal)
     seed: { type: 'string' },
     out: { type: 'string' },
     resume: { type: 'boolean', default: false },
+    overwrite: { type: 'boolean', default: false },
     json: { type: 'boolean', default: false },
   });
   const method = values.method as RlMethod;
+  if (values.resume && values.overwrite)
+    throw new UsageError('--resume and --overwrite contradict each other: give one');
   if (!RL_METHODS.includes(method))
     throw new UsageError(`--method must be one of ${RL_METHODS.join(', ')}`);
   if ((values.task === undefined) === (values.data === undefined)) {
@@ -304,6 +323,20 @@ export async function runRl(argv: string[], io: CommandIO, signal?: AbortSignal)
     dataNote = `${values.data}: ${split.train.length} train / ${split.validation.length} validation samples (${split.test.length} test samples left out)`;
   }
 
+  if (!values.model)
+    throw new UsageError('--model PATH is required (a Hugging Face folder with tokenizer.json)');
+  // Never into the model or the data; a non-empty folder only with --overwrite or --resume.
+  claimed.push(
+    await claimOutputDir(out, {
+      command: 't2 rl',
+      overwrite: values.overwrite,
+      resume: values.resume,
+      inputs: [
+        { flag: '--model', path: values.model },
+        { flag: '--data', path: values.data },
+      ],
+    }),
+  );
   const { model, tokenizer, source } = await loadModelForCli(values.model);
   if (!tokenizer)
     throw new UsageError(`${source} has no tokenizer.json: t2 rl needs one to read text prompts`);

@@ -5,6 +5,7 @@ import { saveHfFolder } from '@t2/llama';
 import { encodeExample, readSftJsonl, SftDataError, type StepInfo, trainSft } from '@t2/sft';
 import { Rng, type Tensor } from '@t2/tensor-core';
 import { loadModelForCli, parseFlags, parseNumber } from './model-path';
+import { claimOutputDir } from './output-dir';
 import { ProgressBar } from './progress';
 import { type Command, type CommandIO, UsageError } from './types';
 
@@ -57,21 +58,37 @@ export function prepareMethod(
 }
 
 /** Tokenized training data from a JSONL file; bad lines are reported as file:line: why. */
-export async function loadSftData(path: string, tokenizer: TextTokenizer, maxLength: number) {
+export async function loadSftData(
+  path: string,
+  tokenizer: TextTokenizer,
+  maxLength: number,
+  flag = '--data',
+) {
+  let encoded: ReturnType<typeof encodeExample>[];
   try {
     const examples = await readSftJsonl(path);
-    return examples.map((e) => encodeExample(e, tokenizer, { maxLength }));
+    encoded = examples.map((e) => encodeExample(e, tokenizer, { maxLength }));
   } catch (err) {
     if (err instanceof SftDataError) throw new UsageError(err.message);
     throw err;
   }
+  // A run whose every target token is cut away would train nothing and "succeed".
+  if (encoded.length > 0 && !encoded.some((e) => e.labels.slice(1).some((l) => l !== -100))) {
+    const longestPrompt = Math.max(
+      ...encoded.map((e) => e.labels.filter((l) => l === -100).length),
+    );
+    throw new UsageError(
+      `${flag} ${path}: no example keeps a completion token within --max-length ${maxLength} (prompts are up to ${longestPrompt} tokens); raise --max-length`,
+    );
+  }
+  return encoded;
 }
 
 export const train: Command = {
   name: 'train',
   summary: 'Fine-tune a model with Bone, BAT, LoRA, PiSSA or all weights on JSONL data',
   usage:
-    't2 train --model PATH --method bone|bat|lora|pissa|full --data train.jsonl [--eval eval.jsonl] [--r R] [--alpha A] [--target q_proj,v_proj|all-linear] [--steps N] [--lr LR] [--batch B] [--grad-accum K] [--warmup W] [--eval-every N] [--max-length L] [--seed S] [--out DIR] [--resume] [--json]',
+    't2 train --model PATH --method bone|bat|lora|pissa|full --data train.jsonl [--eval eval.jsonl] [--r R] [--alpha A] [--target q_proj,v_proj|all-linear] [--steps N] [--lr LR] [--batch B] [--grad-accum K] [--warmup W] [--eval-every N] [--max-length L] [--seed S] [--out DIR] [--overwrite] [--resume] [--json]',
   async run(argv, io) {
     const { values } = parseFlags(argv, {
       model: { type: 'string' },
@@ -91,6 +108,7 @@ export const train: Command = {
       seed: { type: 'string' },
       out: { type: 'string' },
       resume: { type: 'boolean', default: false },
+      overwrite: { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },
     });
     const method = values.method as Method;
@@ -106,103 +124,129 @@ export const train: Command = {
       fallback: 512,
     });
     const out = values.out ?? `out/${method}`;
-    const { model, tokenizer, source } = await loadModelForCli(values.model);
-    if (!tokenizer) {
-      throw new UsageError(`${source} has no tokenizer.json: t2 train needs one to read text data`);
-    }
-    const trainData = await loadSftData(values.data, tokenizer, maxLength);
-    const evalData = values.eval ? await loadSftData(values.eval, tokenizer, maxLength) : undefined;
-    const trainable = prepareMethod(model, method, {
-      r,
-      alpha:
-        values.alpha === undefined
-          ? undefined
-          : parseNumber(values.alpha, '--alpha', { min: 0, fallback: r }),
-      targets:
-        values.target === undefined || values.target === 'all-linear'
-          ? 'all-linear'
-          : values.target.split(','),
-      seed,
-      baseModel: source,
+    if (values.resume && values.overwrite)
+      throw new UsageError('--resume and --overwrite contradict each other: give one');
+    if (!values.model)
+      throw new UsageError('--model PATH is required (a Hugging Face folder or a llama2.c .bin)');
+    // Never into the model or the data; a non-empty folder only with --overwrite or --resume.
+    const outDir = await claimOutputDir(out, {
+      command: 't2 train',
+      overwrite: values.overwrite,
+      resume: values.resume,
+      inputs: [
+        { flag: '--model', path: values.model },
+        { flag: '--data', path: values.data },
+        { flag: '--eval', path: values.eval },
+      ],
     });
-    const numTrainable = trainable.params.reduce((n, [, p]) => n + p.size, 0);
-    const say = (text: string) => (values.json ? io.stderr(text) : io.stdout(text));
-    say(
-      `t2 train: ${method} on ${source} — ${numTrainable.toLocaleString('en-US')} trainable parameters (${((100 * numTrainable) / model.numParameters()).toFixed(3)}% of ${model.numParameters().toLocaleString('en-US')}), ${trainData.length} examples\n`,
-    );
-    const controller = new AbortController();
-    const onSigint = () => controller.abort();
-    process.once('SIGINT', onSigint);
-    const bar = new ProgressBar(steps, io.stderr, io.isTTY, { label: method, unit: 'steps' });
-    const onStep = (s: StepInfo) => {
-      if (values.json) io.stdout(`${JSON.stringify({ event: 'step', ...s })}\n`);
-      else bar.update(s.step, { loss: s.loss, 'tok/s': Math.round(s.tokensPerSecond), lr: s.lr });
-    };
-    const onEval = (step: number, loss: number) => {
-      if (values.json) io.stdout(`${JSON.stringify({ event: 'eval', step, loss })}\n`);
-      else if (!io.isTTY) io.stderr(`eval at step ${step}: loss ${loss.toFixed(4)}\n`);
-    };
-    let result: Awaited<ReturnType<typeof trainSft>>;
     try {
-      result = await trainSft(
-        model,
-        trainable.params,
-        trainData,
-        {
-          steps,
-          lr: parseNumber(values.lr, '--lr', { min: 0, fallback: method === 'full' ? 1e-4 : 1e-3 }),
-          batchSize: parseNumber(values.batch, '--batch', { integer: true, min: 1, fallback: 8 }),
-          gradAccum: parseNumber(values['grad-accum'], '--grad-accum', {
-            integer: true,
-            min: 1,
-            fallback: 1,
-          }),
-          warmupSteps: parseNumber(values.warmup, '--warmup', {
-            integer: true,
-            min: 0,
-            fallback: Math.min(10, Math.floor(steps / 10)),
-          }),
-          evalData,
-          evalEvery: parseNumber(values['eval-every'], '--eval-every', {
-            integer: true,
-            min: 0,
-            fallback: evalData ? Math.max(1, Math.floor(steps / 5)) : 0,
-          }),
-          seed,
-          padId: model.config.padTokenId ?? 0,
-          checkpointDir: `${out}/checkpoint`,
-          checkpointEvery: Math.max(1, Math.floor(steps / 10)),
-          resume: values.resume,
-          extra: { method, r },
-        },
-        { onStep, onEval, signal: controller.signal },
-      );
-    } finally {
-      process.off('SIGINT', onSigint);
-    }
-    bar.finish();
-    if (result.stopped) {
+      const { model, tokenizer, source } = await loadModelForCli(values.model);
+      if (!tokenizer) {
+        throw new UsageError(
+          `${source} has no tokenizer.json: t2 train needs one to read text data`,
+        );
+      }
+      const trainData = await loadSftData(values.data, tokenizer, maxLength);
+      const evalData = values.eval
+        ? await loadSftData(values.eval, tokenizer, maxLength, '--eval')
+        : undefined;
+      const trainable = prepareMethod(model, method, {
+        r,
+        alpha:
+          values.alpha === undefined
+            ? undefined
+            : parseNumber(values.alpha, '--alpha', { min: 0, fallback: r }),
+        targets:
+          values.target === undefined || values.target === 'all-linear'
+            ? 'all-linear'
+            : values.target.split(','),
+        seed,
+        baseModel: source,
+      });
+      const numTrainable = trainable.params.reduce((n, [, p]) => n + p.size, 0);
+      const say = (text: string) => (values.json ? io.stderr(text) : io.stdout(text));
       say(
-        `stopped at step ${result.steps}/${steps}; the checkpoint is in ${out}/checkpoint — rerun with --resume to continue\n`,
+        `t2 train: ${method} on ${source} — ${numTrainable.toLocaleString('en-US')} trainable parameters (${((100 * numTrainable) / model.numParameters()).toFixed(3)}% of ${model.numParameters().toLocaleString('en-US')}), ${trainData.length} examples\n`,
       );
-      return 130;
+      const controller = new AbortController();
+      const onSigint = () => controller.abort();
+      process.once('SIGINT', onSigint);
+      const bar = new ProgressBar(steps, io.stderr, io.isTTY, { label: method, unit: 'steps' });
+      const onStep = (s: StepInfo) => {
+        if (values.json) io.stdout(`${JSON.stringify({ event: 'step', ...s })}\n`);
+        else bar.update(s.step, { loss: s.loss, 'tok/s': Math.round(s.tokensPerSecond), lr: s.lr });
+      };
+      const onEval = (step: number, loss: number) => {
+        if (values.json) io.stdout(`${JSON.stringify({ event: 'eval', step, loss })}\n`);
+        else if (!io.isTTY) io.stderr(`eval at step ${step}: loss ${loss.toFixed(4)}\n`);
+      };
+      let result: Awaited<ReturnType<typeof trainSft>>;
+      try {
+        result = await trainSft(
+          model,
+          trainable.params,
+          trainData,
+          {
+            steps,
+            lr: parseNumber(values.lr, '--lr', {
+              min: 0,
+              fallback: method === 'full' ? 1e-4 : 1e-3,
+            }),
+            batchSize: parseNumber(values.batch, '--batch', { integer: true, min: 1, fallback: 8 }),
+            gradAccum: parseNumber(values['grad-accum'], '--grad-accum', {
+              integer: true,
+              min: 1,
+              fallback: 1,
+            }),
+            warmupSteps: parseNumber(values.warmup, '--warmup', {
+              integer: true,
+              min: 0,
+              fallback: Math.min(10, Math.floor(steps / 10)),
+            }),
+            evalData,
+            evalEvery: parseNumber(values['eval-every'], '--eval-every', {
+              integer: true,
+              min: 0,
+              fallback: evalData ? Math.max(1, Math.floor(steps / 5)) : 0,
+            }),
+            seed,
+            padId: model.config.padTokenId ?? 0,
+            checkpointDir: `${out}/checkpoint`,
+            checkpointEvery: Math.max(1, Math.floor(steps / 10)),
+            resume: values.resume,
+            extra: { method, r },
+          },
+          { onStep, onEval, signal: controller.signal },
+        );
+      } finally {
+        process.off('SIGINT', onSigint);
+      }
+      bar.finish();
+      if (result.stopped) {
+        say(
+          `stopped at step ${result.steps}/${steps}; the checkpoint is in ${out}/checkpoint — rerun with --resume to continue\n`,
+        );
+        return 130;
+      }
+      await trainable.save(out);
+      const summary = {
+        event: 'done',
+        method,
+        steps: result.steps,
+        resumedFrom: result.resumedFrom,
+        finalLoss: result.finalLoss,
+        evalLoss: result.evalLoss,
+        trainableParameters: numTrainable,
+        tokensPerSecond: result.tokensPerSecond,
+        wallSeconds: result.wallSeconds,
+        out,
+      };
+      if (values.json) io.stdout(`${JSON.stringify(summary)}\n`);
+      else printSummary(io, summary);
+      return 0;
+    } finally {
+      await outDir.release();
     }
-    await trainable.save(out);
-    const summary = {
-      event: 'done',
-      method,
-      steps: result.steps,
-      resumedFrom: result.resumedFrom,
-      finalLoss: result.finalLoss,
-      evalLoss: result.evalLoss,
-      trainableParameters: numTrainable,
-      tokensPerSecond: result.tokensPerSecond,
-      wallSeconds: result.wallSeconds,
-      out,
-    };
-    if (values.json) io.stdout(`${JSON.stringify(summary)}\n`);
-    else printSummary(io, summary);
-    return 0;
   },
 };
 

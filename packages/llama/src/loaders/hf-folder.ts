@@ -2,7 +2,7 @@ import { loadSafetensorsFolder, type Tensor, useDefaultBackend } from '@t2/tenso
 import { type LlamaConfig, type ParseConfigOptions, parseHfConfig } from '../model/config';
 import type { LlamaForCausalLM } from '../model/llama-model';
 import { loadTokenizerFolder, type TextTokenizer } from '../tokenizer/tokenizer';
-import { CheckpointError, modelFromTensors } from './weights';
+import { CheckpointError, checkCheckpointLayout, modelFromTensors } from './weights';
 
 export interface LoadedModel {
   model: LlamaForCausalLM;
@@ -75,8 +75,13 @@ export async function loadHfFolder(
   });
   addGenerationEos(config, generationConfig);
 
-  const { tensors, dtypes } = await loadSafetensorsFolder(dir);
   const fileOf = await shardLocator(fs, path, dir);
+  // Names, shapes and dtypes are checked against the config from the headers alone, before
+  // any tensor data is read.
+  const { tensors, dtypes } = await loadSafetensorsFolder(dir, {
+    check: (info) =>
+      checkCheckpointLayout(config, info, { fileName: fileOf(''), fileOf, configFile }),
+  });
   const model = modelFromTensors(config, tensors, { fileName: fileOf(''), fileOf, dtypes });
   const tokenizer = opts.skipTokenizer ? undefined : await loadTokenizerFolder(dir);
   if (tokenizer) {

@@ -86,16 +86,8 @@ export function llama2cConfig(h: Llama2cHeader): LlamaConfig {
   });
 }
 
-/**
- * Reads a legacy llama2.c checkpoint (seven int32, then float32 weights) into Hugging Face
- * named tensors. q/k rows are reordered per head from llama2.c's interleaved rotary pairs
- * (2i, 2i+1) to rotate-half pairs (i, i + d/2), as transformers' conversion script does.
- */
-export function parseLlama2c(
-  bytes: Uint8Array,
-  fileName = '<llama2.c bytes>',
-): { config: LlamaConfig; tensors: Map<string, Tensor> } {
-  const h = readHeader(bytes, fileName);
+/** The float arrays a legacy llama2.c file holds after its header, in order, and its size. */
+function llama2cLayout(h: Llama2cHeader): { parts: [string, number][]; expectedBytes: number } {
   const { dim, hiddenDim, nLayers, nHeads, nKvHeads, vocabSize, seqLen } = h;
   const headSize = dim / nHeads;
   const kvDim = nKvHeads * headSize;
@@ -116,23 +108,46 @@ export function parseLlama2c(
   ];
   if (!h.sharedClassifier) parts.push(['wcls', vocabSize * dim]);
   const floats = parts.reduce((s, [, n]) => s + n, 0);
-  const expectedBytes = HEADER_BYTES + floats * 4;
-  if (bytes.byteLength !== expectedBytes) {
+  return { parts, expectedBytes: HEADER_BYTES + floats * 4 };
+}
+
+/** Checks a file of `byteLength` bytes against the size its header implies (before reading it). */
+function checkLlama2cSize(h: Llama2cHeader, byteLength: number, fileName: string): void {
+  const { parts, expectedBytes } = llama2cLayout(h);
+  if (byteLength !== expectedBytes) {
     let offset = HEADER_BYTES;
     let cut = parts[parts.length - 1]![0];
     for (const [name, n] of parts) {
-      if (offset + n * 4 > bytes.byteLength) {
+      if (offset + n * 4 > byteLength) {
         cut = name;
         break;
       }
       offset += n * 4;
     }
     throw new CheckpointError(
-      bytes.byteLength < expectedBytes
-        ? `${fileName}: truncated: ${bytes.byteLength} bytes, the header implies ${expectedBytes}; tensor '${cut}' is incomplete`
-        : `${fileName}: ${bytes.byteLength - expectedBytes} bytes after the last tensor (header implies ${expectedBytes} bytes${h.sharedClassifier ? ', shared classifier' : ''})`,
+      byteLength < expectedBytes
+        ? `${fileName}: truncated: ${byteLength} bytes, the header implies ${expectedBytes}; tensor '${cut}' is incomplete`
+        : `${fileName}: ${byteLength - expectedBytes} bytes after the last tensor (header implies ${expectedBytes} bytes${h.sharedClassifier ? ', shared classifier' : ''})`,
     );
   }
+}
+
+/**
+ * Reads a legacy llama2.c checkpoint (seven int32, then float32 weights) into Hugging Face
+ * named tensors. q/k rows are reordered per head from llama2.c's interleaved rotary pairs
+ * (2i, 2i+1) to rotate-half pairs (i, i + d/2), as transformers' conversion script does.
+ */
+export function parseLlama2c(
+  bytes: Uint8Array,
+  fileName = '<llama2.c bytes>',
+): { config: LlamaConfig; tensors: Map<string, Tensor> } {
+  const h = readHeader(bytes, fileName);
+  const { dim, hiddenDim, nLayers, nHeads, nKvHeads, vocabSize } = h;
+  const headSize = dim / nHeads;
+  const kvDim = nKvHeads * headSize;
+  checkLlama2cSize(h, bytes.byteLength, fileName);
+  const { parts, expectedBytes } = llama2cLayout(h);
+  const floats = (expectedBytes - HEADER_BYTES) / 4;
   // One aligned copy of the weights; tensors are views-by-copy of its ranges.
   const all = new Float32Array(floats);
   new Uint8Array(all.buffer).set(bytes.subarray(HEADER_BYTES, expectedBytes));
@@ -227,8 +242,25 @@ export async function loadLlama2cFile(
   const fs = await import('node:fs/promises');
   let bytes: Uint8Array;
   try {
+    // The header first: a file whose size does not match it (a device, another format, a
+    // truncated copy) is refused before its bytes are read.
+    const fh = await fs.open(path, 'r');
+    try {
+      const st = await fh.stat();
+      if (!st.isFile()) {
+        throw new CheckpointError(
+          `${path}: not a regular file (expected a llama2.c .bin or a Hugging Face folder)`,
+        );
+      }
+      const head = new Uint8Array(Math.min(HEADER_BYTES, st.size));
+      await fh.read(head, 0, head.byteLength, 0);
+      checkLlama2cSize(readHeader(head, path), st.size, path);
+    } finally {
+      await fh.close();
+    }
     bytes = await fs.readFile(path);
   } catch (err) {
+    if (err instanceof CheckpointError) throw err;
     throw new CheckpointError(`${path}: cannot read (${(err as Error).message})`);
   }
   const loaded = modelFromLlama2c(bytes, path);

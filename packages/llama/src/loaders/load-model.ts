@@ -12,15 +12,25 @@ export async function loadModel(
   opts: LoadHfFolderOptions = {},
 ): Promise<LoadedModel> {
   const fs = await import('node:fs/promises');
-  let isDir: boolean;
+  let st: import('node:fs').Stats;
   try {
-    isDir = (await fs.stat(path)).isDirectory();
+    st = await fs.stat(path);
   } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
     throw new CheckpointError(
-      `${path}: not found (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`,
+      code === 'ENOENT'
+        ? `${path}: not found (expected a Hugging Face folder or a llama2.c .bin)`
+        : code === 'ENOTDIR'
+          ? `${path}: a part of this path is a file, not a folder`
+          : `${path}: cannot read (${code ?? (err as Error).message})`,
     );
   }
-  if (isDir) return loadHfFolder(path, opts);
+  if (st.isDirectory()) return loadHfFolder(path, opts);
+  if (!st.isFile()) {
+    throw new CheckpointError(
+      `${path}: not a regular file or folder (a device, pipe or socket); expected a Hugging Face folder or a llama2.c .bin`,
+    );
+  }
   const { model, config } = await loadLlama2cFile(path);
   return { model, config: config as LlamaConfig, source: path };
 }

@@ -1,9 +1,9 @@
-import type { Module, Rng, Tensor } from '@t2/tensor-core';
+import { InputError, type Module, type Rng, type Tensor } from '@t2/tensor-core';
 import type { LlamaConfig } from '../model/config';
 import { LlamaForCausalLM } from '../model/llama-model';
 
 /** A checkpoint that does not fit the model; the message names the file and tensor. */
-export class CheckpointError extends Error {
+export class CheckpointError extends InputError {
   override name = 'CheckpointError';
 }
 
@@ -62,17 +62,55 @@ export function modelFromTensors(
   tensors: Map<string, Tensor>,
   opts: FromTensorsOptions = {},
 ): LlamaForCausalLM {
+  const info = new Map<string, TensorInfo>();
+  for (const [name, t] of tensors) {
+    info.set(name, { shape: t.shape, dtype: opts.dtypes?.get(name) });
+  }
+  checkCheckpointLayout(config, info, opts);
+  return new LlamaForCausalLM(config, { rng: placeholderRng, adopt: adoptFrom(tensors) });
+}
+
+/** A tensor's name, shape and stored dtype, as a safetensors header gives them. */
+export interface TensorInfo {
+  shape: readonly number[];
+  dtype?: string;
+  /** The file that holds it (sharded checkpoints). */
+  file?: string;
+}
+
+/**
+ * Checks that exactly the tensors a model with this config needs are there, with its shapes
+ * and a loadable dtype, from names, shapes and dtypes alone (a safetensors header): so a
+ * checkpoint that does not fit is refused before any tensor data is read. The config is
+ * sanity-checked against the weights first (a layer count far above what the weights hold
+ * is a broken config.json, not thousands of missing tensors).
+ */
+export function checkCheckpointLayout(
+  config: LlamaConfig,
+  info: Map<string, TensorInfo>,
+  opts: Omit<FromTensorsOptions, 'dtypes'> & { configFile?: string } = {},
+): void {
   const file = opts.fileName ?? '<tensors>';
-  const fileOf = opts.fileOf ?? (() => file);
+  const fileOf = (name: string) => info.get(name)?.file ?? opts.fileOf?.(name) ?? file;
+  let layersInWeights = 0;
+  for (const name of info.keys()) {
+    const m = /^model\.layers\.(\d+)\./.exec(name);
+    if (m) layersInWeights = Math.max(layersInWeights, Number(m[1]) + 1);
+  }
+  if (config.numHiddenLayers > layersInWeights) {
+    throw new CheckpointError(
+      `${opts.configFile ?? 'config.json'}: num_hidden_layers is ${config.numHiddenLayers}, but ${file} holds ${layersInWeights} layer${layersInWeights === 1 ? '' : 's'} (model.layers.0 to model.layers.${layersInWeights - 1})`,
+    );
+  }
   const expected = expectedTensorShapes(config);
-  const missing = [...expected.keys()].filter((k) => !tensors.has(k));
+  const missing = [...expected.keys()].filter((k) => !info.has(k));
   if (missing.length) {
     throw new CheckpointError(
       `${file}: missing tensor${missing.length > 1 ? 's' : ''} ${listNames(missing)} (config: ${config.numHiddenLayers} layers, ` +
         `tie_word_embeddings ${config.tieWordEmbeddings}, q/k/v bias ${config.qkvBias})`,
     );
   }
-  const extra = [...tensors.keys()].filter(
+  const extra = [...info.keys()].filter(
     (k) =>
       !expected.has(k) &&
       !IGNORABLE.test(k) &&
@@ -80,12 +118,12 @@ export function modelFromTensors(
   );
   if (extra.length) {
     throw new CheckpointError(
-      `${file}: unexpected tensor${extra.length > 1 ? 's' : ''} ${listNames(extra)}`,
+      `${fileOf(extra[0]!)}: unexpected tensor${extra.length > 1 ? 's' : ''} ${listNames(extra)} (not part of a ${config.modelType} model with this config.json)`,
     );
   }
   for (const [name, shape] of expected) {
-    const t = tensors.get(name)!;
-    const dtype = opts.dtypes?.get(name);
+    const t = info.get(name)!;
+    const dtype = t.dtype;
     if (dtype !== undefined && !CHECKPOINT_DTYPES.includes(dtype)) {
       throw new CheckpointError(
         `${fileOf(name)}: tensor '${name}' has dtype ${dtype}; weights must be ${CHECKPOINT_DTYPES.join(', ')}`,
@@ -97,7 +135,6 @@ export function modelFromTensors(
       );
     }
   }
-  return new LlamaForCausalLM(config, { rng: placeholderRng, adopt: adoptFrom(tensors) });
 }
 
 /** Placeholder weights are replaced at once, so they need not be random (that would be slow). */

@@ -1,3 +1,4 @@
+import { InputError } from '@t2/tensor-core';
 /**
  * The decoder's hyper-parameters, read from a Hugging Face `config.json` (model_type
  * `llama`, `qwen2`, `mistral`) or built from a llama2.c header.
@@ -43,11 +44,16 @@ export interface LlamaConfig {
   source?: Record<string, unknown>;
 }
 
-export class ConfigError extends Error {
+export class ConfigError extends InputError {
   override name = 'ConfigError';
 }
 
 const MODEL_TYPES: readonly ModelType[] = ['llama', 'qwen2', 'mistral'];
+
+/** Sizes in config.json are int32 in transformers; anything larger is a corrupt file. */
+const MAX_CONFIG_INT = 2 ** 31 - 1;
+/** Longest context accepted (64M positions; the largest released models have 10M). */
+export const MAX_POSITION_EMBEDDINGS = 2 ** 26;
 
 /** Keys t2 reads from config.json. */
 const USED_KEYS = new Set([
@@ -159,14 +165,14 @@ export function parseHfConfig(json: unknown, opts: ParseConfigOptions = {}): Lla
     }
   }
 
-  const int = (key: string, fallback?: number, min = 1): number => {
+  const int = (key: string, fallback?: number, min = 1, max = MAX_CONFIG_INT): number => {
     const v = c[key];
     if (v === undefined || v === null) {
       if (fallback === undefined) fail(`missing key '${key}'`);
       return fallback!;
     }
-    if (typeof v !== 'number' || !Number.isInteger(v) || v < min) {
-      fail(`'${key}' must be an integer ≥ ${min}, got ${JSON.stringify(v)}`);
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
+      fail(`'${key}' must be an integer from ${min} to ${max}, got ${JSON.stringify(v)}`);
     }
     return v as number;
   };
@@ -214,6 +220,11 @@ export function parseHfConfig(json: unknown, opts: ParseConfigOptions = {}): Lla
     );
   }
   const defaultHeadDim = hiddenSize / numAttentionHeads;
+  if (!Number.isInteger(defaultHeadDim) && (c.head_dim === undefined || c.head_dim === null)) {
+    fail(
+      `hidden_size ${hiddenSize} is not a multiple of num_attention_heads ${numAttentionHeads}, and no 'head_dim' says the size of a head`,
+    );
+  }
   const headDim = int('head_dim', Number.isInteger(defaultHeadDim) ? defaultHeadDim : undefined);
   if (headDim % 2 !== 0) fail(`head_dim ${headDim} must be even for rotary embeddings`);
 
@@ -221,8 +232,19 @@ export function parseHfConfig(json: unknown, opts: ParseConfigOptions = {}): Lla
   const ropeParams = c.rope_parameters as Record<string, unknown> | undefined | null;
   let ropeTheta = num('rope_theta', 10000);
   let scalingRaw = c.rope_scaling as Record<string, unknown> | undefined | null;
+  if (
+    ropeParams !== undefined &&
+    ropeParams !== null &&
+    (typeof ropeParams !== 'object' || Array.isArray(ropeParams))
+  )
+    fail(`'rope_parameters' must be an object, got ${JSON.stringify(ropeParams)}`);
   if (ropeParams && typeof ropeParams === 'object') {
-    if (typeof ropeParams.rope_theta === 'number') ropeTheta = ropeParams.rope_theta;
+    const t = ropeParams.rope_theta;
+    if (t !== undefined && t !== null) {
+      if (typeof t !== 'number' || !Number.isFinite(t) || t <= 0)
+        fail(`'rope_parameters.rope_theta' must be a positive number, got ${JSON.stringify(t)}`);
+      ropeTheta = t as number;
+    }
     scalingRaw = ropeParams;
   }
 
@@ -254,12 +276,28 @@ export function parseHfConfig(json: unknown, opts: ParseConfigOptions = {}): Lla
     oBias: !isQwen2 && attentionBias,
     mlpBias: bool('mlp_bias', false),
     tieWordEmbeddings: bool('tie_word_embeddings', false),
-    maxPositionEmbeddings: int('max_position_embeddings', isQwen2 ? 32768 : 2048),
+    maxPositionEmbeddings: int(
+      'max_position_embeddings',
+      isQwen2 ? 32768 : 2048,
+      1,
+      MAX_POSITION_EMBEDDINGS,
+    ),
     bosTokenId: optionalId('bos_token_id'),
     eosTokenIds,
     padTokenId: optionalId('pad_token_id'),
     source: { ...c },
   };
+  const { vocabSize } = config;
+  for (const [key, id] of [
+    ['bos_token_id', config.bosTokenId],
+    ['pad_token_id', config.padTokenId],
+    ...eosTokenIds.map((e) => ['eos_token_id', e] as const),
+  ] as const) {
+    if (id !== null && id >= vocabSize)
+      fail(
+        `'${key}' ${id} is outside the vocabulary (vocab_size ${vocabSize}: ids 0 to ${vocabSize - 1})`,
+      );
+  }
   return config;
 }
 

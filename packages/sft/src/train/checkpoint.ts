@@ -1,5 +1,6 @@
 import {
   fromArray,
+  InputError,
   type OptimizerState,
   readSafetensorsFile,
   type Tensor,
@@ -17,6 +18,11 @@ export interface TrainerState {
   evals: { step: number; loss: number }[];
   /** Free-form fields a caller wants back on resume (method, config, …). */
   extra?: Record<string, unknown>;
+}
+
+/** A checkpoint that cannot be resumed from (missing, incomplete, another run's); names the folder. */
+export class SftCheckpointError extends InputError {
+  override name = 'SftCheckpointError';
 }
 
 const STATE = 'trainer-state.json';
@@ -61,7 +67,8 @@ export async function saveCheckpoint(
 /**
  * Loads a checkpoint into the given parameters (matched by name) and returns the
  * trainer and optimizer state; null when there is none. Falls back to the previous
- * checkpoint if a crash happened between the two renames of a save.
+ * checkpoint if a crash happened between the two renames of a save. A folder that holds
+ * checkpoint files but no trainer-state.json is an error, not "no checkpoint".
  */
 export async function loadCheckpoint(
   dir: string,
@@ -70,25 +77,48 @@ export async function loadCheckpoint(
   let from = dir;
   if (!(await exists(`${dir}/${STATE}`))) {
     if (await exists(`${dir}.old/${STATE}`)) from = `${dir}.old`;
+    else if (await exists(dir))
+      throw new SftCheckpointError(
+        `checkpoint ${dir}: no ${STATE} (an incomplete or foreign checkpoint folder); start over with --overwrite`,
+      );
     else return null;
   }
   const fs = await import('node:fs/promises');
-  const state = JSON.parse(await fs.readFile(`${from}/${STATE}`, 'utf8')) as TrainerState & {
-    optimizer: { step: number; lr: number };
-  };
+  const stateFile = `${from}/${STATE}`;
+  let state: TrainerState & { optimizer: { step: number; lr: number } };
+  try {
+    state = JSON.parse(await fs.readFile(stateFile, 'utf8'));
+  } catch (err) {
+    throw new SftCheckpointError(`${stateFile}: unreadable (${(err as Error).message})`);
+  }
+  if (
+    !state ||
+    typeof state !== 'object' ||
+    !Number.isInteger(state.step) ||
+    !Array.isArray(state.history) ||
+    !Array.isArray(state.evals) ||
+    typeof state.optimizer?.step !== 'number' ||
+    typeof state.optimizer?.lr !== 'number' ||
+    !Array.isArray(state.rng) ||
+    !Array.isArray(state.stream?.order)
+  ) {
+    throw new SftCheckpointError(
+      `${stateFile}: not a t2 trainer state (expected step, rng, stream, optimizer, history, evals)`,
+    );
+  }
   const saved = (await readSafetensorsFile(`${from}/${PARAMS}`)).tensors;
   for (const [name, p] of params) {
     const t = saved.get(name);
-    if (!t) throw new Error(`checkpoint ${from}: parameter '${name}' is missing`);
+    if (!t) throw new SftCheckpointError(`checkpoint ${from}: parameter '${name}' is missing`);
     if (t.size !== p.size) {
-      throw new Error(
+      throw new SftCheckpointError(
         `checkpoint ${from}: '${name}' has ${t.size} values, the model's has ${p.size}`,
       );
     }
     p.data.set(t.data);
   }
   if (saved.size !== params.length) {
-    throw new Error(
+    throw new SftCheckpointError(
       `checkpoint ${from}: holds ${saved.size} parameters, the run trains ${params.length}`,
     );
   }
@@ -99,7 +129,9 @@ export async function loadCheckpoint(
     const kind = key.slice(0, slash);
     const index = params.findIndex(([n]) => n === key.slice(slash + 1));
     if (index < 0)
-      throw new Error(`checkpoint ${from}: optimizer state for unknown parameter '${key}'`);
+      throw new SftCheckpointError(
+        `checkpoint ${from}: optimizer state for unknown parameter '${key}'`,
+      );
     slots[kind] ??= params.map(([, p]) => new Array(p.size).fill(0));
     slots[kind][index] = Array.from(t.data);
   }

@@ -10,7 +10,12 @@ import {
 } from '@t2/tensor-core';
 import { BatchStream, collate } from '../data/batch';
 import type { CausalLM, EncodedExample } from '../types';
-import { loadCheckpoint, saveCheckpoint, type TrainerState } from './checkpoint';
+import {
+  loadCheckpoint,
+  SftCheckpointError,
+  saveCheckpoint,
+  type TrainerState,
+} from './checkpoint';
 import { causalLmLossSum } from './loss';
 
 export interface SftOptions {
@@ -110,9 +115,25 @@ export async function trainSft(
     evals: [],
     extra: opts.extra,
   };
-  if (opts.resume && opts.checkpointDir) {
+  if (!train.some((e) => e.labels.slice(1, e.inputIds.length).some((l) => l !== -100))) {
+    throw new Error('trainSft: no example has a target token (all cut away or masked)');
+  }
+  if (opts.resume) {
+    if (!opts.checkpointDir) throw new Error('trainSft: resume needs a checkpointDir');
     const saved = await loadCheckpoint(opts.checkpointDir, params);
-    if (saved) {
+    if (!saved) {
+      throw new SftCheckpointError(
+        `--resume: no checkpoint in ${opts.checkpointDir} (nothing to continue; drop --resume to start a new run)`,
+      );
+    }
+    {
+      const a = JSON.stringify(saved.state.extra ?? null);
+      const b = JSON.stringify(opts.extra ?? null);
+      if (opts.extra && a !== b) {
+        throw new SftCheckpointError(
+          `--resume: the checkpoint in ${opts.checkpointDir} was written by a run with ${a}, this one has ${b}`,
+        );
+      }
       Object.assign(state, saved.state);
       optimizer.loadStateDict(saved.optimizer);
       rng.setState(saved.state.rng);

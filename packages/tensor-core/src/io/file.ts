@@ -2,7 +2,7 @@ import { Tensor } from '../tensor/tensor';
 import { withAtomicFile } from './atomic';
 import { assertLittleEndian, dtypeSizes, encodeInto } from './dtypes';
 import { SafetensorsError } from './errors';
-import { parseHeader, readHeaderLength } from './header';
+import { type Header, parseHeader, readHeaderLength } from './header';
 import { type FileHandle, nodeModules, readExact, writeAll } from './node';
 import {
   decodeEntry,
@@ -22,13 +22,7 @@ const ENCODE_CHUNK_ELEMENTS = 1 << 22;
  */
 export async function readSafetensorsFile(path: string): Promise<SafetensorsFile> {
   assertLittleEndian();
-  const { fs } = await nodeModules();
-  let fh: FileHandle;
-  try {
-    fh = await fs.open(path, 'r');
-  } catch (err) {
-    throw new SafetensorsError(`cannot open: ${(err as Error).message}`, { file: path });
-  }
+  const fh = await openRegular(path);
   try {
     return await readOpened(fh, path);
   } catch (err) {
@@ -41,11 +35,62 @@ export async function readSafetensorsFile(path: string): Promise<SafetensorsFile
   }
 }
 
-async function readOpened(fh: FileHandle, path: string): Promise<SafetensorsFile> {
+/**
+ * Opens a file for reading after checking it is a regular file: a device (/dev/zero), a pipe
+ * or a folder is refused by name instead of hanging or failing with a bare EISDIR.
+ */
+async function openRegular(path: string): Promise<FileHandle> {
+  const { fs } = await nodeModules();
+  const why = (err: unknown) => {
+    const code = (err as NodeJS.ErrnoException).code;
+    return code === 'ENOENT'
+      ? 'no such file'
+      : code === 'ENOTDIR'
+        ? 'a part of the path is not a folder'
+        : `cannot open (${code ?? (err as Error).message})`;
+  };
+  let st: import('node:fs').Stats;
+  try {
+    st = await fs.stat(path);
+  } catch (err) {
+    throw new SafetensorsError(why(err), { file: path });
+  }
+  if (st.isDirectory()) {
+    throw new SafetensorsError('is a folder, expected a .safetensors file', { file: path });
+  }
+  if (!st.isFile()) {
+    throw new SafetensorsError('is not a regular file (a device, pipe or socket)', { file: path });
+  }
+  try {
+    return await fs.open(path, 'r');
+  } catch (err) {
+    throw new SafetensorsError(why(err), { file: path });
+  }
+}
+
+/** A safetensors file's header, validated, without reading any tensor data (Node). */
+export async function readSafetensorsHeader(path: string): Promise<Header & { dataStart: number }> {
+  const fh = await openRegular(path);
+  try {
+    return await readHeaderOf(fh, path);
+  } catch (err) {
+    if (err instanceof SafetensorsError) throw err;
+    throw new SafetensorsError((err as Error).message, { file: path });
+  } finally {
+    await fh.close();
+  }
+}
+
+async function readHeaderOf(fh: FileHandle, path: string): Promise<Header & { dataStart: number }> {
   const size = (await fh.stat()).size;
   const n = readHeaderLength(await readExact(fh, 0, Math.min(8, size)), size, path);
   const header = parseHeader(await readExact(fh, 8, n), size - 8 - n, path);
-  const dataStart = 8 + n;
+  return { ...header, dataStart: 8 + n };
+}
+
+async function readOpened(fh: FileHandle, path: string): Promise<SafetensorsFile> {
+  const header = await readHeaderOf(fh, path);
+  const dataStart = header.dataStart;
   const read = new Map<string, Tensor>();
   // File order, so the disk is read front to back.
   for (const e of [...header.entries].sort((a, b) => a.begin - b.begin)) {

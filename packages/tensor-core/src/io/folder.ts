@@ -2,7 +2,7 @@ import type { Tensor } from '../tensor/tensor';
 import { writeFileAtomic } from './atomic';
 import { dtypeSizes } from './dtypes';
 import { SafetensorsError } from './errors';
-import { readSafetensorsFile, writeSafetensorsFile } from './file';
+import { readSafetensorsFile, readSafetensorsHeader, writeSafetensorsFile } from './file';
 import { compareNames } from './header';
 import { nodeModules } from './node';
 import {
@@ -36,10 +36,22 @@ async function exists(file: string): Promise<boolean> {
  * transformers looks for them). Every tensor of the index must be in its shard, and every
  * tensor of a shard in the index.
  */
-export async function loadSafetensorsFolder(dir: string): Promise<SafetensorsFile> {
+export async function loadSafetensorsFolder(
+  dir: string,
+  opts: LoadFolderOptions = {},
+): Promise<SafetensorsFile> {
   const { fs, path } = await nodeModules();
   const single = path.join(dir, SINGLE_FILE);
-  if (await exists(single)) return readSafetensorsFile(single);
+  if (await exists(single)) {
+    if (opts.check) {
+      const header = await readSafetensorsHeader(single);
+      const info = new Map<string, FolderTensorInfo>();
+      for (const e of header.entries)
+        info.set(e.name, { dtype: e.dtype, shape: e.shape, file: single });
+      opts.check(info);
+    }
+    return readSafetensorsFile(single);
+  }
   const indexFile = path.join(dir, INDEX_FILE);
   if (!(await exists(indexFile))) {
     throw new SafetensorsError(`no ${SINGLE_FILE} or ${INDEX_FILE} in this folder`, { file: dir });
@@ -73,30 +85,43 @@ export async function loadSafetensorsFolder(dir: string): Promise<SafetensorsFil
     }
   }
 
-  const loaded = new Map<string, Tensor>();
-  const dtypes = new Map<string, string>();
-  const metadata: Record<string, string> = {};
+  // Every shard's header is checked (against the index, then by the caller) before any
+  // tensor data is read.
+  const info = new Map<string, FolderTensorInfo>();
   for (const [shard, names] of byShard) {
     const shardFile = path.join(dir, shard);
-    const part = await readSafetensorsFile(shardFile);
+    const header = await readSafetensorsHeader(shardFile);
+    const inShard = new Set(header.entries.map((e) => e.name));
     for (const name of names) {
-      if (!part.tensors.has(name)) {
+      if (!inShard.has(name)) {
         throw new SafetensorsError(`is listed in ${INDEX_FILE} but not in this shard`, {
           file: shardFile,
           tensor: name,
         });
       }
     }
-    for (const [name, t] of part.tensors) {
-      if (weightMap.get(name) !== shard) {
-        const listed = weightMap.get(name);
+    for (const e of header.entries) {
+      if (weightMap.get(e.name) !== shard) {
+        const listed = weightMap.get(e.name);
         throw new SafetensorsError(
           listed === undefined
             ? `is in this shard but not in ${INDEX_FILE}`
             : `is in this shard but ${INDEX_FILE} puts it in '${listed}'`,
-          { file: shardFile, tensor: name },
+          { file: shardFile, tensor: e.name },
         );
       }
+      info.set(e.name, { dtype: e.dtype, shape: e.shape, file: shardFile });
+    }
+  }
+  opts.check?.(info);
+
+  const loaded = new Map<string, Tensor>();
+  const dtypes = new Map<string, string>();
+  const metadata: Record<string, string> = {};
+  for (const [shard] of byShard) {
+    const shardFile = path.join(dir, shard);
+    const part = await readSafetensorsFile(shardFile);
+    for (const [name, t] of part.tensors) {
       loaded.set(name, t);
       dtypes.set(name, part.dtypes.get(name)!);
     }
@@ -106,6 +131,23 @@ export async function loadSafetensorsFolder(dir: string): Promise<SafetensorsFil
   const tensors = new Map<string, Tensor>();
   for (const name of weightMap.keys()) tensors.set(name, loaded.get(name)!);
   return { tensors, metadata, dtypes };
+}
+
+/** One tensor of a weights folder as its header describes it. */
+export interface FolderTensorInfo {
+  dtype: string;
+  shape: number[];
+  /** The file that holds it. */
+  file: string;
+}
+
+export interface LoadFolderOptions {
+  /**
+   * Called with every tensor's name, dtype, shape and file, from the headers alone, before
+   * any tensor data is read: a caller that throws here (a wrong name, shape or dtype) costs
+   * no more than the headers.
+   */
+  check?: (tensors: Map<string, FolderTensorInfo>) => void;
 }
 
 function parseIndex(text: string, file: string): Map<string, string> {

@@ -79,6 +79,14 @@ export function parseHeader(json: Uint8Array, dataBytes: number, file: string): 
     );
   }
   if (!isPlainObject(raw)) throw new SafetensorsError('header is not a JSON object', { file });
+  // JSON.parse keeps the last of two equal keys; the reference reader refuses the file.
+  const duplicate = firstDuplicateKey(text);
+  if (duplicate !== undefined) {
+    throw new SafetensorsError(
+      `header names ${JSON.stringify(duplicate)} twice; each tensor (and key) must appear once`,
+      { file, tensor: duplicate },
+    );
+  }
 
   const metadata: Record<string, string> = {};
   const entries: HeaderEntry[] = [];
@@ -101,7 +109,67 @@ export function parseHeader(json: Uint8Array, dataBytes: number, file: string): 
     entries.push(parseEntry(name, info, dataBytes, file));
   }
   checkOverlaps(entries, file);
+  checkContiguous(entries, dataBytes, file);
   return { entries, metadata };
+}
+
+/**
+ * The first key that appears twice in one object of a valid JSON text, or undefined. A small
+ * scanner: strings (with escapes) are skipped as units, `{`/`}` open and close key sets.
+ */
+export function firstDuplicateKey(text: string): string | undefined {
+  const stack: (Set<string> | null)[] = [];
+  let i = 0;
+  const n = text.length;
+  while (i < n) {
+    const c = text.charCodeAt(i);
+    if (c === 0x22 /* " */) {
+      let j = i + 1;
+      while (j < n && text.charCodeAt(j) !== 0x22) j += text.charCodeAt(j) === 0x5c ? 2 : 1;
+      const top = stack[stack.length - 1];
+      if (top) {
+        // A string in an object is a key when a ':' follows it.
+        let k = j + 1;
+        while (k < n && /\s/.test(text[k]!)) k++;
+        if (text[k] === ':') {
+          const key = JSON.parse(text.slice(i, j + 1)) as string;
+          if (top.has(key)) return key;
+          top.add(key);
+        }
+      }
+      i = j + 1;
+      continue;
+    }
+    if (c === 0x7b /* { */) stack.push(new Set());
+    else if (c === 0x5b /* [ */) stack.push(null);
+    else if (c === 0x7d /* } */ || c === 0x5d /* ] */) stack.pop();
+    i++;
+  }
+  return undefined;
+}
+
+/**
+ * The reference reader's layout rule: tensors, in offset order, tile the data buffer exactly,
+ * with no hole between two tensors and no byte after the last.
+ */
+function checkContiguous(entries: HeaderEntry[], dataBytes: number, file: string): void {
+  const sorted = [...entries].sort((a, b) => a.begin - b.begin || a.end - b.end);
+  let at = 0;
+  for (const e of sorted) {
+    if (e.begin !== at) {
+      throw new SafetensorsError(
+        `data_offsets [${e.begin}, ${e.end}] leave a hole of ${e.begin - at} bytes after offset ${at}; tensors must follow each other without gaps`,
+        { file, tensor: e.name },
+      );
+    }
+    at = e.end;
+  }
+  if (at !== dataBytes) {
+    throw new SafetensorsError(
+      `${dataBytes - at} bytes follow the last tensor (the tensors end at data offset ${at}, the file's data is ${dataBytes} bytes); the file is corrupt or was appended to`,
+      { file },
+    );
+  }
 }
 
 function parseEntry(name: string, info: unknown, dataBytes: number, file: string): HeaderEntry {

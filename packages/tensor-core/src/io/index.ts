@@ -9,10 +9,17 @@ export {
 } from './adapter-folder';
 export { writeFileAtomic } from './atomic';
 export type { SafetensorsDtype } from './dtypes';
-export { SafetensorsError } from './errors';
-export { readSafetensorsFile, writeSafetensorsFile } from './file';
+export { InputError, isInputError, SafetensorsError } from './errors';
+export { readSafetensorsFile, readSafetensorsHeader, writeSafetensorsFile } from './file';
 export { bf16ToF32, f16ToF32, f32ToBf16, f32ToF16 } from './float16';
-export { loadSafetensorsFolder, type SaveFolderOptions, saveSafetensorsFolder } from './folder';
+export {
+  type FolderTensorInfo,
+  type LoadFolderOptions,
+  loadSafetensorsFolder,
+  type SaveFolderOptions,
+  saveSafetensorsFolder,
+} from './folder';
+export type { Header, HeaderEntry } from './header';
 export {
   parseSafetensors,
   type SafetensorsFile,
