@@ -1,7 +1,8 @@
-import { realpathSync } from 'node:fs';
+import { readFileSync, realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { commands } from './commands/index';
 import { describeError } from './commands/errors';
+import { commandHelp } from './commands/examples';
+import { commands } from './commands/index';
 import { releaseOutputDirs } from './commands/output-dir';
 import type { CommandIO } from './commands/types';
 
@@ -11,7 +12,39 @@ export { commands };
 function help(): string {
   const width = Math.max(...commands.map((c) => c.name.length), 4);
   const lines = commands.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`);
-  return `t2 — adapt language models with Bone, SVF and Transformer².\n\nUsage: t2 <command> [options]\n\nCommands:\n${lines.join('\n')}\n\nRun 't2 <command> --help' for a command's options.\n`;
+  return `t2 — adapt language models with Bone, SVF and Transformer².\n\nUsage: t2 <command> [options]\n\nCommands:\n${lines.join('\n')}\n\nRun 't2 <command> --help' for a command's options, defaults and an example; 't2 --version' for the version.\n`;
+}
+
+/** The @t2/cli version (its package.json sits one folder above src/ and dist/). */
+export function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
+  return String(pkg.version);
+}
+
+/** Edit distance between two short words (for "did you mean"). */
+function editDistance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    for (let j = 1; j <= b.length; j++) {
+      cur[j] = Math.min(
+        prev[j]! + 1,
+        cur[j - 1]! + 1,
+        prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1),
+      );
+    }
+    prev = cur;
+  }
+  return prev[b.length]!;
+}
+
+/** The commands a mistyped name probably meant (distance ≤ 2, or a prefix). */
+export function suggestCommands(name: string): string[] {
+  return commands
+    .map((c) => ({ name: c.name, d: editDistance(name, c.name) }))
+    .filter((c) => c.d <= Math.min(2, Math.max(1, c.name.length - 2)) || c.name.startsWith(name))
+    .sort((a, b) => a.d - b.d)
+    .map((c) => c.name);
 }
 
 /** Runs the CLI with `argv` (without node and script) and returns the exit code. */
@@ -21,13 +54,21 @@ export async function main(argv: string[], io: CommandIO = processIO()): Promise
     io.stdout(help());
     return name ? 0 : 1;
   }
+  if (name === '--version' || name === '-v' || name === 'version') {
+    io.stdout(`t2 ${version()}\n`);
+    return 0;
+  }
   const command = commands.find((c) => c.name === name);
   if (!command) {
-    io.stderr(`t2: unknown command '${name}'\n\n${help()}`);
+    const guesses = suggestCommands(name);
+    const hint = guesses.length
+      ? ` — did you mean ${guesses.map((g) => `'${g}'`).join(' or ')}?`
+      : ` (commands: ${commands.map((c) => c.name).join(', ')})`;
+    io.stderr(`t2: unknown command '${name}'${hint}\nRun 't2 --help' for the list of commands.\n`);
     return 2;
   }
   if (rest.includes('--help') || rest.includes('-h')) {
-    io.stdout(`${command.summary}\n\nUsage: ${command.usage}\n`);
+    io.stdout(commandHelp(command));
     return 0;
   }
   try {
@@ -61,8 +102,17 @@ function isEntryPoint(): boolean {
   }
 }
 
-if (isEntryPoint()) {
-  main(process.argv.slice(2)).then((code) => {
-    process.exitCode = code;
+/**
+ * The process entry (dist/main.js run directly, or the committed bin/t2.js launcher): runs
+ * `main` on the process arguments. A closed stdout (`t2 generate … | head -1`) ends the run
+ * quietly, as other command-line tools do, instead of a stack trace.
+ */
+export async function runCli(argv: string[] = process.argv.slice(2)): Promise<void> {
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw err;
   });
+  process.exitCode = await main(argv);
 }
+
+if (isEntryPoint()) void runCli();
