@@ -1,4 +1,4 @@
-import { readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { expertCategories, parseCategory, sampleTask } from '@t2/tasks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -164,6 +164,31 @@ describe('t2 run', () => {
       ]),
     );
     expect((JSON.parse(fresh.stdout) as RunJson).trace.alphaSource).toBe('search');
+  });
+
+  it('keys cached α by the shots file content: another shots file of the same name is searched', async () => {
+    const cacheFile = join(rt.dir, 'alpha-content.json');
+    const first = await t2(
+      runArgs('few-shot', ['--shots', shots, ...cem, '--alpha-cache', cacheFile, '--json']),
+    );
+    expect((JSON.parse(first.stdout) as RunJson).trace.alphaSource).toBe('search');
+    // Same file name (so the same task id), other examples: the cached α says nothing about them.
+    const otherDir = join(rt.dir, 'other');
+    await mkdir(otherDir, { recursive: true });
+    const other = join(otherDir, 'count-shots.jsonl');
+    const examples = sampleTask('sort', { n: 3, seed: 1, split: 'validation' });
+    await writeFile(
+      other,
+      `${examples.map((e) => JSON.stringify({ prompt: e.prompt, answer: e.answer })).join('\n')}\n`,
+    );
+    const second = await t2(
+      runArgs('few-shot', ['--shots', other, ...cem, '--alpha-cache', cacheFile, '--json']),
+    );
+    expect(second.code, second.stderr).toBe(0);
+    expect((JSON.parse(second.stdout) as RunJson).trace.alphaSource).toBe('search');
+    // The terminal says where α came from.
+    const third = await t2(runArgs('few-shot', ['--shots', other, '--alpha-cache', cacheFile]));
+    expect(third.stdout).toMatch(/task {7}count-shots: α from the cache/);
   });
 
   it('keeps the default α cache apart for each set of experts', async () => {

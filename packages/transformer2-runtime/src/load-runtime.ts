@@ -37,6 +37,17 @@ export interface LoadedRuntime {
   tokenizer: TextTokenizer;
 }
 
+/** A content fingerprint of the adapted base weights and the expert files. */
+async function runtimeFingerprint(base: string, files: readonly string[]): Promise<string> {
+  const [{ createHash }, { readFile }] = await Promise.all([
+    import('node:crypto'),
+    import('node:fs/promises'),
+  ]);
+  const hash = createHash('sha256').update(base);
+  for (const file of [...files].sort()) hash.update(await readFile(file));
+  return hash.digest('hex').slice(0, 32);
+}
+
 /**
  * Builds a Transformer² runtime from a model folder and expert files (Node): loads the
  * model and its tokenizer, checks every expert against the base weights, injects SVF
@@ -72,6 +83,8 @@ export async function loadRuntime(options: LoadRuntimeOptions): Promise<LoadedRu
     generate: options.generate,
     cacheSize: options.cacheSize,
     alphaCache: options.alphaCacheFile ? await AlphaCache.open(options.alphaCacheFile) : undefined,
+    // Cached α are reused only with these weights and these experts (by content).
+    fingerprint: await runtimeFingerprint(svf.baseFingerprint, files),
   });
   return { runtime, svf, adaptable, model, config, tokenizer };
 }

@@ -178,6 +178,55 @@ describe('strategy few-shot', () => {
     expect(trace.alpha).toEqual({ math: 0.2, string: 0.3, logic: 0.5 });
   });
 
+  it('keys the cache by the examples, not the task name: other examples are searched again', async () => {
+    const model = fewShotModel();
+    const rt = runtime(model);
+    await rt.adapt('shots', examples, { iterations: 1, population: 4 });
+    const again = await rt.generate('q', { strategy: 'few-shot', task: 'shots', examples });
+    expect(again.trace.alphaSource).toBe('cache');
+    // Another file of the same name: different labelled examples, so another search.
+    const other = examples.map((e) => ({ ...e, answer: 'no' }));
+    const { trace } = await rt.generate('q', {
+      strategy: 'few-shot',
+      task: 'shots',
+      examples: other,
+      fewShot: { iterations: 1, population: 4 },
+    });
+    expect(trace.alphaSource).toBe('search');
+    expect(rt.alphaCache.get('shots')!.key).not.toBe(undefined);
+  });
+
+  it('keys the cache by the model and experts fingerprint', async () => {
+    const cache = new AlphaCache();
+    const model = fewShotModel();
+    const a = new Transformer2Runtime<StubExpert, StubWeights>({
+      model,
+      registry: stubRegistry(),
+      alphaCache: cache,
+      fingerprint: 'model-a',
+    });
+    await a.adapt('t', examples, { iterations: 1, population: 4 });
+    expect(cache.get('t')!.model).toBe('model-a');
+    const b = new Transformer2Runtime<StubExpert, StubWeights>({
+      model,
+      registry: stubRegistry(),
+      alphaCache: cache,
+      fingerprint: 'model-b',
+    });
+    await expect(b.generate('q', { strategy: 'few-shot', task: 't' })).rejects.toThrow(
+      /no α cached for task 't' for this model and these experts/,
+    );
+    const { trace } = await b.generate('q', {
+      strategy: 'few-shot',
+      task: 't',
+      examples,
+      fewShot: { iterations: 1, population: 4 },
+    });
+    expect(trace.alphaSource).toBe('search');
+    const { trace: reused } = await b.generate('q', { strategy: 'few-shot', task: 't' });
+    expect(reused.alphaSource).toBe('cache');
+  });
+
   it('searches again with refresh', async () => {
     const model = fewShotModel();
     const rt = runtime(model);

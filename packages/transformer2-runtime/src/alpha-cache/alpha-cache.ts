@@ -15,6 +15,35 @@ export interface TaskAlpha {
   examples?: number;
   /** ISO time of the search. */
   updatedAt?: string;
+  /**
+   * Content key of what α was searched for: the model and experts (`model`) and the labelled
+   * examples. A search on other examples — a different file under the same task name — does
+   * not reuse it.
+   */
+  key?: string;
+  /** Fingerprint of the model and experts α was searched with (the runtime's `fingerprint`). */
+  model?: string;
+}
+
+/**
+ * A short content key of some strings (two 53-bit string hashes, hex): cheap, the same in
+ * Node and browsers, and enough to tell apart the inputs of a cache (it is no security hash).
+ */
+export function contentKey(parts: readonly string[]): string {
+  const text = parts.map((p) => `${p.length}:${p}`).join('\u0000');
+  const hash = (seed: number) => {
+    let h1 = 0xdeadbeef ^ seed;
+    let h2 = 0x41c6ce57 ^ seed;
+    for (let i = 0; i < text.length; i++) {
+      const c = text.charCodeAt(i);
+      h1 = Math.imul(h1 ^ c, 2654435761);
+      h2 = Math.imul(h2 ^ c, 1597334677);
+    }
+    h1 = Math.imul(h1 ^ (h1 >>> 16), 2246822507) ^ Math.imul(h2 ^ (h2 >>> 13), 3266489909);
+    h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507) ^ Math.imul(h1 ^ (h1 >>> 13), 3266489909);
+    return (4294967296 * (2097151 & h2) + (h1 >>> 0)).toString(16).padStart(14, '0');
+  };
+  return `${hash(0)}${hash(1)}`;
 }
 
 export const ALPHA_CACHE_FORMAT = 't2-alpha-cache';
@@ -40,6 +69,10 @@ function checkEntry(task: string, e: unknown, where: string): TaskAlpha {
     !entry.alpha.every((a) => Number.isFinite(a))
   ) {
     throw bad(`"alpha" must be ${n} finite numbers`);
+  }
+  for (const k of ['key', 'model'] as const) {
+    if (entry[k] !== undefined && typeof entry[k] !== 'string')
+      throw bad(`"${k}" must be a string`);
   }
   return entry as TaskAlpha;
 }

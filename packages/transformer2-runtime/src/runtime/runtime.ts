@@ -1,4 +1,4 @@
-import { AlphaCache, type TaskAlpha } from '../alpha-cache/alpha-cache';
+import { AlphaCache, contentKey, type TaskAlpha } from '../alpha-cache/alpha-cache';
 import { type CemResult, type CemScore, cem } from '../cem/cem';
 import {
   type AlphaShape,
@@ -48,6 +48,11 @@ export interface RuntimeOptions<E, W> {
   cacheSize?: number;
   /** Where few-shot α are kept per task. Default: in memory only. */
   alphaCache?: AlphaCache;
+  /**
+   * Identity of the model and experts (a content fingerprint): cached α found with another
+   * are not reused. Default: none (only the expert names and shapes are checked).
+   */
+  fingerprint?: string;
   /** Clock for the trace's timings, in milliseconds. Default `performance.now`. */
   now?: () => number;
 }
@@ -325,16 +330,39 @@ export class Transformer2Runtime<E = unknown, W = unknown> {
     };
   }
 
-  private cachedAlpha(task: string, shape: AlphaShape): Float64Array | null {
+  /**
+   * The cache key of a search on `examples`: their content, with the model and experts'
+   * fingerprint. A task name alone says nothing about which examples α was searched on.
+   */
+  private alphaKey(examples: readonly FewShotExample[]): string {
+    return contentKey([
+      this.options.fingerprint ?? '',
+      ...this.registry.taskExperts().map((e) => e.name),
+      ...examples.flatMap((e) => [e.prompt, e.answer]),
+    ]);
+  }
+
+  /**
+   * The cached α of `task`, when it was found for these experts, this shape, this model
+   * (`fingerprint`) and — when examples are given — on these same examples.
+   */
+  private cachedAlpha(
+    task: string,
+    shape: AlphaShape,
+    examples: readonly FewShotExample[] | undefined,
+  ): Float64Array | null {
     const entry = this.alphaCache.get(task);
     if (!entry) return null;
     const names = this.registry.taskExperts().map((e) => e.name);
+    const fingerprint = this.options.fingerprint;
     // An α found for other experts (or another layer count) says nothing about these ones.
     const fits =
       entry.experts.length === names.length &&
       entry.experts.every((n, i) => n === names[i]) &&
       entry.targets === shape.targets &&
-      entry.alpha.length === alphaSize(shape);
+      entry.alpha.length === alphaSize(shape) &&
+      (fingerprint === undefined || entry.model === fingerprint) &&
+      (!examples?.length || entry.key === this.alphaKey(examples));
     return fits ? Float64Array.from(entry.alpha) : null;
   }
 
@@ -346,8 +374,13 @@ export class Transformer2Runtime<E = unknown, W = unknown> {
     const opts = { ...this.options.fewShot, ...options };
     const shape = this.shapeFor(opts.perLayer ?? false);
     if (!opts.refresh) {
-      const cached = this.cachedAlpha(task, shape);
+      const cached = this.cachedAlpha(task, shape, examples);
       if (cached) return { alpha: cached, shape, source: 'cache', ms: 0 };
+    }
+    if ((!examples || examples.length === 0) && this.alphaCache.has(task) && !opts.refresh) {
+      throw new Error(
+        `few-shot: no α cached for task '${task}'${shape.targets === null ? '' : ' (per layer)'} for this model and these experts (the cached one was found for another model, other experts or another shape); pass labelled examples to search it again`,
+      );
     }
     if (!examples || examples.length === 0) {
       throw new Error(
@@ -390,6 +423,8 @@ export class Transformer2Runtime<E = unknown, W = unknown> {
       score: result.score,
       examples: examples.length,
       updatedAt: new Date().toISOString(),
+      key: this.alphaKey(examples),
+      ...(this.options.fingerprint !== undefined && { model: this.options.fingerprint }),
     };
     await this.alphaCache.set(task, entry);
     return { ...result, task, normalised, shape, ms: this.now() - t0 };
