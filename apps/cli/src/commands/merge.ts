@@ -1,7 +1,7 @@
 import * as bone from '@t2/adapters-bone';
 import * as lora from '@t2/adapters-lora';
-import { saveHfFolder } from '@t2/llama';
 import { installAdapter } from './adapters';
+import { saveCompleteFolder } from './hf-out';
 import { loadModelForCli, parseFlags } from './model-path';
 import { claimOutputDir } from './output-dir';
 import { type Command, UsageError } from './types';
@@ -9,7 +9,15 @@ import { type Command, UsageError } from './types';
 export const merge: Command = {
   name: 'merge',
   summary: 'Merge PEFT adapters into the base weights and save a plain Hugging Face folder',
-  usage: 't2 merge --model PATH --adapter DIR [--adapter DIR …] --out DIR [--overwrite]',
+  usage:
+    't2 merge --model PATH --adapter DIR [--adapter DIR …] --out DIR [--overwrite]\n\n' +
+    '  --model PATH           the base model the adapters were trained on (Hugging Face folder)\n' +
+    '  --adapter DIR          PEFT adapter folder (Bone, BAT, LoRA, PiSSA); repeatable: adapters\n' +
+    '                         of one kind stack, different kinds may not share a module\n' +
+    '  --out DIR              the merged model: a complete Hugging Face folder (config.json,\n' +
+    "                         model.safetensors, the base model's tokenizer files and\n" +
+    '                         generation_config.json, a README), for --model of any command\n' +
+    '  --overwrite            replace the files of a non-empty --out folder (default: refuse)',
   async run(argv, io) {
     const { values } = parseFlags(argv, {
       model: { type: 'string' },
@@ -29,7 +37,7 @@ export const merge: Command = {
       ],
     });
     try {
-      await mergeInto(values.model, values.adapter, values.out);
+      await mergeInto(values.model, values.adapter, values.out, `t2 merge ${argv.join(' ')}`);
     } finally {
       await outDir.release();
     }
@@ -38,8 +46,13 @@ export const merge: Command = {
   },
 };
 
-async function mergeInto(modelPath: string | undefined, adapters: string[], out: string) {
-  const { model } = await loadModelForCli(modelPath, {
+async function mergeInto(
+  modelPath: string | undefined,
+  adapters: string[],
+  out: string,
+  command: string,
+) {
+  const { model, source } = await loadModelForCli(modelPath, {
     adapters,
     installAdapter,
   });
@@ -49,5 +62,10 @@ async function mergeInto(modelPath: string | undefined, adapters: string[], out:
     for (const name of h.adapterNames) h.merge(name);
     h.mergeAndUnload();
   }
-  await saveHfFolder(model, out);
+  // A complete folder: generate/eval need the tokenizer, as any Hugging Face loader does.
+  await saveCompleteFolder(model, out, {
+    source,
+    madeBy: `${source} with the PEFT adapter${adapters.length > 1 ? 's' : ''} ${adapters.join(', ')} merged into its weights by \`t2 merge\`.`,
+    command,
+  });
 }

@@ -9,14 +9,33 @@ import { packSequences, pretrainDocuments } from '../pretrain/corpus';
 import { modelCard } from '../pretrain/model-card';
 import { parseFlags, parseNumber } from './model-path';
 import { claimOutputDir, lockFolder, removeStaleTemps } from './output-dir';
-import { ProgressBar } from './progress';
+import { ProgressBar, trainingHooks } from './progress';
 import type { Command } from './types';
 
 export const pretrain: Command = {
   name: 'pretrain',
   summary: 'Pretrain a small base model on the @t2/tasks mixture (how models/t2-tiny is made)',
   usage:
-    't2 pretrain [--out DIR] [--steps N] [--batch B] [--seq L] [--lr LR] [--dim D] [--layers N] [--heads H] [--kv-heads K] [--hidden F] [--problems N] [--classification N] [--seed S] [--eval-n N] [--backend NAME] [--overwrite] [--resume] [--json]',
+    't2 pretrain [--out DIR] [options]\n\n' +
+    '  --out DIR              the new model folder (default models/t2-tiny; an existing model\n' +
+    '                         there is kept unless --overwrite)\n' +
+    '  --steps N              optimizer steps (default 3000)\n' +
+    '  --batch B              sequences per step (default 16)\n' +
+    '  --seq L                tokens per packed sequence (default 128)\n' +
+    '  --lr LR                peak learning rate (default 3e-3)\n' +
+    '  --dim D                hidden size (default 128)\n' +
+    '  --layers N             decoder layers (default 4)\n' +
+    '  --heads H              attention heads (default 4)\n' +
+    '  --kv-heads K           key/value heads (default H/2)\n' +
+    '  --hidden F             MLP size (default 8·D/3, a multiple of 8)\n' +
+    '  --problems N           task problems in the corpus (default 100000)\n' +
+    '  --classification N     classification prompts in the corpus (default 10000)\n' +
+    '  --seed S               initialisation and corpus (default 0)\n' +
+    '  --eval-n N             problems per family in the final accuracy check (default 200)\n' +
+    '  --backend NAME         tensor backend (default auto)\n' +
+    '  --overwrite            replace the model in a non-empty --out folder\n' +
+    '  --resume               continue the interrupted run of the same flags (Ctrl-C checkpoints)\n' +
+    '  --json                 JSON lines on stdout: {"event": "step"|"eval"|"done", …}',
   async run(argv, io) {
     const { values } = parseFlags(argv, {
       out: { type: 'string', default: 'models/t2-tiny' },
@@ -125,13 +144,11 @@ export const pretrain: Command = {
         },
         {
           signal: controller.signal,
-          onStep: (s: StepInfo) => {
-            if (values.json) io.stdout(`${JSON.stringify({ event: 'step', ...s })}\n`);
-            else bar.update(s.step, { loss: s.loss, 'tok/s': Math.round(s.tokensPerSecond) });
-          },
-          onEval: (step, loss) => {
-            if (values.json) io.stdout(`${JSON.stringify({ event: 'eval', step, loss })}\n`);
-          },
+          // Rate and ETA of this run's steps after --resume; eval losses shown.
+          ...trainingHooks<StepInfo>(bar, io, values.json, (s) => ({
+            loss: s.loss,
+            'tok/s': Math.round(s.tokensPerSecond),
+          })),
         },
       );
     } finally {

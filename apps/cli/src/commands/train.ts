@@ -1,12 +1,13 @@
 import * as bone from '@t2/adapters-bone';
 import * as lora from '@t2/adapters-lora';
 import type { LlamaForCausalLM, TextTokenizer } from '@t2/llama';
-import { saveHfFolder } from '@t2/llama';
 import { encodeExample, readSftJsonl, SftDataError, type StepInfo, trainSft } from '@t2/sft';
-import { Rng, type Tensor } from '@t2/tensor-core';
+import { Linear, Rng, type Tensor } from '@t2/tensor-core';
+import { saveCompleteFolder } from './hf-out';
 import { loadModelForCli, parseFlags, parseNumber } from './model-path';
 import { claimOutputDir } from './output-dir';
-import { ProgressBar } from './progress';
+import { parameterShare } from './parameter-share';
+import { ProgressBar, trainingHooks } from './progress';
 import { type Command, type CommandIO, UsageError } from './types';
 
 export const METHODS = ['bone', 'bat', 'lora', 'pissa', 'full'] as const;
@@ -22,12 +23,28 @@ export interface Trainable {
 export function prepareMethod(
   model: LlamaForCausalLM,
   method: Method,
-  opts: { r: number; alpha?: number; targets: string | string[]; seed: number; baseModel: string },
+  opts: {
+    r: number;
+    alpha?: number;
+    targets: string | string[];
+    seed: number;
+    baseModel: string;
+    /** The command line, for the README of a full fine-tune's folder. */
+    command?: string;
+  },
 ): Trainable {
   const targetModules = opts.targets === 'all-linear' ? 'all-linear' : opts.targets;
   if (method === 'full') {
     model.requiresGrad(true);
-    return { params: model.namedParameters(), save: (dir) => saveHfFolder(model, dir) };
+    return {
+      params: model.namedParameters(),
+      save: (dir) =>
+        saveCompleteFolder(model, dir, {
+          source: opts.baseModel,
+          madeBy: `${opts.baseModel} fine-tuned (all weights) by \`t2 train --method full\`.`,
+          command: opts.command ?? 't2 train --method full',
+        }),
+    };
   }
   if (method === 'bone' || method === 'bat') {
     const h = bone.inject(
@@ -55,6 +72,32 @@ export function prepareMethod(
     { rng: new Rng(opts.seed) },
   );
   return { params: h.namedAdapterParameters(), save: (dir) => h.save(dir) };
+}
+
+/**
+ * `--target`: `all-linear` (the default), or names of the model's Linear layers
+ * (`q_proj,v_proj`). A name no layer has is refused rather than silently ignored (and
+ * written into adapter_config.json).
+ */
+export function parseTargets(spec: string | undefined, model: LlamaForCausalLM): string | string[] {
+  if (spec === undefined || spec.trim() === 'all-linear') return 'all-linear';
+  const names = spec.split(',').map((s) => s.trim());
+  if (names.some((n) => n === '')) throw new UsageError(`--target: empty module name in '${spec}'`);
+  const known = [
+    ...new Set(
+      model
+        .namedModules()
+        .filter(([path, m]) => path !== '' && m instanceof Linear)
+        .map(([path]) => path.split('.').pop()!),
+    ),
+  ];
+  const unknown = names.filter((n) => !known.includes(n));
+  if (unknown.length) {
+    throw new UsageError(
+      `--target: ${unknown.map((n) => `'${n}'`).join(', ')} ${unknown.length === 1 ? 'is' : 'are'} not a linear layer of the model (its linear layers: ${known.join(', ')}; or all-linear)`,
+    );
+  }
+  return [...new Set(names)];
 }
 
 /** Tokenized training data from a JSONL file; bad lines are reported as file:line: why. */
@@ -88,7 +131,31 @@ export const train: Command = {
   name: 'train',
   summary: 'Fine-tune a model with Bone, BAT, LoRA, PiSSA or all weights on JSONL data',
   usage:
-    't2 train --model PATH --method bone|bat|lora|pissa|full --data train.jsonl [--eval eval.jsonl] [--r R] [--alpha A] [--target q_proj,v_proj|all-linear] [--steps N] [--lr LR] [--batch B] [--grad-accum K] [--warmup W] [--eval-every N] [--max-length L] [--seed S] [--out DIR] [--overwrite] [--resume] [--json]',
+    't2 train --model PATH --method bone|bat|lora|pissa|full --data train.jsonl [options]\n\n' +
+    '  --model PATH           Hugging Face folder with tokenizer.json\n' +
+    '  --method NAME          bone, bat (Bone with block interaction), lora, pissa, or full (all weights)\n' +
+    '  --data FILE            training JSONL, one object per line (see below)\n' +
+    '  --eval FILE            held-out JSONL; its loss is shown every --eval-every steps\n' +
+    '  --r R                  adapter rank (Bone: block size) (default 8)\n' +
+    '  --alpha A              LoRA/PiSSA scaling numerator (default R)\n' +
+    '  --target LIST          modules to adapt, comma-separated (q_proj,k_proj,v_proj,o_proj,gate_proj,\n' +
+    '                         up_proj,down_proj) or all-linear (default all-linear)\n' +
+    '  --steps N              optimizer steps (default 100)\n' +
+    '  --lr LR                peak learning rate (default 1e-3; 1e-4 with --method full)\n' +
+    '  --batch B              examples per step (default 8)\n' +
+    '  --grad-accum K         micro-batches accumulated per step (default 1)\n' +
+    '  --warmup W             linear warm-up steps (default min(10, N/10))\n' +
+    '  --eval-every N         steps between eval losses (default N/5 with --eval; 0: only at the end)\n' +
+    '  --max-length L         tokens per example, longer ones are cut (default 512)\n' +
+    '  --seed S               data order and adapter initialisation (default 0)\n' +
+    '  --out DIR              output folder (default out/METHOD): a PEFT adapter folder, or for\n' +
+    '                         --method full a complete Hugging Face folder (tokenizer included)\n' +
+    '  --overwrite            replace the files of a non-empty --out folder\n' +
+    '  --resume               continue from DIR/checkpoint (written every N/10 steps and on Ctrl-C)\n' +
+    '  --json                 JSON lines on stdout: {"event": "step"|"eval"|"done", …}\n\n' +
+    'Data: {"prompt": "12+35=", "answer": "47"} per line, the loss on the answer only ("completion"\n' +
+    'is accepted for "answer"); or {"messages": [{"role", "content"}, …]} (chat template, loss on\n' +
+    'the last assistant message); or {"text": "…"} (loss on every token).',
   async run(argv, io) {
     const { values } = parseFlags(argv, {
       model: { type: 'string' },
@@ -150,36 +217,28 @@ export const train: Command = {
       const evalData = values.eval
         ? await loadSftData(values.eval, tokenizer, maxLength, '--eval')
         : undefined;
+      const baseParameters = model.numParameters();
       const trainable = prepareMethod(model, method, {
         r,
         alpha:
           values.alpha === undefined
             ? undefined
             : parseNumber(values.alpha, '--alpha', { min: 0, fallback: r }),
-        targets:
-          values.target === undefined || values.target === 'all-linear'
-            ? 'all-linear'
-            : values.target.split(','),
+        targets: parseTargets(values.target, model),
         seed,
         baseModel: source,
+        command: `t2 train ${argv.join(' ')}`,
       });
       const numTrainable = trainable.params.reduce((n, [, p]) => n + p.size, 0);
       const say = (text: string) => (values.json ? io.stderr(text) : io.stdout(text));
       say(
-        `t2 train: ${method} on ${source} — ${numTrainable.toLocaleString('en-US')} trainable parameters (${((100 * numTrainable) / model.numParameters()).toFixed(3)}% of ${model.numParameters().toLocaleString('en-US')}), ${trainData.length} examples\n`,
+        `t2 train: ${method} on ${source} — ${parameterShare(numTrainable, baseParameters)}, ${trainData.length} examples\n`,
       );
       const controller = new AbortController();
       const onSigint = () => controller.abort();
       process.once('SIGINT', onSigint);
       const bar = new ProgressBar(steps, io.stderr, io.isTTY, { label: method, unit: 'steps' });
-      const onStep = (s: StepInfo) => {
-        if (values.json) io.stdout(`${JSON.stringify({ event: 'step', ...s })}\n`);
-        else bar.update(s.step, { loss: s.loss, 'tok/s': Math.round(s.tokensPerSecond), lr: s.lr });
-      };
-      const onEval = (step: number, loss: number) => {
-        if (values.json) io.stdout(`${JSON.stringify({ event: 'eval', step, loss })}\n`);
-        else if (!io.isTTY) io.stderr(`eval at step ${step}: loss ${loss.toFixed(4)}\n`);
-      };
+      const { onStep, onEval } = trainingHooks<StepInfo>(bar, io, values.json);
       let result: Awaited<ReturnType<typeof trainSft>>;
       try {
         result = await trainSft(

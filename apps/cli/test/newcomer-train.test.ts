@@ -1,0 +1,250 @@
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadModel } from '@t2/llama';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { ProgressBar } from '../src/commands/progress';
+import { main } from '../src/main';
+import { writeTinyModelFolder } from './tiny-model';
+
+function capture(isTTY = false) {
+  const out: string[] = [];
+  const err: string[] = [];
+  return {
+    io: { stdout: (t: string) => out.push(t), stderr: (t: string) => err.push(t), isTTY },
+    out,
+    err,
+    stdout: () => out.join(''),
+    stderr: () => err.join(''),
+  };
+}
+
+async function t2(argv: string[], isTTY = false) {
+  const c = capture(isTTY);
+  const code = await main(argv, c.io);
+  return { code, stdout: c.stdout(), stderr: c.stderr() };
+}
+
+let dir: string;
+let modelDir: string;
+let data: string;
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 't2-newcomer-'));
+  modelDir = await writeTinyModelFolder(join(dir, 'model'));
+  data = join(dir, 'train.jsonl');
+  const lines = Array.from({ length: 16 }, (_, i) =>
+    JSON.stringify({ prompt: `${i % 4}+${i % 3}=`, answer: String((i % 4) + (i % 3)) }),
+  );
+  await writeFile(data, `${lines.join('\n')}\n`);
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+/** A short training run into `out` (extra flags appended). */
+async function train(method: string, out: string, extra: string[] = []) {
+  const r = await t2([
+    'train',
+    '--model',
+    modelDir,
+    '--method',
+    method,
+    '--data',
+    data,
+    '--steps',
+    '2',
+    '--r',
+    '4',
+    '--out',
+    out,
+    ...extra,
+  ]);
+  expect(r.code, r.stderr).toBe(0);
+  return r;
+}
+
+describe('help (item 6)', () => {
+  for (const name of [
+    'train',
+    'merge',
+    'pretrain',
+    'generate',
+    'rl',
+    'eval',
+    'run',
+    'logits',
+    'quickstart',
+  ]) {
+    it(`t2 ${name} --help describes its options with defaults and gives an example`, async () => {
+      const r = await t2([name, '--help']);
+      expect(r.code).toBe(0);
+      const optionLines = r.stdout.split('\n').filter((l) => /^ {2}--[a-z]/.test(l));
+      expect(optionLines.length, r.stdout).toBeGreaterThanOrEqual(name === 'quickstart' ? 3 : 4);
+      expect(r.stdout).toMatch(/\(default/);
+      expect(r.stdout).toMatch(new RegExp(`Example:\\n {2}t2 ${name}`));
+    });
+  }
+});
+
+describe('merged and fully fine-tuned folders are complete (item 3)', () => {
+  it('t2 merge and train --method full write the tokenizer and a README; generate reads them', async () => {
+    const adapter = join(dir, 'for-merge');
+    await train('lora', adapter);
+    const merged = join(dir, 'merged');
+    const m = await t2(['merge', '--model', modelDir, '--adapter', adapter, '--out', merged]);
+    expect(m.code, m.stderr).toBe(0);
+    const full = join(dir, 'full');
+    await train('full', full);
+    for (const folder of [merged, full]) {
+      for (const f of [
+        'config.json',
+        'model.safetensors',
+        'tokenizer.json',
+        'tokenizer_config.json',
+        'README.md',
+      ]) {
+        expect(existsSync(join(folder, f)), `${folder}/${f}`).toBe(true);
+      }
+      expect(await readFile(join(folder, 'README.md'), 'utf8')).toContain(modelDir);
+      const g = await t2([
+        'generate',
+        '--model',
+        folder,
+        '--prompt',
+        '1+2=',
+        '--max-new-tokens',
+        '3',
+        '--json',
+      ]);
+      expect(g.code, g.stderr).toBe(0);
+      expect(JSON.parse(g.stdout).tokens.length).toBeGreaterThan(0);
+    }
+  });
+});
+
+describe('training output (items 8, 9, 13, 17)', () => {
+  it('refuses an unknown --target instead of ignoring it', async () => {
+    const out = join(dir, 'bad-target');
+    const r = await t2([
+      'train',
+      '--model',
+      modelDir,
+      '--method',
+      'lora',
+      '--data',
+      data,
+      '--target',
+      'q_proj,foo',
+      '--steps',
+      '1',
+      '--out',
+      out,
+    ]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(
+      /--target: 'foo' is not a linear layer of the model \(its linear layers: q_proj, /,
+    );
+    expect(existsSync(join(out, 'adapter_config.json'))).toBe(false);
+  });
+
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('rate and ETA count the steps of this run only', () => {
+    let now = 0;
+    const lines: string[] = [];
+    const bar = new ProgressBar(100, (t) => lines.push(t), false, {
+      unit: 'steps',
+      now: () => now,
+      everyPercent: 1,
+    });
+    bar.resumeFrom(50);
+    now = 10_000;
+    bar.update(60);
+    // 10 steps in 10 s: 1 step/s, 40 to go.
+    expect(lines.at(-1)).toMatch(/60\/100 {2}1\.0 steps\/s {2}ETA 40s/);
+  });
+
+  it('a resumed t2 train shows the rate of the resumed steps', async () => {
+    const out = join(dir, 'resumed');
+    await train('bone', out, ['--steps', '4']);
+    vi.useFakeTimers({ toFake: ['Date'] });
+    vi.setSystemTime(0);
+    const lines: string[] = [];
+    const code = await main(
+      [
+        'train',
+        '--model',
+        modelDir,
+        '--method',
+        'bone',
+        '--data',
+        data,
+        '--r',
+        '4',
+        '--steps',
+        '8',
+        '--out',
+        out,
+        '--resume',
+      ],
+      {
+        stdout: () => {},
+        // Each bar redraw happens one second after the previous one.
+        stderr: (t) => {
+          lines.push(t);
+          vi.setSystemTime(Date.now() + 1000);
+        },
+        isTTY: true,
+      },
+    );
+    vi.useRealTimers();
+    expect(code).toBe(0);
+    // Resumed at step 4: at step 6, two steps in one second.
+    const at6 = lines.find((l) => / 6\/8 /.test(l));
+    expect(at6).toMatch(/6\/8 {2}2\.0 steps\/s {2}ETA 1s/);
+  });
+
+  it('on a terminal the bar has an eval column', async () => {
+    const r = await t2(
+      [
+        'train',
+        '--model',
+        modelDir,
+        '--method',
+        'bone',
+        '--data',
+        data,
+        '--eval',
+        data,
+        '--eval-every',
+        '1',
+        '--steps',
+        '3',
+        '--r',
+        '4',
+        '--out',
+        join(dir, 'tty-eval'),
+      ],
+      true,
+    );
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/3\/3 .* eval \d\.\d+/);
+  });
+
+  it('reports the adapter size as a share of the base model', async () => {
+    const r = await train('bone', join(dir, 'share'));
+    const { model } = await loadModel(modelDir);
+    const base = model.numParameters();
+    const m = /— ([\d,]+) trainable parameters \(([\d.]+)% of the base model's ([\d,]+)\)/.exec(
+      r.stdout,
+    );
+    expect(m, r.stdout).not.toBeNull();
+    expect(Number(m![3]!.replaceAll(',', ''))).toBe(base);
+    const trainable = Number(m![1]!.replaceAll(',', ''));
+    expect(Number(m![2])).toBeCloseTo((100 * trainable) / base, 2);
+  });
+});
