@@ -147,6 +147,21 @@ describe('training output (items 8, 9, 13, 17)', () => {
       /--target: 'foo' is not a linear layer of the model \(its linear layers: q_proj, /,
     );
     expect(existsSync(join(out, 'adapter_config.json'))).toBe(false);
+    const rl = await t2([
+      'rl',
+      '--model',
+      modelDir,
+      '--task',
+      'arith',
+      '--target',
+      'gate_proj,foo',
+      '--steps',
+      '1',
+      '--out',
+      join(dir, 'rl-bad-target'),
+    ]);
+    expect(rl.code).toBe(2);
+    expect(rl.stderr).toMatch(/--target: 'foo' is not a linear layer of the model/);
   });
 
   afterEach(() => {

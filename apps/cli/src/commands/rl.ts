@@ -20,6 +20,7 @@ import {
   stopTokenIds,
   TASK_MAX_NEW_TOKENS,
 } from './task-data';
+import { parseTargets } from './train';
 import { type Command, type CommandIO, UsageError } from './types';
 
 /** Where SVD factors are kept between runs (relative to the working directory; git-ignored). */
@@ -340,6 +341,8 @@ async function rlInto(
   const { model, tokenizer, source } = await loadModelForCli(values.model);
   if (!tokenizer)
     throw new UsageError(`${source} has no tokenizer.json: t2 rl needs one to read text prompts`);
+  // A layer name the model does not have is refused, not silently left out.
+  if (values.target !== undefined) parseTargets(values.target, model);
   const maxNewTokens = parseNumber(values['max-new-tokens'], '--max-new-tokens', {
     integer: true,
     min: 1,
