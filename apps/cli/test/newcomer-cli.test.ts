@@ -87,6 +87,9 @@ describe('the command line itself (item 15)', () => {
     expect(r.stderr).toMatch(/unknown command 'trian' — did you mean 'train'\?/);
     expect(r.stderr).not.toMatch(/Commands:/);
     expect((await t2(['xyzzy'])).stderr).toMatch(/commands: quickstart, logits/);
+    const flag = await t2(['train', '--stpes', '3']);
+    expect(flag.code).toBe(2);
+    expect(flag.stderr).toBe("t2 train: unknown option '--stpes' — did you mean '--steps'?\n");
   });
 
   it('a negative number is checked by the flag, not reported by the argument parser', async () => {

@@ -1,6 +1,7 @@
 import { type ParseArgsConfig, parseArgs } from 'node:util';
 import { type LlamaForCausalLM, loadModel, type TextTokenizer } from '@t2/llama';
 import { checkAdapterStack } from './adapters';
+import { closestNames } from './suggest';
 import { UsageError } from './types';
 
 /** What a command gets from `--model PATH`. */
@@ -69,7 +70,16 @@ export function parseFlags<T extends NonNullable<ParseArgsConfig['options']>>(
   try {
     return parseArgs({ args, options, allowPositionals: false, strict: true });
   } catch (err) {
-    throw new UsageError((err as Error).message);
+    const message = (err as Error).message;
+    // "Unknown option '--stpes'" → add the option it probably meant.
+    const unknown = /^Unknown option '--([^']+)'/.exec(message);
+    const guesses = unknown ? closestNames(unknown[1]!, Object.keys(options)) : [];
+    if (unknown && guesses.length) {
+      throw new UsageError(
+        `unknown option '--${unknown[1]}' — did you mean ${guesses.map((g) => `'--${g}'`).join(' or ')}?`,
+      );
+    }
+    throw new UsageError(message);
   }
 }
 
