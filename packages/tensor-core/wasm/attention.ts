@@ -111,16 +111,22 @@ export function attentionForward(
           const row = pBlk + <usize>r * ldP * 4;
           const limit = visible(i, tq, tk, causal);
           let mx: f32 = -Infinity;
+          // pmax and `s > mx` skip NaN scores; they are tracked apart so that a NaN makes
+          // the row NaN (as exact arithmetic does) instead of "fully masked" zeros.
+          let nan = false;
           let j = 0;
           if (!hasMask) {
             let mv = f32x4.splat(-Infinity);
+            let nanv = v128.splat<i32>(0);
             for (; j + 4 <= limit; j += 4) {
               const o = row + <usize>j * 4;
               const s = f32x4.mul(v128.load(o), sv);
               v128.store(o, s);
               mv = f32x4.pmax(mv, s);
+              nanv = v128.or(nanv, f32x4.ne(s, s));
             }
             mx = hmax(mv);
+            nan = v128.any_true(nanv);
           }
           const mRow = mask + <usize>(b * ms0 + h * ms1 + i * ms2) * 4;
           for (; j < limit; j++) {
@@ -129,7 +135,10 @@ export function attentionForward(
             if (hasMask) s += load<f32>(mRow + <usize>(j * ms3) * 4);
             store<f32>(o, s);
             if (s > mx) mx = s;
+            // biome-ignore lint/suspicious/noGlobalIsNan: AssemblyScript's builtin isNaN<f32>
+            else if (isNaN<f32>(s)) nan = true;
           }
+          if (nan) mx = NaN;
           const lseAt = lse + (<usize>bh * <usize>tq + <usize>i) * 4;
           if (mx === -Infinity) {
             // A fully masked row attends to nothing: zeros rather than NaN.

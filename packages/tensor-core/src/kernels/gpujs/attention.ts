@@ -82,7 +82,8 @@ export function attention(
   const s = scores(plan, qv, kv, mask, p);
   const max = rowMax(plan, s, rows, tk);
   const sum = rowSumExp(plan, s, max, rows, tk);
-  // A fully masked row (sum 0) attends to nothing and gets zeros rather than NaN.
+  // A fully masked row (sum 0) attends to nothing and gets zeros rather than NaN; a NaN
+  // score (rowMax keeps NaN) makes the sum NaN, which reaches every probability.
   const probs = plan.launch(
     'attnProbs',
     () => `function attnProbs(s, max, sum) {
@@ -90,7 +91,10 @@ export function attention(
       if (total > 0) {
         return Math.exp(s[this.thread.y][this.thread.x] - max[this.thread.y]) / total;
       }
-      return 0;
+      if (total == 0) {
+        return 0;
+      }
+      return total;
     }`,
     [tk, rows],
     s,

@@ -86,7 +86,7 @@ export function rowMax(plan: KernelPlan, a: PlanArg, rows: number, cols: number)
       let m = negInf;
       for (let c = 0; c < cols; c++) {
         const v = a[this.thread.x][c];
-        if (v > m) { m = v; }
+        if (v > m || v != v) { m = v; }
       }
       return m;
     }`,

@@ -42,7 +42,10 @@ export function attention(
               ]!;
           }
           probs[row + j] = s;
-          if (s > max) max = s;
+          // A NaN score makes the row's maximum NaN, so it reaches every probability and
+          // the output as in exact arithmetic (a row max that skipped it would turn an
+          // all-NaN row into "fully masked" zeros).
+          if (s > max || Number.isNaN(s)) max = s;
         }
         let sum = 0;
         for (let j = 0; j < limit; j++) {
@@ -50,8 +53,9 @@ export function attention(
           probs[row + j] = e;
           sum += e;
         }
-        // A fully masked row attends to nothing and outputs zeros rather than NaN.
-        const inv = sum > 0 ? 1 / sum : 0;
+        // A fully masked row attends to nothing and outputs zeros rather than NaN; a NaN
+        // sum stays NaN.
+        const inv = sum > 0 ? 1 / sum : sum === 0 ? 0 : Number.NaN;
         const oi = qBase + i * dim;
         for (let j = 0; j < limit; j++) {
           const pj = probs[row + j]! * inv;
