@@ -141,7 +141,7 @@ describe('optimizers', () => {
 
   it('schedules: warm-up and cosine', () => {
     const warm = t.linearWarmup(4);
-    expect([0, 1, 3, 10].map(warm)).toEqual([0.25, 0.5, 1, 1]);
+    expect([0, 1, 3, 4, 10].map(warm)).toEqual([0.25, 0.5, 1, 1, 1]);
     const cos = t.cosineSchedule({ warmupSteps: 2, totalSteps: 12, minRatio: 0.1 });
     expect(cos(0)).toBe(0.5);
     expect(cos(2)).toBeCloseTo(1);
@@ -150,5 +150,86 @@ describe('optimizers', () => {
     const opt = { lr: 0 };
     t.applySchedule(opt, 0.01, cos, 7);
     expect(opt.lr).toBeCloseTo(0.0055);
+  });
+  it('SGD weight decay is L2 added to the gradient: d = g + wd·w', () => {
+    const p = param([2, -1]);
+    const opt = new t.SGD([p], { lr: 0.1, weightDecay: 0.5 });
+    setGrad(p, [0.4, 0.2]);
+    opt.step();
+    // d = [0.4 + 1, 0.2 − 0.5] = [1.4, −0.3]
+    expectClose(p.data, [2 - 0.14, -1 + 0.03], 1e-7);
+  });
+
+  it('Adam’s eps sits beside the bias-corrected root: m̂ / (sqrt(v̂) + eps)', () => {
+    // A large eps makes the rule visible: first step m̂ = g, sqrt(v̂) = |g|.
+    const p = param([1]);
+    const opt = new t.Adam([p], { lr: 0.1, eps: 0.5 });
+    setGrad(p, [0.5]);
+    opt.step();
+    expectClose(p.data, [1 - (0.1 * 0.5) / (0.5 + 0.5)], 1e-7);
+  });
+
+  it('a negative or NaN learning rate is refused; zero is allowed', () => {
+    expect(() => new t.SGD([param([1])], { lr: -0.1 })).toThrow(/learning rate -0.1 must be ≥ 0/);
+    expect(() => new t.Adam([param([1])], { lr: Number.NaN })).toThrow(/learning rate NaN/);
+    expect(new t.SGD([param([1])], { lr: 0 }).lr).toBe(0);
+  });
+
+  it('zeroGrad drops every gradient', () => {
+    const a = param([1]);
+    const b = param([2]);
+    setGrad(a, [1]);
+    setGrad(b, [2]);
+    const opt = new t.SGD([a, b], { lr: 0.1 });
+    opt.zeroGrad();
+    expect(a.grad).toBeNull();
+    expect(b.grad).toBeNull();
+    // a step without gradients changes nothing
+    opt.step();
+    expect([a.data[0], b.data[0]]).toEqual([1, 2]);
+  });
+
+  it('saved state names its slots and is refused for other parameters', () => {
+    const a = param([1, 2]);
+    const adam = new t.Adam([a], { lr: 0.1 });
+    setGrad(a, [0.1, 0.2]);
+    adam.step();
+    const state = adam.stateDict();
+    expect(Object.keys(state.slots).sort()).toEqual(['m', 'v']);
+    const sgd = new t.SGD([a], { lr: 0.1, momentum: 0.9 });
+    setGrad(a, [0.1, 0.2]);
+    sgd.step();
+    expect(Object.keys(sgd.stateDict().slots)).toEqual(['momentum']);
+    // more parameters than saved (the first one matches)
+    expect(() => new t.Adam([param([0, 0]), param([0])]).loadStateDict(state)).toThrow(
+      /does not match/,
+    );
+    // the right count, one of them of another size
+    const two = new t.Adam([param([0, 0]), param([0])]);
+    setGrad(two.params[0]!, [1, 1]);
+    setGrad(two.params[1]!, [1]);
+    two.step();
+    const saved = two.stateDict();
+    expect(() => new t.Adam([param([0, 0]), param([0, 0])]).loadStateDict(saved)).toThrow(
+      /does not match/,
+    );
+  });
+
+  it('clipGradNorm leaves gradients at or below the max norm untouched', () => {
+    const a = param([0, 0]);
+    setGrad(a, [3, 4]);
+    expect(t.clipGradNorm([a], 10)).toBe(5);
+    expect(Array.from(a.grad!.data)).toEqual([3, 4]);
+    // exactly at the max: no scaling either
+    expect(t.clipGradNorm([a], 5)).toBe(5);
+    expect(Array.from(a.grad!.data)).toEqual([3, 4]);
+  });
+
+  it('clipGradNorm scales by max / (norm + 1e-6), PyTorch’s coefficient', () => {
+    // With a tiny norm the 1e-6 matters: 5e-6 → coefficient 1e-6 / 6e-6 = 1/6.
+    const a = param([0, 0]);
+    setGrad(a, [3e-6, 4e-6]);
+    t.clipGradNorm([a], 1e-6);
+    expectClose(a.grad!.data, [3e-6 / 6, 4e-6 / 6], 1e-12, 1e-4);
   });
 });

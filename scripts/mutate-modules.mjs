@@ -1,0 +1,157 @@
+// The modules `npm run mutate` mutation-tests (issue #19): where a wrong sign is a wrong paper.
+// `mutate` entries are Stryker globs relative to the repository root (`file:from-to` limits a
+// file to a line range); `tests` are the vitest files run against that module's mutants.
+// Each module stays inside one package.
+//
+// `equivalent` lists the surviving mutants that no test can kill because they do not change
+// what the code computes, each with its reason. A mutant matches an entry by file, the code it
+// replaces (`original`), its `replacement`, and a piece of its line (`line`), so the list
+// survives edits that move lines. They are counted apart from the score; everything else that survives
+// is a missing test. (Kept here rather than as `// Stryker disable` comments so that source
+// files other people are editing stay untouched, and so that one equivalent mutant on a line
+// does not hide its killable neighbours of the same mutator.)
+
+/**
+ * @typedef {{ file: string, line: string, original: string, replacement: string, reason: string }} Equivalent
+ * @typedef {{ name: string, pkg: string, mutate: string[], tests: string[], equivalent?: Equivalent[] }} MutationModule
+ */
+
+// An extra iteration past the end of a typed array: reads give undefined (NaN), writes are dropped.
+const pastTheEnd =
+  'one more iteration past the end of a typed array: the read is NaN, the write is dropped';
+
+/** @type {MutationModule[]} */
+export const modules = [
+  {
+    name: 'optim',
+    pkg: 'packages/tensor-core',
+    mutate: ['src/optim/optimizer.ts', 'src/optim/schedule.ts'],
+    tests: ['test/optim.test.ts'],
+    equivalent: [
+      {
+        file: 'src/optim/optimizer.ts',
+        line: 'for (let j = 0; j < w.length; j++) {',
+        original: 'j < w.length',
+        replacement: 'j <= w.length',
+        reason: pastTheEnd,
+      },
+      {
+        file: 'src/optim/optimizer.ts',
+        line: 'for (let j = 0; j < g.length; j++) g[j]! *= scale;',
+        original: 'j < g.length',
+        replacement: 'j <= g.length',
+        reason: pastTheEnd,
+      },
+      {
+        file: 'src/optim/optimizer.ts',
+        line: 'buf[j] = this.stepCount === 1 ? d : momentum * buf[j]! + d;',
+        original: 'this.stepCount === 1',
+        replacement: 'false',
+        reason: 'the momentum buffer starts at zero, so momentum·0 + d is d on the first step too',
+      },
+      {
+        file: 'src/optim/optimizer.ts',
+        line: 'else if (weightDecay) gj += weightDecay * w[j]!;',
+        original: 'weightDecay',
+        replacement: 'true',
+        reason: 'with no decay the branch adds 0·w = 0',
+      },
+      {
+        file: 'src/optim/optimizer.ts',
+        line: 'if (norm > maxNorm && norm > 0) {',
+        original: 'norm > 0',
+        replacement: 'true',
+        reason: 'norm > maxNorm ≥ 0 already implies norm > 0',
+      },
+      {
+        file: 'src/optim/optimizer.ts',
+        line: 'if (norm > maxNorm && norm > 0) {',
+        original: 'norm > 0',
+        replacement: 'norm >= 0',
+        reason: 'norm > maxNorm ≥ 0 already implies norm > 0',
+      },
+      {
+        file: 'src/optim/schedule.ts',
+        line: 'warmupSteps > 0 && step < warmupSteps',
+        original: 'warmupSteps > 0',
+        replacement: 'true',
+        reason: 'with warmupSteps ≤ 0, step < warmupSteps is false for every step ≥ 0 anyway',
+      },
+      {
+        file: 'src/optim/schedule.ts',
+        line: 'warmupSteps > 0 && step < warmupSteps',
+        original: 'warmupSteps > 0',
+        replacement: 'warmupSteps >= 0',
+        reason: 'with warmupSteps ≤ 0, step < warmupSteps is false for every step ≥ 0 anyway',
+      },
+    ],
+  },
+  {
+    name: 'safetensors',
+    pkg: 'packages/tensor-core',
+    mutate: ['src/io/safetensors.ts', 'src/io/header.ts'],
+    tests: ['test/io-*.test.ts', 'test/mutation-safetensors.test.ts'],
+  },
+  {
+    name: 'rope',
+    pkg: 'packages/tensor-core',
+    mutate: ['src/kernels/js/rope.ts', 'src/ops/layers.ts:36-93'],
+    tests: ['test/ops.test.ts', 'test/gradients.test.ts', 'test/mutation-layers.test.ts'],
+  },
+  {
+    name: 'attention',
+    pkg: 'packages/tensor-core',
+    mutate: ['src/kernels/js/attention.ts', 'src/ops/layers.ts:94-176'],
+    tests: ['test/ops.test.ts', 'test/gradients.test.ts', 'test/mutation-layers.test.ts'],
+  },
+  {
+    name: 'cross-entropy',
+    pkg: 'packages/tensor-core',
+    mutate: ['src/kernels/js/loss.ts', 'src/ops/layers.ts:177-256'],
+    tests: ['test/ops.test.ts', 'test/gradients.test.ts', 'test/mutation-layers.test.ts'],
+  },
+  {
+    name: 'svd-reconstruct',
+    pkg: 'packages/svd',
+    mutate: ['src/factors.ts'],
+    tests: ['test/factors.test.ts'],
+  },
+  {
+    name: 'bone',
+    pkg: 'packages/adapters-bone',
+    mutate: ['src/bone/block-math.ts', 'src/bone/layer.ts'],
+    tests: ['test/gradients.test.ts', 'test/golden.test.ts', 'test/inject.test.ts'],
+  },
+  {
+    name: 'lora',
+    pkg: 'packages/adapters-lora',
+    mutate: ['src/lora/layer.ts'],
+    tests: ['test/layer.test.ts', 'test/pissa.test.ts'],
+  },
+  {
+    name: 'svf',
+    pkg: 'packages/adapters-svf',
+    mutate: ['src/compose.ts'],
+    tests: ['test/layer.test.ts', 'test/golden.test.ts'],
+  },
+  {
+    name: 'cem',
+    pkg: 'packages/transformer2-runtime',
+    mutate: ['src/cem/cem.ts'],
+    tests: ['test/cem.test.ts'],
+  },
+  {
+    name: 'reinforce-loss',
+    pkg: 'packages/rl-reinforce',
+    mutate: ['src/loss.ts'],
+    tests: ['test/unit.test.ts'],
+  },
+];
+
+export function moduleNamed(name) {
+  const m = modules.find((x) => x.name === name);
+  if (!m) {
+    throw new Error(`mutate: no module '${name}' (have ${modules.map((x) => x.name).join(', ')})`);
+  }
+  return m;
+}

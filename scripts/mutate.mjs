@@ -1,0 +1,132 @@
+// `npm run mutate [-- module ...]`: Stryker over each module of scripts/mutate-modules.mjs in
+// turn (one at a time, incremental: only mutants whose code or tests changed are run again),
+// then a score table per module read from reports/mutation/<module>/mutation.json.
+// `npm run mutate -- --table` prints the table of the last reports without running Stryker;
+// `--verbose` also lists the equivalent mutants with their reasons.
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { moduleNamed, modules } from './mutate-modules.mjs';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const args = process.argv.slice(2);
+const tableOnly = args.includes('--table');
+const names = args.filter((a) => !a.startsWith('--'));
+const chosen = names.length ? names.map(moduleNamed) : modules;
+
+const failed = [];
+if (!tableOnly) {
+  for (const mod of chosen) {
+    const started = Date.now();
+    console.log(`\n=== mutate ${mod.name} (${mod.pkg}) ===`);
+    const r = spawnSync('npx', ['stryker', 'run', 'stryker.config.mjs'], {
+      cwd: root,
+      stdio: 'inherit',
+      env: { ...process.env, T2_MUTATE_MODULE: mod.name },
+    });
+    console.log(`=== ${mod.name}: ${((Date.now() - started) / 1000).toFixed(0)} s ===`);
+    if (r.status !== 0) failed.push(mod.name);
+  }
+}
+
+// Score: (killed + timeout) / (killed + timeout + survived + no coverage), after taking the
+// mutants listed as equivalent in scripts/mutate-modules.mjs out of the survivors (compile
+// errors are not valid mutants; Stryker's "ignored" ones, if any, are shown apart).
+/** Text of a report location (1-based lines and columns) in `source`. */
+function spanText(source, loc) {
+  const lines = source.split('\n');
+  const { start, end } = loc;
+  if (start.line === end.line) return lines[start.line - 1].slice(start.column - 1, end.column - 1);
+  const mid = lines.slice(start.line, end.line - 1);
+  return [
+    lines[start.line - 1].slice(start.column - 1),
+    ...mid,
+    lines[end.line - 1].slice(0, end.column - 1),
+  ].join('\n');
+}
+
+const rows = [];
+for (const mod of chosen) {
+  const file = `${root}reports/mutation/${mod.name}/mutation.json`;
+  if (!existsSync(file)) {
+    rows.push({ module: mod.name, note: 'no report' });
+    continue;
+  }
+  const report = JSON.parse(readFileSync(file, 'utf8'));
+  const count = {};
+  const survivors = [];
+  const equivalents = [];
+  const used = new Set();
+  for (const [path, f] of Object.entries(report.files)) {
+    const lines = f.source.split('\n');
+    for (const m of f.mutants) {
+      let status = m.status;
+      const line = lines[m.location.start.line - 1].trim();
+      const original = spanText(f.source, m.location);
+      const where = `${path}:${m.location.start.line}:${m.location.start.column}`;
+      const what = `${m.mutatorName}: ${original.replace(/\s+/g, ' ')} → ${(m.replacement ?? '').replace(/\s+/g, ' ')}`;
+      if (status === 'Survived' || status === 'NoCoverage') {
+        const eq = (mod.equivalent ?? []).find(
+          (e) =>
+            path === `${mod.pkg}/${e.file}` &&
+            line.includes(e.line) &&
+            e.original === original &&
+            e.replacement === m.replacement,
+        );
+        if (eq) {
+          status = 'Equivalent';
+          used.add(eq);
+          equivalents.push(`${where} ${what} (${eq.reason})`);
+        } else survivors.push(`${where} ${what}${status === 'NoCoverage' ? ' [no coverage]' : ''}`);
+      }
+      count[status] = (count[status] ?? 0) + 1;
+    }
+  }
+  const stale = (mod.equivalent ?? []).filter((e) => !used.has(e));
+  const n = (s) => count[s] ?? 0;
+  const detected = n('Killed') + n('Timeout');
+  const valid = detected + n('Survived') + n('NoCoverage');
+  rows.push({
+    module: mod.name,
+    mutants: Object.values(count).reduce((a, b) => a + b, 0),
+    killed: detected,
+    survived: n('Survived'),
+    noCoverage: n('NoCoverage'),
+    equivalent: n('Equivalent'),
+    compileError: n('CompileError'),
+    ignored: n('Ignored'),
+    score: valid ? `${((100 * detected) / valid).toFixed(1)}%` : '-',
+    survivors,
+    equivalents,
+    stale,
+  });
+}
+
+console.log(
+  '\nmutation score per module: (killed + timeout) / (killed + timeout + survived + no coverage),',
+);
+console.log(
+  'equivalent mutants (listed in scripts/mutate-modules.mjs) and compile errors left out',
+);
+console.table(rows.map(({ survivors, equivalents, stale, ...r }) => r));
+const verbose = args.includes('--verbose');
+for (const r of rows) {
+  if (r.survivors?.length) {
+    console.log(`\n${r.module}: surviving mutants`);
+    for (const s of r.survivors) console.log(`  ${s.slice(0, 200)}`);
+  }
+  if (verbose && r.equivalents?.length) {
+    console.log(`\n${r.module}: equivalent mutants`);
+    for (const s of r.equivalents) console.log(`  ${s.slice(0, 240)}`);
+  }
+  for (const e of r.stale ?? []) {
+    console.log(
+      `\n${r.module}: listed as equivalent but not seen surviving: ${e.file} ${e.original} → ${e.replacement}`,
+    );
+  }
+}
+console.log('\nreports: reports/mutation/<module>/index.html');
+if (failed.length) {
+  console.error(`stryker failed for: ${failed.join(', ')}`);
+  process.exit(1);
+}

@@ -1,0 +1,66 @@
+// Mutation testing of one module of scripts/mutate-modules.mjs, chosen by $T2_MUTATE_MODULE.
+// Run through `npm run mutate` (scripts/mutate.mjs), which goes over every module and prints
+// the score table. Reports and the incremental files live under reports/mutation/ (git-ignored).
+import { writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { moduleNamed } from './scripts/mutate-modules.mjs';
+
+const mod = moduleNamed(process.env.T2_MUTATE_MODULE ?? 'optim');
+// Tests find ../shared from their own location, which inside Stryker's sandbox is one level
+// deeper; point them at the real one (the test runners inherit the environment).
+process.env.T2_SHARED ??= fileURLToPath(new URL('../shared/', import.meta.url));
+const out = `reports/mutation/${mod.name}`;
+const mutated = mod.mutate.map((f) => `${mod.pkg}/${f}`);
+
+// The TypeScript checker compiles only the mutated files and what they import (not the
+// package's tests and benches): a third of the work on every check. Written before Stryker
+// copies the project into its sandbox; git-ignored.
+const tsconfigFile = 'tsconfig.mutate.json';
+writeFileSync(
+  tsconfigFile,
+  `${JSON.stringify(
+    {
+      extends: './tsconfig.base.json',
+      compilerOptions: { noEmit: true },
+      files: [...new Set(mutated.map((f) => f.replace(/:.*$/, '')))],
+    },
+    null,
+    2,
+  )}\n`,
+);
+
+/** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */
+export default {
+  packageManager: 'npm',
+  testRunner: 'vitest',
+  vitest: { configFile: 'vitest.mutate.config.ts' },
+  checkers: ['typescript'],
+  tsconfigFile,
+  typescriptChecker: { prioritizePerformanceOverAccuracy: true },
+  mutate: mutated,
+  coverageAnalysis: 'perTest',
+  ignoreStatic: true,
+  incremental: true,
+  incrementalFile: `${out}/incremental.json`,
+  // The machine is shared (two cores): one test runner, one checker.
+  concurrency: 1,
+  timeoutMS: 20000,
+  timeoutFactor: 2,
+  reporters: ['json', 'html', 'clear-text', 'progress-append-only'],
+  jsonReporter: { fileName: `${out}/mutation.json` },
+  htmlReporter: { fileName: `${out}/index.html` },
+  clearTextReporter: { allowColor: false, logTests: false, reportMutants: true },
+  tempDirName: '.stryker-tmp',
+  cleanTempDir: true,
+  // The sandbox needs the sources, tests and configs, not build outputs or the demo app.
+  ignorePatterns: [
+    '**/dist',
+    '**/.turbo',
+    '/apps',
+    '/experiments',
+    '/bench',
+    '/reports',
+    '**/node_modules/.vite',
+    '**/node_modules/.vite-temp',
+  ],
+};
