@@ -22,6 +22,7 @@ import type {
   Transformer2Runtime,
 } from '@t2/transformer2-runtime';
 import { installAdapter } from './adapters';
+import { BACKEND_FLAG, backendUsage, useBackend } from './backend';
 import { loadModelForCli, parseFlags, parseNumber } from './model-path';
 import { ProgressBar } from './progress';
 import { parseRewardSpec } from './rewards';
@@ -50,6 +51,7 @@ import { type Command, type CommandIO, UsageError } from './types';
 const USAGE =
   't2 eval --model PATH (--task NAME[,NAME…] | --data FILE) [options]\n\n' +
   '  --model PATH           Hugging Face folder with tokenizer.json\n' +
+  backendUsage() +
   '  --task NAME            task families (comma-separated): --n distinct problems of --split\n' +
   '  --data FILE            JSONL of {"prompt", "answer", "category"?}: every line, or its --split\n' +
   '  --expert FILE          SVF expert (repeatable; several are mixed with --alpha)\n' +
@@ -191,6 +193,7 @@ export const evalCommand: Command = {
       strategy: { type: 'string' },
       shots: { type: 'string' },
       ...RUNTIME_FLAGS,
+      ...BACKEND_FLAG,
     });
     if ((values.task === undefined) === (values.data === undefined)) {
       throw new UsageError('give exactly one of --task NAME or --data FILE');
@@ -256,6 +259,7 @@ export const evalCommand: Command = {
       what = `${values.data} (${values.split === undefined ? 'all' : `${values.split} split,`} ${samples.length} samples)`;
     }
     reward.check(samples, values.data ?? 'the task');
+    await useBackend(values.backend);
     if (strategy !== undefined) {
       return evalStrategyCommand(io, {
         strategy,

@@ -1,5 +1,6 @@
 import { generate as generateTokens } from '@t2/llama';
 import { installAdapter } from './adapters';
+import { BACKEND_FLAG, backendUsage, useBackend } from './backend';
 import { loadModelForCli, parseFlags, parseNumber, parseTokenList } from './model-path';
 import { type Command, UsageError } from './types';
 
@@ -10,6 +11,7 @@ export const generate: Command = {
   usage:
     't2 generate --model PATH [--adapter DIR] (--prompt TEXT | --tokens LIST) [options]\n\n' +
     '  --model PATH           Hugging Face folder or llama2.c .bin\n' +
+    backendUsage() +
     '  --adapter DIR          PEFT adapter folder to apply (repeatable)\n' +
     '  --prompt TEXT          prompt text (needs the folder tokenizer)\n' +
     '  --tokens LIST          prompt token ids, comma-separated\n' +
@@ -40,6 +42,7 @@ export const generate: Command = {
       stop: { type: 'string', multiple: true },
       multiline: { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },
+      ...BACKEND_FLAG,
     });
     if ((values.tokens === undefined) === (values.prompt === undefined)) {
       throw new UsageError('give exactly one of --prompt TEXT or --tokens LIST');
@@ -57,6 +60,7 @@ export const generate: Command = {
       seed: parseNumber(values.seed, '--seed', { integer: true, min: 0, fallback: 0 }),
     };
     if (options.topP === 0) throw new UsageError('--top-p: expected a number in (0, 1], got 0');
+    await useBackend(values.backend);
     const { model, tokenizer } = await loadModelForCli(values.model, {
       adapters: values.adapter,
       installAdapter,

@@ -1,5 +1,6 @@
 import { noGrad } from '@t2/tensor-core';
 import { installAdapter } from './adapters';
+import { BACKEND_FLAG, backendUsage, useBackend } from './backend';
 import { loadModelForCli, parseFlags, parseTokenList } from './model-path';
 import { type Command, UsageError } from './types';
 
@@ -12,6 +13,7 @@ export const logits: Command = {
   usage:
     't2 logits --model PATH [--adapter DIR] (--tokens 1,2,3 | --prompt TEXT) [--json]\n\n' +
     '  --model PATH     Hugging Face folder or llama2.c .bin\n' +
+    backendUsage(19) +
     '  --adapter DIR    PEFT adapter folder to apply (repeatable)\n' +
     '  --tokens LIST    token ids, comma-separated\n' +
     '  --prompt TEXT    text, tokenized with the folder tokenizer (BOS added as it specifies)\n' +
@@ -24,10 +26,12 @@ export const logits: Command = {
       tokens: { type: 'string' },
       prompt: { type: 'string' },
       json: { type: 'boolean', default: false },
+      ...BACKEND_FLAG,
     });
     if ((values.tokens === undefined) === (values.prompt === undefined)) {
       throw new UsageError('give exactly one of --tokens LIST or --prompt TEXT');
     }
+    await useBackend(values.backend);
     const { model, tokenizer } = await loadModelForCli(values.model, {
       adapters: values.adapter,
       installAdapter,

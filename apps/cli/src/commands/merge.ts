@@ -1,6 +1,7 @@
 import * as bone from '@t2/adapters-bone';
 import * as lora from '@t2/adapters-lora';
 import { installAdapter } from './adapters';
+import { BACKEND_FLAG, backendUsage, useBackend } from './backend';
 import { saveCompleteFolder } from './hf-out';
 import { loadModelForCli, parseFlags } from './model-path';
 import { claimOutputDir } from './output-dir';
@@ -12,6 +13,7 @@ export const merge: Command = {
   usage:
     't2 merge --model PATH --adapter DIR [--adapter DIR …] --out DIR [--overwrite]\n\n' +
     '  --model PATH           the base model the adapters were trained on (Hugging Face folder)\n' +
+    backendUsage() +
     '  --adapter DIR          PEFT adapter folder (Bone, BAT, LoRA, PiSSA); repeatable: adapters\n' +
     '                         of one kind stack, different kinds may not share a module\n' +
     '  --out DIR              the merged model: a complete Hugging Face folder (config.json,\n' +
@@ -23,10 +25,12 @@ export const merge: Command = {
       model: { type: 'string' },
       adapter: { type: 'string', multiple: true },
       out: { type: 'string' },
+      ...BACKEND_FLAG,
       overwrite: { type: 'boolean', default: false },
     });
     if (!values.adapter?.length) throw new UsageError('--adapter DIR is required');
     if (!values.out) throw new UsageError('--out DIR is required');
+    await useBackend(values.backend);
     // Never over the base model or an adapter; a non-empty folder only with --overwrite.
     const outDir = await claimOutputDir(values.out, {
       command: 't2 merge',

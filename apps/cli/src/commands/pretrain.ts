@@ -2,11 +2,12 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { createConfig, LlamaForCausalLM, saveHfFolder, TextTokenizer } from '@t2/llama';
 import { type EncodedExample, type StepInfo, trainSft } from '@t2/sft';
-import { getBackend, Rng, setBackend, writeFileAtomic } from '@t2/tensor-core';
+import { getBackend, Rng, writeFileAtomic } from '@t2/tensor-core';
 import { familyAccuracies } from '../pretrain/base-eval';
 import { charTokenizerFiles } from '../pretrain/char-tokenizer';
 import { packSequences, pretrainDocuments } from '../pretrain/corpus';
 import { modelCard } from '../pretrain/model-card';
+import { useBackend } from './backend';
 import { parseFlags, parseNumber } from './model-path';
 import { claimOutputDir, lockFolder, removeStaleTemps } from './output-dir';
 import { ProgressBar, trainingHooks } from './progress';
@@ -77,7 +78,7 @@ export const pretrain: Command = {
       overwrite: values.overwrite,
       inputs: [],
     });
-    await setBackend(values.backend!);
+    await useBackend(values.backend);
     const say = (t: string) => (values.json ? io.stderr(t) : io.stdout(t));
 
     const { tokenizerJson, tokenizerConfig, vocabSize } = charTokenizerFiles();

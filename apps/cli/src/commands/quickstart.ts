@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { families, getFamily, type Sample, type TaskFamily } from '@t2/tasks';
-import { getBackend, setBackend, writeFileAtomic } from '@t2/tensor-core';
+import { getBackend, writeFileAtomic } from '@t2/tensor-core';
 import type { StrategyName, Transformer2Runtime } from '@t2/transformer2-runtime';
 import { renderAccuracyTable, type TableRow } from '../quickstart/accuracy-table';
 import { type BoneRunResult, fineTuneBone } from '../quickstart/bone';
@@ -10,6 +10,7 @@ import { demoAnswers, renderDemo } from '../quickstart/demo';
 import { renderExperts } from '../quickstart/experts-table';
 import { BUNDLED_MODEL, missingModelMessage } from '../quickstart/missing-model';
 import { quickstartReport } from '../quickstart/report';
+import { BACKEND_FLAG, backendUsage, useBackend } from './backend';
 import { evaluateStrategy, settleTaskAlpha, type TaskAlphaInfo } from './eval';
 import { parseFlags, parseNumber } from './model-path';
 import { formatDuration, ProgressBar } from './progress';
@@ -46,7 +47,7 @@ const USAGE =
   '  --alpha-cache FILE     few-shot α per task (default .t2-cache/alpha/<experts fingerprint>.json)\n' +
   '  --refresh              search few-shot α again even when cached\n' +
   '  --seed S               which problems are drawn (default 0)\n' +
-  '  --backend NAME         tensor backend (default auto)';
+  backendUsage().trimEnd();
 
 /** The order strategies are shown in: base first, the oracle (an upper bound) last. */
 const STRATEGY_ROWS: { strategy: StrategyName; name: string }[] = [
@@ -92,8 +93,8 @@ export const quickstart: Command = {
       'skip-bone': { type: 'boolean', default: false },
       out: { type: 'string', default: 'out' },
       seed: { type: 'string' },
-      backend: { type: 'string', default: 'auto' },
       ...RUNTIME_FLAGS,
+      ...BACKEND_FLAG,
     });
     const int = (v: string | undefined, flag: string, fallback: number, min = 1) =>
       parseNumber(v, flag, { integer: true, min, fallback });
@@ -131,7 +132,7 @@ export const quickstart: Command = {
       return 1;
     }
     const started = performance.now();
-    await setBackend(values.backend!);
+    await useBackend(values.backend);
 
     // 1. The experts.
     const opened = await openRuntime({

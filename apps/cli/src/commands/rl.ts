@@ -6,6 +6,7 @@ import type { LlamaForCausalLM } from '@t2/llama';
 import { ReinforceTrainer, type StepLog, type ValidationLog } from '@t2/rl-reinforce';
 import { deriveSeed, type Sample, splitSamples, type TaskFamily } from '@t2/tasks';
 import { Rng, type Tensor, writeFileAtomic } from '@t2/tensor-core';
+import { BACKEND_FLAG, backendUsage, useBackend } from './backend';
 import { loadModelForCli, parseFlags, parseNumber } from './model-path';
 import { claimOutputDir, type OutputDir } from './output-dir';
 import { ProgressBar } from './progress';
@@ -171,6 +172,7 @@ async function truncateLog(path: string, step: number): Promise<void> {
 const USAGE =
   't2 rl --model PATH (--task NAME[,NAME…] | --data FILE) [options]\n\n' +
   '  --model PATH           Hugging Face folder with tokenizer.json\n' +
+  backendUsage() +
   '  --task NAME            a task family (arith, string, logic, count, sort; comma-separated for a mixture):\n' +
   '                         trains on its train split, validates on its validation split\n' +
   '  --data FILE            JSONL of {"prompt", "answer"}, split by prompt hash (80/10/10)\n' +
@@ -243,6 +245,7 @@ async function rlInto(
     resume: { type: 'boolean', default: false },
     overwrite: { type: 'boolean', default: false },
     json: { type: 'boolean', default: false },
+    ...BACKEND_FLAG,
   });
   const method = values.method as RlMethod;
   if (values.resume && values.overwrite)
@@ -338,6 +341,7 @@ async function rlInto(
       ],
     }),
   );
+  await useBackend(values.backend);
   const { model, tokenizer, source } = await loadModelForCli(values.model);
   if (!tokenizer)
     throw new UsageError(`${source} has no tokenizer.json: t2 rl needs one to read text prompts`);

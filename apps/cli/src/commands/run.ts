@@ -9,7 +9,7 @@ import {
   expertCategories,
   parseCategory,
 } from '@t2/tasks';
-import { getBackend, setBackend } from '@t2/tensor-core';
+import { getBackend } from '@t2/tensor-core';
 import {
   type FewShotExample,
   type FewShotOptions,
@@ -19,6 +19,7 @@ import {
   type StrategyName,
   type Trace,
 } from '@t2/transformer2-runtime';
+import { BACKEND_FLAG, backendUsage, useBackend } from './backend';
 import { parseFlags, parseNumber } from './model-path';
 import { formatDuration, ProgressBar } from './progress';
 import { DEFAULT_SVD_CACHE } from './rl';
@@ -354,7 +355,7 @@ const USAGE =
   `  --cache DIR            SVD factor cache (default ${DEFAULT_SVD_CACHE})\n` +
   '  --seed S               seeds the CEM search (default 0)\n' +
   `  --max-new-tokens N     answer length cap (default ${RUN_MAX_NEW_TOKENS})\n` +
-  '  --backend NAME         tensor backend (default auto)\n' +
+  backendUsage() +
   '  --json                 print {"prompt", "answer", "output", "trace"} only';
 
 export const run: Command = {
@@ -370,9 +371,9 @@ export const run: Command = {
       task: { type: 'string' },
       seed: { type: 'string' },
       'max-new-tokens': { type: 'string' },
-      backend: { type: 'string', default: 'auto' },
       json: { type: 'boolean', default: false },
       ...RUNTIME_FLAGS,
+      ...BACKEND_FLAG,
     });
     const strategy = parseStrategy(values.strategy, ['none', 'prompt', 'classifier', 'few-shot']);
     if (values.prompt === undefined) throw new UsageError('--prompt TEXT is required');
@@ -393,7 +394,7 @@ export const run: Command = {
         '--strategy few-shot needs --shots FILE (JSONL of {"prompt", "answer"} examples of the task), or --task ID of a task whose α is cached',
       );
     }
-    await setBackend(values.backend!);
+    await useBackend(values.backend);
 
     const opened = await openRuntime({
       model: values.model,

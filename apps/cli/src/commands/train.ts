@@ -3,6 +3,7 @@ import * as lora from '@t2/adapters-lora';
 import type { LlamaForCausalLM, TextTokenizer } from '@t2/llama';
 import { encodeExample, readSftJsonl, SftDataError, type StepInfo, trainSft } from '@t2/sft';
 import { Linear, Rng, type Tensor } from '@t2/tensor-core';
+import { BACKEND_FLAG, backendUsage, useBackend } from './backend';
 import { saveCompleteFolder } from './hf-out';
 import { loadModelForCli, parseFlags, parseNumber } from './model-path';
 import { claimOutputDir } from './output-dir';
@@ -133,6 +134,7 @@ export const train: Command = {
   usage:
     't2 train --model PATH --method bone|bat|lora|pissa|full --data train.jsonl [options]\n\n' +
     '  --model PATH           Hugging Face folder with tokenizer.json\n' +
+    backendUsage() +
     '  --method NAME          bone, bat (Bone with block interaction), lora, pissa, or full (all weights)\n' +
     '  --data FILE            training JSONL, one object per line (see below)\n' +
     '  --eval FILE            held-out JSONL; its loss is shown every --eval-every steps\n' +
@@ -177,6 +179,7 @@ export const train: Command = {
       resume: { type: 'boolean', default: false },
       overwrite: { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },
+      ...BACKEND_FLAG,
     });
     const method = values.method as Method;
     if (!METHODS.includes(method))
@@ -207,6 +210,7 @@ export const train: Command = {
       ],
     });
     try {
+      await useBackend(values.backend);
       const { model, tokenizer, source } = await loadModelForCli(values.model);
       if (!tokenizer) {
         throw new UsageError(
