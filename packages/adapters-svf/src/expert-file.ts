@@ -1,5 +1,7 @@
 import {
+  firstNonFinite,
   fromArray,
+  InputError,
   type Module,
   parseSafetensors,
   readSafetensorsFile,
@@ -13,6 +15,19 @@ import { SvfLinear } from './layer';
 import type { SvfModel } from './model';
 
 export const EXPERT_FORMAT = 't2-svf-expert';
+
+/** An expert file that cannot be used (not an expert, corrupt, made for another model). */
+export class ExpertError extends InputError {
+  override name = 'ExpertError';
+}
+
+export interface LoadExpertOptions {
+  /**
+   * Accept an expert whose file records no base-model fingerprint (it cannot be checked
+   * against the model; default false: refused, since it would load on any model).
+   */
+  allowUnverified?: boolean;
+}
 const Z_SUFFIX = '.svf_z';
 
 function expertTensors(expert: SvfExpert): Map<string, Tensor> {
@@ -47,24 +62,29 @@ function expertFromFile(
   file: string,
 ): SvfExpert {
   if (metadata.format !== EXPERT_FORMAT) {
-    throw new Error(
+    throw new ExpertError(
       `${file}: not an SVF expert (metadata format is ${JSON.stringify(metadata.format)}, expected '${EXPERT_FORMAT}')`,
     );
   }
   const maxMult = Number(metadata.max_mult);
   if (!(maxMult > 0))
-    throw new Error(`${file}: invalid max_mult ${JSON.stringify(metadata.max_mult)}`);
+    throw new ExpertError(`${file}: invalid max_mult ${JSON.stringify(metadata.max_mult)}`);
   const z = new Map<string, Float32Array>();
   for (const [name, t] of tensors) {
     if (!name.endsWith(Z_SUFFIX))
-      throw new Error(
+      throw new ExpertError(
         `${file}: unexpected tensor '${name}' (expert tensors end with '${Z_SUFFIX}')`,
       );
     if (t.ndim !== 1)
-      throw new Error(`${file}: tensor '${name}' must be 1-D, got [${t.shape.join(', ')}]`);
+      throw new ExpertError(`${file}: tensor '${name}' must be 1-D, got [${t.shape.join(', ')}]`);
+    const bad = firstNonFinite(t.data);
+    if (bad >= 0)
+      throw new ExpertError(
+        `${file}: tensor '${name}' holds ${t.data[bad]} at [${bad}]; z must be finite (a NaN would silently zero or poison the adapted layer)`,
+      );
     z.set(name.slice(0, -Z_SUFFIX.length), Float32Array.from(t.data));
   }
-  if (z.size === 0) throw new Error(`${file}: the expert has no tensors`);
+  if (z.size === 0) throw new ExpertError(`${file}: the expert has no tensors`);
   return { z: inModelOrder(z, metadata.targets), maxMult, meta: metaOf(metadata) };
 }
 
@@ -120,11 +140,11 @@ function baseWeightAt(model: Module, path: string, file: string): Tensor {
   try {
     m = model.getSubmodule(path);
   } catch {
-    throw new Error(`${file}: the expert adapts '${path}', which this model does not have`);
+    throw new ExpertError(`${file}: the expert adapts '${path}', which this model does not have`);
   }
   if (m instanceof SvfLinear) return m.baseWeight();
   const w = m.getParameter('weight');
-  if (!w) throw new Error(`${file}: module '${path}' has no weight`);
+  if (!w) throw new ExpertError(`${file}: module '${path}' has no weight`);
   return w;
 }
 
@@ -137,7 +157,11 @@ function isSvfModel(x: SvfModel | Module): x is SvfModel {
  * the adapted weights must exist, have the expert's ranks, and — when the file carries a
  * fingerprint — be bit-identical to the base weights the expert was trained on.
  */
-export async function loadExpert(path: string, model: SvfModel | Module): Promise<SvfExpert> {
+export async function loadExpert(
+  path: string,
+  model: SvfModel | Module,
+  opts: LoadExpertOptions = {},
+): Promise<SvfExpert> {
   const { tensors, metadata } = await readSafetensorsFile(path);
   const expert = expertFromFile(tensors, metadata, path);
   const paths = [...expert.z.keys()];
@@ -146,11 +170,11 @@ export async function loadExpert(path: string, model: SvfModel | Module): Promis
     for (const p of paths) {
       const layer = model.layers.get(p);
       if (!layer)
-        throw new Error(
+        throw new ExpertError(
           `${path}: the expert adapts '${p}', which is not an SVF layer of this model (targets: ${model.targets.slice(0, 3).join(', ')}…)`,
         );
       if (layer.rank !== expert.z.get(p)!.length) {
-        throw new Error(
+        throw new ExpertError(
           `${path}: '${p}${Z_SUFFIX}' has ${expert.z.get(p)!.length} values, the layer has rank ${layer.rank}`,
         );
       }
@@ -161,7 +185,7 @@ export async function loadExpert(path: string, model: SvfModel | Module): Promis
     for (const [p, w] of weights) {
       const k = Math.min(w.shape[0]!, w.shape[1]!);
       if (w.ndim !== 2 || k !== expert.z.get(p)!.length) {
-        throw new Error(
+        throw new ExpertError(
           `${path}: '${p}${Z_SUFFIX}' has ${expert.z.get(p)!.length} values, the weight [${w.shape.join(', ')}] has rank ${k}`,
         );
       }
@@ -173,10 +197,15 @@ export async function loadExpert(path: string, model: SvfModel | Module): Promis
     };
   }
   const expected = expert.meta.baseFingerprint;
+  if (expected === undefined && !opts.allowUnverified) {
+    throw new ExpertError(
+      `${path}: the expert records no base_fingerprint, so t2 cannot tell which base model it was made for (it would load on any model); re-save it with saveExpert(path, expert, meta, model)`,
+    );
+  }
   if (expected !== undefined) {
     const actual = await fingerprint();
     if (actual !== expected) {
-      throw new Error(
+      throw new ExpertError(
         `${path}: this expert was made for another base model${expert.meta.baseModel ? ` ('${expert.meta.baseModel}')` : ''}: its adapted weights have fingerprint ${expected.slice(0, 16)}…, this model's have ${actual.slice(0, 16)}…`,
       );
     }

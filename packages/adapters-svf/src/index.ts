@@ -14,7 +14,15 @@ export {
   type SvfExpertMeta,
   type SvfMasks,
 } from './expert';
-export { EXPERT_FORMAT, loadExpert, parseExpert, saveExpert, serializeExpert } from './expert-file';
+export {
+  EXPERT_FORMAT,
+  ExpertError,
+  type LoadExpertOptions,
+  loadExpert,
+  parseExpert,
+  saveExpert,
+  serializeExpert,
+} from './expert-file';
 export { decomposeWeight, factorsFromArrays, type SvfFactors } from './factors';
 export { baseFingerprint, type WeightLike, weightHash } from './hash';
 export { SvfLinear, type SvfLinearOptions } from './layer';

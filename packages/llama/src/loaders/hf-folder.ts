@@ -1,4 +1,9 @@
-import { loadSafetensorsFolder, type Tensor, useDefaultBackend } from '@t2/tensor-core';
+import {
+  assertFinite,
+  loadSafetensorsFolder,
+  type Tensor,
+  useDefaultBackend,
+} from '@t2/tensor-core';
 import { type LlamaConfig, type ParseConfigOptions, parseHfConfig } from '../model/config';
 import type { LlamaForCausalLM } from '../model/llama-model';
 import { loadTokenizerFolder, type TextTokenizer } from '../tokenizer/tokenizer';
@@ -82,6 +87,7 @@ export async function loadHfFolder(
     check: (info) =>
       checkCheckpointLayout(config, info, { fileName: fileOf(''), fileOf, configFile }),
   });
+  assertFinite(tensors, fileOf);
   const model = modelFromTensors(config, tensors, { fileName: fileOf(''), fileOf, dtypes });
   const tokenizer = opts.skipTokenizer ? undefined : await loadTokenizerFolder(dir);
   if (tokenizer) {

@@ -1,4 +1,4 @@
-import { Tensor, useDefaultBackend } from '@t2/tensor-core';
+import { assertFinite, Tensor, useDefaultBackend } from '@t2/tensor-core';
 import { createConfig, type LlamaConfig } from '../model/config';
 import type { LlamaForCausalLM } from '../model/llama-model';
 import { CheckpointError, modelFromTensors } from './weights';
@@ -232,6 +232,7 @@ export function modelFromLlama2c(
   fileName?: string,
 ): { model: LlamaForCausalLM; config: LlamaConfig } {
   const { config, tensors } = parseLlama2c(bytes, fileName);
+  assertFinite(tensors, fileName ?? '<llama2.c bytes>');
   return { model: modelFromTensors(config, tensors, { fileName }), config };
 }
 

@@ -1,6 +1,8 @@
 import type { Tensor } from '../tensor/tensor';
 import { writeFileAtomic } from './atomic';
+import { InputError } from './errors';
 import { readSafetensorsFile, writeSafetensorsFile } from './file';
+import { assertFinite } from './finite';
 import { nodeModules } from './node';
 
 // A PEFT adapter folder (adapter_config.json + adapter_model.safetensors), shared by every
@@ -42,17 +44,31 @@ export async function readAdapterFolder(dir: string): Promise<AdapterFolder> {
   const configFile = path.join(dir, ADAPTER_CONFIG_FILE);
   const weightsFile = path.join(dir, ADAPTER_WEIGHTS_FILE);
   let text: string;
+  const dirStat = await fs.stat(dir).catch(() => null);
+  if (!dirStat) throw new InputError(`${dir}: no such adapter folder`);
+  if (!dirStat.isDirectory())
+    throw new InputError(
+      `${dir}: is a file, expected a PEFT adapter folder (adapter_config.json, adapter_model.safetensors)`,
+    );
   try {
     text = await fs.readFile(configFile, 'utf8');
   } catch (err) {
-    throw new Error(`cannot read ${configFile}: ${(err as Error).message}`);
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new InputError(
+      code === 'ENOENT'
+        ? `${configFile}: missing (expected a PEFT adapter folder)`
+        : `${configFile}: cannot read (${code ?? (err as Error).message})`,
+    );
   }
   let config: unknown;
   try {
     config = JSON.parse(text);
   } catch (err) {
-    throw new Error(`${configFile}: invalid JSON (${(err as Error).message})`);
+    throw new InputError(`${configFile}: invalid JSON (${(err as Error).message})`);
   }
+  if (!config || typeof config !== 'object' || Array.isArray(config))
+    throw new InputError(`${configFile}: expected a JSON object`);
   const { tensors } = await readSafetensorsFile(weightsFile);
+  assertFinite(tensors, weightsFile);
   return { config, tensors, configFile, weightsFile };
 }

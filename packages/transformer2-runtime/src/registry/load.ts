@@ -1,5 +1,5 @@
 import { loadExpert, type SvfExpert, type SvfModel } from '@t2/adapters-svf';
-import type { Module } from '@t2/tensor-core';
+import { InputError, type Module } from '@t2/tensor-core';
 import { ExpertRegistry } from './registry';
 
 export interface LoadExpertsOptions {
@@ -14,12 +14,18 @@ export async function expertFilesIn(dir: string): Promise<string[]> {
   try {
     names = await fs.readdir(dir);
   } catch (err) {
-    throw new Error(
-      `${dir}: cannot list the experts folder (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`,
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new InputError(
+      code === 'ENOTDIR'
+        ? `${dir}: is a file, expected a folder of experts (*.safetensors)`
+        : code === 'ENOENT'
+          ? `${dir}: no such experts folder`
+          : `${dir}: cannot list the experts folder (${code ?? (err as Error).message})`,
     );
   }
   const files = names.filter((n) => n.endsWith('.safetensors')).sort();
-  if (files.length === 0) throw new Error(`${dir}: no expert files (*.safetensors) in this folder`);
+  if (files.length === 0)
+    throw new InputError(`${dir}: no expert files (*.safetensors) in this folder`);
   return files.map((n) => path.join(dir, n));
 }
 
@@ -46,7 +52,7 @@ export async function loadExpertRegistry(
     else if (targets.join('\n') !== first.targets.join('\n')) {
       const missing = first.targets.filter((t) => !expert.z.has(t));
       const extra = targets.filter((t) => !first!.targets.includes(t));
-      throw new Error(
+      throw new InputError(
         `${file}: adapts other weights than ${first.file} (${[
           missing.length ? `missing ${missing.slice(0, 3).join(', ')}` : '',
           extra.length ? `extra ${extra.slice(0, 3).join(', ')}` : '',

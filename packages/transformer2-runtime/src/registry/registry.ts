@@ -1,3 +1,5 @@
+import { InputError } from '@t2/tensor-core';
+
 /** An expert known to the runtime: a name, the category it serves, and its weights. */
 export interface RegisteredExpert<E> {
   /** Unique name (e.g. the file stem `math`). */
@@ -14,6 +16,11 @@ export interface RegisteredExpert<E> {
   source?: string;
 }
 
+/** A set of experts that cannot work together (duplicate names or labels, two classifiers). */
+export class ExpertSetError extends InputError {
+  override name = 'ExpertSetError';
+}
+
 /**
  * Named experts with category labels. Task experts keep their insertion order, which is
  * the order of α's coefficients.
@@ -26,34 +33,34 @@ export class ExpertRegistry<E> {
   }
 
   add(entry: RegisteredExpert<E>): this {
-    const where = entry.source ? ` (${entry.source})` : '';
-    if (!entry.name) throw new Error(`ExpertRegistry: an expert needs a name${where}`);
+    // Messages start with the expert's file when it came from one.
+    const fail = (msg: string): never => {
+      throw new ExpertSetError(`${entry.source ? `${entry.source}: ` : ''}${msg}`);
+    };
+    if (!entry.name) fail('an expert needs a name');
     if (this.byName.has(entry.name)) {
       const prev = this.byName.get(entry.name)!;
-      throw new Error(
-        `ExpertRegistry: two experts named '${entry.name}'${where}${prev.source ? ` and (${prev.source})` : ''}`,
+      fail(
+        `a second expert named '${entry.name}'${prev.source ? ` (the first is ${prev.source})` : ''}; expert names must differ`,
       );
     }
     if (entry.role === 'task') {
-      if (!entry.label)
-        throw new Error(
-          `ExpertRegistry: task expert '${entry.name}' has no category label${where}`,
-        );
+      if (!entry.label) fail(`task expert '${entry.name}' has no category label`);
       const same = this.taskExperts().find((e) => e.label === entry.label);
       if (same) {
-        throw new Error(
-          `ExpertRegistry: experts '${same.name}' and '${entry.name}' both claim category '${entry.label}'; a label must pick one expert`,
+        fail(
+          `experts '${same.name}'${same.source ? ` (${same.source})` : ''} and '${entry.name}' both claim category '${entry.label}'; a label must pick one expert`,
         );
       }
     } else if (entry.role === 'classifier') {
       const other = this.classifier();
       if (other)
-        throw new Error(
-          `ExpertRegistry: two classification experts ('${other.name}' and '${entry.name}')`,
+        fail(
+          `a second classification expert ('${other.name}'${other.source ? ` in ${other.source}` : ''} and '${entry.name}'); there may be one`,
         );
     } else {
-      throw new Error(
-        `ExpertRegistry: expert '${entry.name}' has unknown role '${String(entry.role)}'`,
+      fail(
+        `expert '${entry.name}' has unknown role '${String(entry.role)}' (expected task or classifier)`,
       );
     }
     this.byName.set(entry.name, entry);
