@@ -71,6 +71,20 @@ async function train(method: string, out: string, extra: string[] = []) {
   return r;
 }
 
+describe('the t2 bin (item 1)', () => {
+  it('is a committed launcher, so npm links it at install time, before prepare builds dist/', () => {
+    const pkg = JSON.parse(readFileSync(join(cliDir, 'package.json'), 'utf8'));
+    expect(pkg.bin.t2).toBe('./bin/t2.js');
+    expect(pkg.files).toContain('bin');
+    const tracked = spawnSync('git', ['ls-files', '--error-unmatch', 'bin/t2.js'], { cwd: cliDir });
+    expect(tracked.status).toBe(0);
+    const r = spawnSync(process.execPath, [join(cliDir, 'bin/t2.js'), '--version'], {
+      encoding: 'utf8',
+    });
+    expect(r.stdout).toBe(`t2 ${pkg.version}\n`);
+  });
+});
+
 describe('the command line itself (item 15)', () => {
   it('t2 --version prints the package version', async () => {
     const pkg = JSON.parse(readFileSync(join(cliDir, 'package.json'), 'utf8'));
