@@ -59,7 +59,7 @@ const USAGE =
   '  --adapter DIR          PEFT adapter folder (LoRA, Bone; repeatable)\n' +
   '  --reward SPEC          task (default with --task), exact (default with --data), numeric[:TOL],\n' +
   '                         regex[:PATTERN], module:FILE\n' +
-  '  --n N                  problems per run for --task (default 100)\n' +
+  '  --n N                  problems in all for --task, shared by its families (default 100)\n' +
   '  --split NAME           train, validation or test (default test for --task; all lines for --data)\n' +
   '  --seed S               which problems are drawn (default 0)\n' +
   '  --max-new-tokens N     answer length cap (default 8 for tasks; from the data otherwise)\n' +
@@ -69,7 +69,8 @@ const USAGE =
   'Transformer² (two passes over the SVF experts of --experts; replaces --expert/--alpha/--adapter):\n' +
   "  --strategy NAME        none (base), prompt, classifier, few-shot, or oracle (each sample's true category)\n" +
   '  --shots N              few-shot: labelled examples per family, drawn from its validation split (default 8);\n' +
-  '                         α is searched once per family and cached\n' +
+  '                         α is searched once per family and cached (reused for the same examples,\n' +
+  '                         model and experts)\n' +
   RUNTIME_USAGE +
   '  (--json adds "strategy", "routing" (pass-1 labels vs categories), "fewShot" (α per family), "timings")';
 

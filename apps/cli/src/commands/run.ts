@@ -350,7 +350,8 @@ const USAGE =
   '                           few-shot    α searched by CEM on --shots, cached per task\n' +
   '                           none        the base model answers\n' +
   '  --shots FILE           few-shot: JSONL of {"prompt", "answer"} (labelled examples of the task)\n' +
-  '  --task ID              few-shot: the task id α is cached under (default the --shots file name)\n' +
+  '  --task ID              few-shot: the task id α is cached under (default the --shots file name);\n' +
+  '                         a cached α is reused only for the same shots, model and experts\n' +
   RUNTIME_USAGE +
   `  --cache DIR            SVD factor cache (default ${DEFAULT_SVD_CACHE})\n` +
   '  --seed S               seeds the CEM search (default 0)\n' +
