@@ -65,7 +65,10 @@ export async function checkAdapterStack(dirs: readonly string[]): Promise<void> 
       if (!KIND[a.type] || !KIND[b.type] || KIND[a.type] === KIND[b.type]) continue;
       // Regular expressions are only resolved on the model: installAdapter reports those.
       if (!Array.isArray(a.targets) || !Array.isArray(b.targets)) continue;
-      const shared = a.targets.filter((t) => (b.targets as string[]).includes(t));
+      // PEFT lists names or dotted paths: `v_proj` and `model.layers.0.self_attn.v_proj` overlap.
+      const overlap = (t: string, u: string) =>
+        t === u || t.endsWith(`.${u}`) || u.endsWith(`.${t}`);
+      const shared = a.targets.filter((t) => (b.targets as string[]).some((u) => overlap(t, u)));
       if (shared.length) throw new UsageError(stackMessage(a, b, shared.join(', ')));
     }
   }
