@@ -71,7 +71,9 @@ export { LlamaMLP } from './model/mlp';
 export { applyRotary, type Positions, rotaryInvFreq } from './model/rotary';
 export {
   type ChatMessage,
+  checkTokenizerJson,
   loadTokenizerFolder,
   TextTokenizer,
+  TokenizerError,
   type TokenizerOptions,
 } from './tokenizer/tokenizer';

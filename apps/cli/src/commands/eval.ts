@@ -256,7 +256,11 @@ export const evalCommand: Command = {
       const all = await readDataFile(values.data!);
       samples = values.split === undefined ? all : splitSamples(all)[values.split as Split];
       if (samples.length === 0)
-        throw new UsageError(`--data ${values.data}: no samples in the ${values.split} split`);
+        throw new UsageError(
+          values.split === undefined
+            ? `--data ${values.data}: the file holds no samples (expected JSONL lines of {"prompt", "answer"})`
+            : `--data ${values.data}: none of its ${all.length} samples falls in the ${values.split} split (samples are split 80/10/10 by prompt hash; try without --split)`,
+        );
       what = `${values.data} (${values.split === undefined ? 'all' : `${values.split} split,`} ${samples.length} samples)`;
     }
     reward.check(samples, values.data ?? 'the task');

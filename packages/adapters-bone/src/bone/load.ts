@@ -2,6 +2,7 @@ import {
   type AdapterLoadOptions,
   checkFileCoversTargets,
   formatShape,
+  InputError,
   linearFeaturesAt,
   type Module,
   Rng,
@@ -34,7 +35,7 @@ export function injectFromPeft(
   const byPath = new Map<string, [string, Tensor]>();
   for (const [key, t] of tensors) {
     if (!key.endsWith(suffix)) {
-      throw new Error(
+      throw new InputError(
         `${source}: tensor '${key}' is not a ${peftType} block (expected keys ending in '${suffix}')`,
       );
     }
@@ -47,7 +48,7 @@ export function injectFromPeft(
     const tiles =
       config.initWeights !== 'bat' || (outFeatures % config.r === 0 && inFeatures % config.r === 0);
     if (!tiles || !shapesEqual(t.shape, want)) {
-      throw new Error(
+      throw new InputError(
         `${source}: module '${path}' (weight ${formatShape([outFeatures, inFeatures])}) needs a block of shape ${tiles ? formatShape(want) : `tiling it by ${config.r}×${config.r}`}, but '${key}' has shape ${formatShape(t.shape)}`,
       );
     }

@@ -1,4 +1,4 @@
-import { PEFT_KEY_PREFIX, peftConfigJson, readPeftConfig } from '@t2/tensor-core';
+import { InputError, PEFT_KEY_PREFIX, peftConfigJson, readPeftConfig } from '@t2/tensor-core';
 import { type BoneConfig, boneConfig } from './config';
 
 /** The two names of the method: Bone, and MiSS in newer PEFT (same math, `.miss_block` keys). */
@@ -29,9 +29,11 @@ export function fromPeftConfig(
   const { json: j, peftType, selection } = readPeftConfig(json, file, 'Bone', ['BONE', 'MISS']);
   const init = j.init_weights ?? true;
   if (init === 'mini')
-    throw new Error(`${file}: MiSS init_weights "mini" is not supported (only true and "bat")`);
+    throw new InputError(
+      `${file}: MiSS init_weights "mini" is not supported (only true and "bat")`,
+    );
   if (init !== true && init !== false && init !== 'bat') {
-    throw new Error(
+    throw new InputError(
       `${file}: init_weights ${JSON.stringify(init)} is not one of true, false, "bat"`,
     );
   }

@@ -2,6 +2,7 @@ import {
   type AdapterLoadOptions,
   checkFileCoversTargets,
   formatShape,
+  InputError,
   linearFeaturesAt,
   type Module,
   Rng,
@@ -37,7 +38,7 @@ export function injectFromPeft(
   for (const [key, t] of tensors) {
     const m = KEY.exec(withoutPeftPrefix(key));
     if (!m)
-      throw new Error(
+      throw new InputError(
         `${source}: tensor '${key}' is not a LoRA weight (expected keys ending in '.lora_A.weight' or '.lora_B.weight')`,
       );
     const entry = byPath.get(m[1]!) ?? {};
@@ -54,9 +55,9 @@ export function injectFromPeft(
       ['B', [outFeatures, r]],
     ] as const) {
       const got = entry[which];
-      if (!got) throw new Error(`${source}: module '${path}' has no lora_${which}.weight`);
+      if (!got) throw new InputError(`${source}: module '${path}' has no lora_${which}.weight`);
       if (!shapesEqual(got[1].shape, want)) {
-        throw new Error(
+        throw new InputError(
           `${source}: module '${path}' (weight ${formatShape([outFeatures, inFeatures])}, r = ${r}) needs lora_${which} of shape ${formatShape(want)}, but '${got[0]}' has shape ${formatShape(got[1].shape)}`,
         );
       }

@@ -1,4 +1,4 @@
-import { PEFT_KEY_PREFIX, peftConfigJson, readPeftConfig } from '@t2/tensor-core';
+import { InputError, PEFT_KEY_PREFIX, peftConfigJson, readPeftConfig } from '@t2/tensor-core';
 import { isPissa, type LoraConfig, type LoraInit, loraConfig } from './config';
 
 /** `base_model.model.<path>.lora_A.weight` / `.lora_B.weight`. */
@@ -31,7 +31,7 @@ export function toPeftConfig(
 export function fromPeftConfig(json: unknown, file: string): LoraConfig {
   const { json: j, selection } = readPeftConfig(json, file, 'LoRA', ['LORA']);
   const unsupported = (field: string, why: string) => {
-    throw new Error(`${file}: ${field} is not supported (${why})`);
+    throw new InputError(`${file}: ${field} is not supported (${why})`);
   };
   if (j.use_dora === true) unsupported('use_dora: true', 'DoRA');
   if (j.fan_in_fan_out === true) unsupported('fan_in_fan_out: true', 'Conv1D layers');

@@ -1,5 +1,134 @@
 import { Template } from '@huggingface/jinja';
 import { Tokenizer } from '@huggingface/tokenizers';
+import { InputError } from '@t2/tensor-core';
+
+/** A tokenizer.json / tokenizer_config.json that cannot be used as it is; names the file. */
+export class TokenizerError extends InputError {
+  override name = 'TokenizerError';
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/**
+ * Checks what the tokenizers library would accept and then get silently wrong: a `vocab`
+ * of the wrong kind (an array for BPE/WordLevel/WordPiece: every word becomes <unk>), and
+ * special tokens of the post-processor that are not in the vocabulary (BOS would become
+ * <unk>) or whose id differs from the vocabulary's.
+ */
+export function checkTokenizerJson(json: unknown, where: string): void {
+  const fail = (msg: string): never => {
+    throw new TokenizerError(`${where}: ${msg}`);
+  };
+  if (!isObject(json)) fail('expected a JSON object');
+  const t = json as Record<string, unknown>;
+  const model = t.model;
+  if (!isObject(model))
+    throw new TokenizerError(
+      `${where}: no 'model' object (expected BPE, WordLevel, WordPiece or Unigram)`,
+    );
+  const type = typeof model.type === 'string' ? model.type : undefined;
+  const vocab = model.vocab;
+  const ids = new Map<string, number>();
+  if (type === 'Unigram') {
+    if (!Array.isArray(vocab))
+      fail(`model.vocab of a Unigram model must be a list of [piece, score], got ${kindOf(vocab)}`);
+    (vocab as unknown[]).forEach((entry, i) => {
+      if (!Array.isArray(entry) || typeof entry[0] !== 'string' || typeof entry[1] !== 'number')
+        fail(
+          `model.vocab[${i}] must be [piece, score], got ${JSON.stringify(entry)?.slice(0, 60)}`,
+        );
+      ids.set((entry as [string, number])[0], i);
+    });
+  } else {
+    if (!isObject(vocab))
+      fail(
+        `model.vocab of a ${type ?? 'BPE'} model must be an object {token: id}, got ${kindOf(vocab)} (every word would become <unk>)`,
+      );
+    for (const [token, id] of Object.entries(vocab as Record<string, unknown>)) {
+      if (typeof id !== 'number' || !Number.isInteger(id) || id < 0)
+        fail(`model.vocab['${token.slice(0, 40)}'] must be a token id, got ${JSON.stringify(id)}`);
+      ids.set(token, id as number);
+    }
+  }
+  if (t.added_tokens !== undefined && t.added_tokens !== null) {
+    if (!Array.isArray(t.added_tokens))
+      fail(`added_tokens must be a list, got ${kindOf(t.added_tokens)}`);
+    (t.added_tokens as unknown[]).forEach((a, i) => {
+      if (
+        !isObject(a) ||
+        typeof a.content !== 'string' ||
+        !Number.isInteger(a.id) ||
+        (a.id as number) < 0
+      )
+        fail(`added_tokens[${i}] needs a string content and an integer id`);
+      ids.set((a as { content: string }).content, (a as { id: number }).id);
+    });
+  }
+  const known = (token: string, id: number | undefined, what: string) => {
+    const have = ids.get(token);
+    if (have === undefined)
+      fail(
+        `${what} names the special token '${token}', which is neither in the vocabulary nor in added_tokens`,
+      );
+    if (id !== undefined && have !== id)
+      fail(`${what} gives '${token}' id ${id}, the vocabulary has ${have}`);
+  };
+  const checkProcessor = (pp: unknown, at: string): void => {
+    if (pp === undefined || pp === null) return;
+    if (!isObject(pp)) throw new TokenizerError(`${where}: ${at} must be an object`);
+    if (pp.type === 'Sequence' && Array.isArray(pp.processors)) {
+      pp.processors.forEach((p, i) => {
+        checkProcessor(p, `${at}.processors[${i}]`);
+      });
+      return;
+    }
+    if (pp.type === 'TemplateProcessing' && isObject(pp.special_tokens)) {
+      for (const [name, st] of Object.entries(pp.special_tokens)) {
+        if (!isObject(st) || !Array.isArray(st.tokens) || !Array.isArray(st.ids))
+          fail(`${at}.special_tokens['${name}'] needs tokens and ids lists`);
+        const s = st as { tokens: unknown[]; ids: unknown[] };
+        s.tokens.forEach((tok, i) => {
+          known(String(tok), typeof s.ids[i] === 'number' ? (s.ids[i] as number) : undefined, at);
+        });
+      }
+      for (const key of ['single', 'pair']) {
+        const items = pp[key];
+        if (!Array.isArray(items)) continue;
+        for (const item of items) {
+          const sp = isObject(item) ? item.SpecialToken : undefined;
+          if (
+            isObject(sp) &&
+            typeof sp.id === 'string' &&
+            !(sp.id in (pp.special_tokens as object))
+          )
+            fail(
+              `${at}.${key} uses the special token '${sp.id}', which special_tokens does not define`,
+            );
+        }
+      }
+      return;
+    }
+    if (pp.type === 'BertProcessing' || pp.type === 'RobertaProcessing') {
+      for (const key of ['sep', 'cls']) {
+        const pair = pp[key];
+        if (Array.isArray(pair) && typeof pair[0] === 'string')
+          known(pair[0], typeof pair[1] === 'number' ? pair[1] : undefined, `${at}.${key}`);
+      }
+    }
+  };
+  checkProcessor(t.post_processor, 'post_processor');
+}
+
+function kindOf(v: unknown): string {
+  return Array.isArray(v)
+    ? 'a list'
+    : v === null
+      ? 'null'
+      : typeof v === 'object'
+        ? 'an object'
+        : typeof v;
+}
 
 export interface ChatMessage {
   role: string;
@@ -32,10 +161,11 @@ export class TextTokenizer {
     opts: TokenizerOptions = {},
   ) {
     const where = opts.fileName ?? 'tokenizer.json';
+    checkTokenizerJson(tokenizerJson, where);
     try {
       this.tokenizer = new Tokenizer(tokenizerJson, tokenizerConfig);
     } catch (err) {
-      throw new Error(`${where}: cannot build the tokenizer (${(err as Error).message})`);
+      throw new TokenizerError(`${where}: cannot build the tokenizer (${(err as Error).message})`);
     }
     this.bosToken = tokenText(tokenizerConfig.bos_token);
     this.eosToken = tokenText(tokenizerConfig.eos_token);
@@ -47,7 +177,9 @@ export class TextTokenizer {
     try {
       this.template = source ? new Template(source) : null;
     } catch (err) {
-      throw new Error(`${where}: the chat template does not parse (${(err as Error).message})`);
+      throw new TokenizerError(
+        `${where}: the chat template does not parse (${(err as Error).message})`,
+      );
     }
   }
 
@@ -143,7 +275,7 @@ export async function loadTokenizerFolder(dir: string): Promise<TextTokenizer | 
     try {
       return JSON.parse(text);
     } catch (err) {
-      throw new Error(`${path.join(dir, name)}: invalid JSON (${(err as Error).message})`);
+      throw new TokenizerError(`${path.join(dir, name)}: invalid JSON (${(err as Error).message})`);
     }
   };
   const tokenizerText = await read('tokenizer.json');

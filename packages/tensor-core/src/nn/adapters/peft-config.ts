@@ -1,3 +1,4 @@
+import { InputError } from '../../io/errors';
 import type { TargetModules, TargetSelection } from '../target-modules';
 
 // The part of PEFT's adapter_config.json that every tuner (LoRA, Bone, ...) has: which
@@ -71,23 +72,72 @@ export function readPeftConfig(
   method: string,
   peftTypes: readonly string[],
 ): PeftConfigFile {
-  if (!json || typeof json !== 'object') throw new Error(`${file}: not a JSON object`);
+  if (!json || typeof json !== 'object' || Array.isArray(json))
+    throw new InputError(`${file}: not a JSON object`);
   const j = json as Record<string, unknown>;
   const peftType = j.peft_type;
   if (typeof peftType !== 'string' || !peftTypes.includes(peftType)) {
-    throw new Error(
+    throw new InputError(
       `${file}: peft_type ${JSON.stringify(peftType)} is not a ${method} adapter (expected ${peftTypes.map((t) => JSON.stringify(t)).join(' or ')})`,
     );
   }
   if (j.bias != null && j.bias !== 'none') {
-    throw new Error(`${file}: bias ${JSON.stringify(j.bias)} is not supported (only "none")`);
+    throw new InputError(`${file}: bias ${JSON.stringify(j.bias)} is not supported (only "none")`);
   }
   if (Array.isArray(j.modules_to_save) && j.modules_to_save.length > 0) {
-    throw new Error(
+    throw new InputError(
       `${file}: modules_to_save (${j.modules_to_save.join(', ')}) is not supported (t2 trains adapters only)`,
     );
   }
-  if (j.target_modules == null) throw new Error(`${file}: target_modules is missing`);
+  if (j.target_modules == null) throw new InputError(`${file}: target_modules is missing`);
+  const names = (key: string, v: unknown, orNull: boolean) => {
+    if (v == null && orNull) return;
+    if (typeof v === 'string') return;
+    if (Array.isArray(v) && v.every((x) => typeof x === 'string')) return;
+    throw new InputError(
+      `${file}: ${key} must be a module name, a regex or a list of names, got ${JSON.stringify(v)?.slice(0, 80)}`,
+    );
+  };
+  names('target_modules', j.target_modules, false);
+  names('exclude_modules', j.exclude_modules, true);
+  names('layers_pattern', j.layers_pattern, true);
+  const lt = j.layers_to_transform;
+  if (
+    lt != null &&
+    !(Number.isInteger(lt) && (lt as number) >= 0) &&
+    !(Array.isArray(lt) && lt.every((x) => Number.isInteger(x) && x >= 0))
+  ) {
+    throw new InputError(
+      `${file}: layers_to_transform must be a layer index or a list of them, got ${JSON.stringify(lt)?.slice(0, 80)}`,
+    );
+  }
+  if (j.base_model_name_or_path != null && typeof j.base_model_name_or_path !== 'string') {
+    throw new InputError(
+      `${file}: base_model_name_or_path must be a string, got ${JSON.stringify(j.base_model_name_or_path)?.slice(0, 80)}`,
+    );
+  }
+  if (!Number.isInteger(j.r) || (j.r as number) < 1) {
+    throw new InputError(`${file}: r must be a positive integer, got ${JSON.stringify(j.r)}`);
+  }
+  for (const key of ['lora_alpha', 'lora_dropout']) {
+    const v = j[key];
+    if (v != null && (typeof v !== 'number' || !Number.isFinite(v) || v < 0))
+      throw new InputError(
+        `${file}: ${key} must be a non-negative number, got ${JSON.stringify(v)}`,
+      );
+  }
+  for (const key of ['rank_pattern', 'alpha_pattern']) {
+    const v = j[key];
+    if (v == null) continue;
+    if (
+      typeof v !== 'object' ||
+      Array.isArray(v) ||
+      !Object.values(v).every((x) => typeof x === 'number' && Number.isFinite(x) && x > 0)
+    )
+      throw new InputError(
+        `${file}: ${key} must be an object of positive numbers, got ${JSON.stringify(v)?.slice(0, 80)}`,
+      );
+  }
   const selection: PeftSelection = {
     targetModules: j.target_modules as TargetModules,
     excludeModules: (j.exclude_modules as TargetModules | null) ?? null,

@@ -1,3 +1,4 @@
+import { InputError } from '../../io/errors';
 import type { Module } from '../module';
 import { PEFT_KEY_PREFIX } from './peft-config';
 
@@ -31,14 +32,14 @@ export function linearFeaturesAt(
   try {
     m = model.getSubmodule(path);
   } catch {
-    throw new Error(
+    throw new InputError(
       `${source}: tensor '${key}' is for module '${path}', which the model does not have`,
     );
   }
   const base = (m as { baseLayer?: Module }).baseLayer ?? m;
   const { inFeatures, outFeatures } = base as { inFeatures?: number; outFeatures?: number };
   if (inFeatures === undefined || outFeatures === undefined) {
-    throw new Error(
+    throw new InputError(
       `${source}: tensor '${key}' is for module '${path}', which is not a Linear layer`,
     );
   }
@@ -64,7 +65,7 @@ export function checkFileCoversTargets(
   const extra = [...inFile].filter((p) => !targets.includes(p));
   if (!missing.length && !extra.length) return;
   handle.deleteAdapter(name);
-  throw new Error(
+  throw new InputError(
     missing.length
       ? `${source}: no ${what.missing} for module(s) ${missing.join(', ')} selected by target_modules`
       : `${source}: ${what.extra} for ${extra.join(', ')} are not selected by the config's target_modules`,
