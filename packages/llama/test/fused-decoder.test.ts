@@ -120,6 +120,86 @@ describe.each([1, 2])('fused decoding on the wasm backend (%i thread(s))', (thre
     });
   });
 
+  it('step advances several rows with one pass over the weights, each row getting the bits feed gives it alone', () => {
+    const config = tinyConfig({ qkvBias: true, tieWordEmbeddings: false, vocabSize: 37 });
+    const model = randomModel(config, 8);
+    const prompts = [tokensOf(5, 37, 1), tokensOf(2, 37, 2), tokensOf(9, 37, 3)];
+    // Projections per pass, counted on the decode kernels the decoder is given.
+    let projections = 0;
+    const counting: Backend = {
+      ...wasm,
+      decodeKernels: () => {
+        const k = wasm.decodeKernels!();
+        const count =
+          <A extends unknown[]>(f: (...a: A) => void) =>
+          (...a: A) => {
+            projections++;
+            f(...a);
+          };
+        return {
+          ...k,
+          gemv: count(k.gemv),
+          gemvBatch: count(k.gemvBatch),
+          linearRows: count(k.linearRows),
+        };
+      },
+    };
+    withBackend(counting, () => {
+      const alone = FusedDecoder.create(model, 3, 32)!;
+      const batched = FusedDecoder.create(model, 3, 32)!;
+      try {
+        prompts.forEach((p, b) => {
+          expect(batched.feed(b, p)).toEqual(alone.feed(b, p));
+        });
+        for (let t = 0; t < 6; t++) {
+          // Row 1 sits out steps 2 and 3, as a finished row would.
+          const rows = t === 2 || t === 3 ? [0, 2] : [0, 1, 2];
+          const tokens = rows.map((r) => (t * 5 + r * 11) % 37);
+          const want = rows.map((r, i) => alone.feed(r, [tokens[i]!]));
+          projections = 0;
+          const got = batched.step(rows, tokens);
+          expect(projections).toBe(7 * config.numHiddenLayers + 1);
+          expect(got).toEqual(want);
+        }
+        expect([0, 1, 2].map((r) => batched.length(r))).toEqual([11, 6, 15]);
+        expect(() => batched.step([0, 0], [1, 2])).toThrow(/a row twice/);
+        expect(() => batched.step([0], [37])).toThrow(/outside the vocabulary/);
+      } finally {
+        alone.dispose();
+        batched.dispose();
+      }
+    });
+  });
+
+  it('generateBatch gives every row of stories260K the tokens it gets decoded alone (greedy and sampled)', async () => {
+    const { model } = await loadLlama2cFile(stories260K.bin());
+    const prompts = [
+      [1],
+      [1, 403],
+      [1, 9, 24, 7],
+      [1, 59],
+      [1, 403, 9],
+      [1, 24],
+      [1, 7, 7],
+      [1, 300],
+    ];
+    // A frequent token of stories as the stop token, so that rows finish at different steps.
+    const stop = [stories260K.reference().greedy_from_bos[6]!];
+    withBackend(wasm, () => {
+      for (const opts of [
+        { maxNewTokens: 40, eosTokenIds: stop },
+        { maxNewTokens: 24, temperature: 0.9, seed: 3, eosTokenIds: stop },
+      ]) {
+        const batch = generateBatch(model, prompts, opts);
+        const alone = prompts.map((p, b) =>
+          generate(model, p, { ...opts, seed: (opts.seed ?? 0) + b }),
+        );
+        expect(batch).toEqual(alone);
+        expect(new Set(batch.map((r) => r.tokens.length)).size).toBeGreaterThan(1);
+      }
+    });
+  });
+
   it('falls back to the ops when a projection is wrapped by an adapter', () => {
     const config = tinyConfig();
     const model = randomModel(config, 5);

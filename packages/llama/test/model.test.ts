@@ -1,5 +1,13 @@
-import { crossEntropy, Linear, Module, mul, noGrad, type Tensor } from '@t2/tensor-core';
-import { describe, expect, it } from 'vitest';
+import {
+  crossEntropy,
+  Linear,
+  Module,
+  mul,
+  noGrad,
+  setBackend,
+  type Tensor,
+} from '@t2/tensor-core';
+import { beforeAll, describe, expect, it } from 'vitest';
 import {
   expectedTensorShapes,
   generate,
@@ -14,6 +22,12 @@ import { naiveLogits } from './naive-reference';
 import { randomModel, tinyConfig } from './tiny-model';
 
 const ids = [3, 17, 5, 9, 30, 1, 12];
+
+// The reference numerics (1e-5 between the cached and full passes): the plain-JS backend,
+// explicitly, since loading a checkpoint otherwise selects the fastest one ('auto').
+beforeAll(async () => {
+  await setBackend('js');
+});
 
 function rowsOf(t: Tensor, batch: number): Float32Array[][] {
   const [, seq, vocab] = t.shape as [number, number, number];

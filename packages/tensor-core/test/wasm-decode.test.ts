@@ -77,6 +77,30 @@ describe.each([1, 2])('wasm decode kernels (%i thread(s)) match float64 referenc
     );
   });
 
+  // The last is split over threads (rows · cols · m above the parallel threshold) and its
+  // 1100 columns make blocks of 12 weight rows, not a divisor of 2051.
+  it.each([
+    [7, 13, 3],
+    [70, 36, 8],
+    [2051, 1100, 5],
+  ])('gemvBatch %i×%i over %i vectors gives each the bits gemv gives it', (rows, cols, m) => {
+    const rng = new Rng(rows + cols + m);
+    const w = upload(random(rows * cols, rng));
+    const b = upload(random(rows, rng));
+    const xs = random(m * cols, rng);
+    const x = upload(xs);
+    for (const bias of [0, b]) {
+      const y = k.alloc(m * rows);
+      k.gemvBatch(w, x, y, m, rows, cols, bias);
+      const got = k.read(y, new Float32Array(m * rows));
+      const one = k.alloc(rows);
+      for (let j = 0; j < m; j++) {
+        k.gemv(w, upload(xs.slice(j * cols, (j + 1) * cols)), one, rows, cols, bias);
+        expect(got.subarray(j * rows, (j + 1) * rows)).toEqual(k.read(one, new Float32Array(rows)));
+      }
+    }
+  });
+
   it('linearRows projects several tokens like one gemv each', () => {
     const rng = new Rng(5);
     const [m, kk, n] = [9, 36, 70];

@@ -77,6 +77,36 @@ export function gemv(
   void work;
 }
 
+/**
+ * Y[j, r] = W[r, :] · X[j, :] (+ bias[r]) for the m rows of X [m, cols] and rows r in
+ * [r0, r1) of W, Y being [m, rows]: one pass over the weights for m vectors (a batch of
+ * sequences decoding one token each). Blocks of weight rows small enough to stay in the
+ * cache meet every vector in turn, each output computed by `gemv`'s own code, so a row of
+ * the batch gets the bits it would get alone. `work` is unused (the thread pool's slot).
+ */
+export function gemvBatch(
+  w: usize,
+  x: usize,
+  y: usize,
+  bias: usize,
+  cols: i32,
+  rows: i32,
+  m: i32,
+  r0: i32,
+  r1: i32,
+  work: usize,
+): void {
+  const block = max(4, (16384 / max(cols, 1)) & ~3);
+  const xBytes = <usize>cols * 4;
+  const yBytes = <usize>rows * 4;
+  for (let b = r0; b < r1; b += block) {
+    const e = min(b + block, r1);
+    for (let j = 0; j < m; j++)
+      gemv(w, x + <usize>j * xBytes, y + <usize>j * yBytes, bias, cols, b, e, 0);
+  }
+  void work;
+}
+
 /** y[i, :] += bias for each of `rows` rows of `cols`. */
 export function addBias(y: usize, bias: usize, rows: i32, cols: i32): void {
   for (let i = 0; i < rows; i++) addInto(y + <usize>i * <usize>cols * 4, bias, cols);

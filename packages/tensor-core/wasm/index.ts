@@ -1,6 +1,15 @@
 // Entry point of the kernels module: every export here is callable from JS.
 export { attentionBackward, attentionForward, attentionWorkspaceBytes } from './attention';
-export { addBias, addInto, attendOne, cacheWrite, gemv, ropeOne, swiglu } from './decode';
+export {
+  addBias,
+  addInto,
+  attendOne,
+  cacheWrite,
+  gemv,
+  gemvBatch,
+  ropeOne,
+  swiglu,
+} from './decode';
 export { binary, unary } from './elementwise';
 export { gemm, gemmWorkspaceBytes, matmul } from './gemm';
 export { permute, rope } from './movement';

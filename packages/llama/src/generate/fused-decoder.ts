@@ -201,7 +201,7 @@ export class FusedDecoder {
       this.gate = kernels.alloc(n * this.inter);
       this.up = kernels.alloc(n * this.inter);
       this.scores = kernels.alloc(capacity);
-      this.logits = kernels.alloc(this.vocab);
+      this.logits = kernels.alloc(Math.min(rows, n) * this.vocab);
     } catch (e) {
       kernels.release();
       throw e;
@@ -239,18 +239,75 @@ export class FusedDecoder {
       );
     }
     for (let i = 0; i < tokens.length; i += FusedDecoder.chunk) {
-      this.forwardChunk(row, tokens.slice(i, i + FusedDecoder.chunk));
+      const part = tokens.slice(i, i + FusedDecoder.chunk);
+      this.forwardChunk(
+        part.map(() => row),
+        part,
+        false,
+      );
     }
     const k = this.k;
     const last = (tokens.length - 1) % FusedDecoder.chunk;
     const h = this.x + 4 * last * this.hidden;
     k.rmsNorm(h, this.finalNorm, this.xb, 1, this.hidden, this.eps);
-    k.gemv(this.head.w, this.xb, this.logits, this.vocab, this.hidden, 0);
+    k.gemv(this.head.w, this.xb, this.logits, this.vocab, this.hidden, this.head.b);
     return k.read(this.logits, out);
   }
 
-  /** Runs up to `chunk` tokens through every layer, leaving their hidden states in x. */
-  private forwardChunk(row: number, tokens: readonly number[]): void {
+  /**
+   * Appends one token to each of several rows with one pass over the weights (every
+   * projection a matrix × `rows.length` vectors) and writes each row's next logits into
+   * `outs` (same order). Each row gets the bits `feed(row, [token])` would give it: the
+   * batched products compute every output as the one-vector product does. Rows must be
+   * distinct; finished rows are simply left out.
+   */
+  step(
+    rows: readonly number[],
+    tokens: readonly number[],
+    outs: readonly Float32Array[] = rows.map(() => new Float32Array(this.vocab)),
+  ): readonly Float32Array[] {
+    if (this.disposed) throw new Error('FusedDecoder: used after dispose()');
+    if (rows.length !== tokens.length || rows.length !== outs.length) {
+      throw new Error('FusedDecoder.step: rows, tokens and outs differ in length');
+    }
+    if (new Set(rows).size !== rows.length) throw new Error('FusedDecoder.step: a row twice');
+    for (const r of rows) {
+      if (!(r >= 0 && r < this.lengths.length)) throw new Error(`FusedDecoder.step: no row ${r}`);
+      if (this.lengths[r]! + 1 > this.capacity) {
+        throw new Error(
+          `FusedDecoder: ${this.lengths[r]! + 1} positions exceed the capacity ${this.capacity}`,
+        );
+      }
+    }
+    const room = this.logitRows;
+    for (let i = 0; i < rows.length; i += room) {
+      const part = rows.slice(i, i + room);
+      const n = part.length;
+      this.forwardChunk(part, tokens.slice(i, i + room), true);
+      const k = this.k;
+      k.rmsNorm(this.x, this.finalNorm, this.xb, n, this.hidden, this.eps);
+      k.gemvBatch(this.head.w, this.xb, this.logits, n, this.vocab, this.hidden, this.head.b);
+      for (let t = 0; t < n; t++) k.read(this.logits + 4 * t * this.vocab, outs[i + t]!);
+    }
+    return outs;
+  }
+
+  /** Rows whose logits fit the logits buffer at once. */
+  private get logitRows(): number {
+    return Math.min(this.lengths.length, FusedDecoder.chunk);
+  }
+
+  /**
+   * Runs up to `chunk` tokens through every layer, leaving their hidden states in x:
+   * token t extends row `rowOf[t]`. `batched`: the tokens belong to distinct rows (one
+   * decode step of several sequences; one-vector products, batched); otherwise they are
+   * consecutive tokens of one row (a prompt chunk; one matrix product).
+   */
+  private forwardChunk(
+    rowOf: readonly number[],
+    tokens: readonly number[],
+    batched: boolean,
+  ): void {
     const { k, hidden, heads, kvHeads, headDim, inter } = this;
     const n = tokens.length;
     const vocab = this.vocab;
@@ -263,19 +320,22 @@ export class FusedDecoder {
       embedded.set(this.embedding.subarray(id * hidden, (id + 1) * hidden), t * hidden);
     }
     k.write(this.x, embedded);
-    const start = this.lengths[row]!;
+    // Position of each token: after its row's cache, and after the chunk's earlier tokens.
+    const positions = rowOf.map((r, t) => this.lengths[r]! + (batched ? 0 : t));
     const qDim = heads * headDim;
     const kvDim = kvHeads * headDim;
     const half = headDim / 2;
+    const project = (p: Resident, x: DeviceBuffer, y: DeviceBuffer) =>
+      batched ? k.gemvBatch(p.w, x, y, n, p.rows, p.cols, p.b) : this.project(p, x, y, n);
     for (const L of this.layers) {
       k.rmsNorm(this.x, L.inputNorm, this.xb, n, hidden, this.eps);
-      this.project(L.q, this.xb, this.q, n);
-      this.project(L.k, this.xb, this.kv, n);
-      this.project(L.v, this.xb, this.vv, n);
-      const keys = L.keys[row]!;
-      const values = L.values[row]!;
+      project(L.q, this.xb, this.q);
+      project(L.k, this.xb, this.kv);
+      project(L.v, this.xb, this.vv);
       for (let t = 0; t < n; t++) {
-        const pos = start + t;
+        const keys = L.keys[rowOf[t]!]!;
+        const values = L.values[rowOf[t]!]!;
+        const pos = positions[t]!;
         const cos = this.cos + 4 * pos * half;
         const sin = this.sin + 4 * pos * half;
         const q = this.q + 4 * t * qDim;
@@ -299,16 +359,16 @@ export class FusedDecoder {
           this.scores,
         );
       }
-      this.project(L.o, this.att, this.xb, n);
+      project(L.o, this.att, this.xb);
       k.addInto(this.x, this.xb, n * hidden);
       k.rmsNorm(this.x, L.postNorm, this.xb, n, hidden, this.eps);
-      this.project(L.gate, this.xb, this.gate, n);
-      this.project(L.up, this.xb, this.up, n);
+      project(L.gate, this.xb, this.gate);
+      project(L.up, this.xb, this.up);
       k.swiglu(this.gate, this.up, this.gate, n * inter);
-      this.project(L.down, this.gate, this.xb, n);
+      project(L.down, this.gate, this.xb);
       k.addInto(this.x, this.xb, n * hidden);
     }
-    this.lengths[row] = start + n;
+    for (let t = 0; t < n; t++) this.lengths[rowOf[t]!] = positions[t]! + 1;
   }
 
   private project(p: Resident, x: DeviceBuffer, y: DeviceBuffer, n: number): void {

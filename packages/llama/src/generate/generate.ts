@@ -112,10 +112,16 @@ export function generateBatch(
   if (fused) {
     try {
       const logits = prompts.map((p, b) => fused.feed(b, p));
-      // Rows are independent here, so finished rows simply stop; each row's logits buffer
-      // is refilled in place (sampling is done with it before the next feed).
+      // One pass over the weights per step for all unfinished rows (each with its own KV
+      // cache; finished rows stop costing compute); each row's logits buffer is refilled
+      // in place (sampling is done with it before the next step).
       return decode(logits, () => {
-        for (const r of rows) if (!r.done) fused.feed(r.row, [lastToken(r)], logits[r.row]);
+        const live = rows.filter((r) => !r.done);
+        fused.step(
+          live.map((r) => r.row),
+          live.map(lastToken),
+          live.map((r) => logits[r.row]!),
+        );
         return logits;
       });
     } finally {

@@ -25,6 +25,20 @@ export interface DecodeKernels {
     cols: number,
     bias: DeviceBuffer,
   ): void;
+  /**
+   * Y[m, rows] = X[m, cols] · Wᵀ (+ bias) for W [rows, cols], one pass over W for the m
+   * vectors, each output row bit-identical to `gemv` of that vector (batched decoding:
+   * a batch of sequences gets what each would get alone).
+   */
+  gemvBatch(
+    w: DeviceBuffer,
+    x: DeviceBuffer,
+    y: DeviceBuffer,
+    m: number,
+    rows: number,
+    cols: number,
+    bias: DeviceBuffer,
+  ): void;
   /** Y[m, n] = X[m, k] · Wᵀ (+ bias) for W [n, k]: the same projection for m tokens. */
   linearRows(
     x: DeviceBuffer,

@@ -43,6 +43,28 @@ export function wasmDecodeKernels(rt: WasmRuntime): DecodeKernels {
         (a) => ex.gemv(a[0]!, a[1]!, a[2]!, a[3]!, a[4]!, a[5]!, a[6]!, 0),
       );
     },
+    gemvBatch(w, x, y, m, rows, cols, bias) {
+      if (m === 1) return kernels.gemv(w, x, y, rows, cols, bias);
+      const macs = rows * cols * m;
+      if (macs < GEMV_PARALLEL_MACS || !rt.pool) {
+        ex.gemvBatch(w, x, y, bias, cols, rows, m, 0, rows, 0);
+        return;
+      }
+      const parts = Math.min(8 * rt.threads, Math.ceil(macs / GEMV_PARALLEL_MACS));
+      const chunks = splitRange(rows, Math.max(rt.threads, parts), 4);
+      const work = new Array<number>(rt.threads).fill(0);
+      rt.pool.run(
+        'gemvBatch',
+        {
+          args: [w, x, y, bias, cols, rows, m, 0, 0, 0],
+          rangeIndex: 7,
+          chunks,
+          workIndex: 9,
+          work,
+        },
+        (a) => ex.gemvBatch(a[0]!, a[1]!, a[2]!, a[3]!, a[4]!, a[5]!, a[6]!, a[7]!, a[8]!, 0),
+      );
+    },
     linearRows(x, w, y, m, k, n, bias) {
       if (m === 1) return kernels.gemv(w, x, y, n, k, bias);
       rt.reset();

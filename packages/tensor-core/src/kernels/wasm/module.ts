@@ -32,6 +32,18 @@ export interface KernelExports {
     r1: number,
     work: number,
   ): void;
+  gemvBatch(
+    w: number,
+    x: number,
+    y: number,
+    bias: number,
+    cols: number,
+    rows: number,
+    m: number,
+    r0: number,
+    r1: number,
+    work: number,
+  ): void;
   addBias(y: number, bias: number, rows: number, cols: number): void;
   addInto(a: number, b: number, n: number): void;
   swiglu(g: number, u: number, out: number, n: number): void;
@@ -116,6 +128,7 @@ export const PARALLEL_KERNELS = [
   'attentionForward',
   'attentionBackward',
   'gemv',
+  'gemvBatch',
 ] as const;
 export type ParallelKernel = (typeof PARALLEL_KERNELS)[number];
 
