@@ -52,15 +52,24 @@ export default {
   clearTextReporter: { allowColor: false, logTests: false, reportMutants: true },
   tempDirName: '.stryker-tmp',
   cleanTempDir: true,
-  // The sandbox needs the sources, tests and configs, not build outputs or the demo app.
+  // The sandbox gets the packages' sources and tests and the root configs, nothing else: not
+  // build outputs, caches or what a training run is writing under out/ at that moment.
   ignorePatterns: [
+    '/*',
+    '!/packages',
+    '!/models',
+    '!/test-support',
+    '!/scripts',
+    '!/package.json',
+    '!/tsconfig.base.json',
+    `!/${tsconfigFile}`,
+    '!/vitest.shared.ts',
+    '!/vitest.mutate.config.ts',
+    '!/stryker.config.mjs',
     '**/dist',
     '**/.turbo',
-    '/apps',
-    '/experiments',
-    '/bench',
-    '/reports',
-    '**/node_modules/.vite',
-    '**/node_modules/.vite-temp',
+    '**/coverage',
+    '**/.t2-cache',
+    '**/node_modules',
   ],
 };

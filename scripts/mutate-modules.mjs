@@ -6,13 +6,13 @@
 // `equivalent` lists the surviving mutants that no test can kill because they do not change
 // what the code computes, each with its reason. A mutant matches an entry by file, the code it
 // replaces (`original`), its `replacement`, and a piece of its line (`line`), so the list
-// survives edits that move lines. They are counted apart from the score; everything else that survives
+// survives edits that move lines (`next`, if given, is a piece of the line after it). They are counted apart from the score; everything else that survives
 // is a missing test. (Kept here rather than as `// Stryker disable` comments so that source
 // files other people are editing stay untouched, and so that one equivalent mutant on a line
 // does not hide its killable neighbours of the same mutator.)
 
 /**
- * @typedef {{ file: string, line: string, original: string, replacement: string, reason: string }} Equivalent
+ * @typedef {{ file: string, line: string, next?: string, original: string, replacement: string, reason: string }} Equivalent
  * @typedef {{ name: string, pkg: string, mutate: string[], tests: string[], equivalent?: Equivalent[] }} MutationModule
  */
 
@@ -120,7 +120,12 @@ export const modules = [
     name: 'bone',
     pkg: 'packages/adapters-bone',
     mutate: ['src/bone/block-math.ts', 'src/bone/layer.ts'],
-    tests: ['test/gradients.test.ts', 'test/golden.test.ts', 'test/inject.test.ts'],
+    tests: [
+      'test/gradients.test.ts',
+      'test/golden.test.ts',
+      'test/inject.test.ts',
+      'test/block-math.test.ts',
+    ],
   },
   {
     name: 'lora',
@@ -132,13 +137,68 @@ export const modules = [
     name: 'svf',
     pkg: 'packages/adapters-svf',
     mutate: ['src/compose.ts'],
-    tests: ['test/layer.test.ts', 'test/golden.test.ts'],
+    tests: ['test/layer.test.ts', 'test/golden.test.ts', 'test/compose.test.ts'],
+    equivalent: [
+      {
+        file: 'src/compose.ts',
+        line: 'return maxMult === 1 ? m : mul(m, maxMult);',
+        original: 'maxMult === 1',
+        replacement: 'false',
+        reason: 'multiplying by maxMult = 1 is exact; the branch only saves an op',
+      },
+      {
+        file: 'src/compose.ts',
+        line: 'for (let i = 0; i < z.length; i++)',
+        original: 'i < z.length',
+        replacement: 'i <= z.length',
+        reason: pastTheEnd,
+      },
+    ],
   },
   {
     name: 'cem',
     pkg: 'packages/transformer2-runtime',
     mutate: ['src/cem/cem.ts'],
-    tests: ['test/cem.test.ts'],
+    tests: ['test/cem.test.ts', 'test/cem-rules.test.ts'],
+    equivalent: [
+      {
+        file: 'src/cem/cem.ts',
+        line: 'if (a.accuracy !== b.accuracy) return a.accuracy > b.accuracy ? 1 : -1;',
+        original: 'a.accuracy > b.accuracy',
+        replacement: 'a.accuracy >= b.accuracy',
+        reason: 'only reached when the accuracies differ',
+      },
+      {
+        file: 'src/cem/cem.ts',
+        line: 'if (a.logLik !== b.logLik) return a.logLik > b.logLik ? 1 : -1;',
+        original: 'a.logLik > b.logLik',
+        replacement: 'a.logLik >= b.logLik',
+        reason: 'only reached when the log-likelihoods differ',
+      },
+      {
+        file: 'src/cem/cem.ts',
+        line: 'if (!best || compareScores(ranked[0]!.score, best.score) > 0)',
+        original: '!best || compareScores(ranked[0]!.score, best.score) > 0',
+        replacement: 'true',
+        reason:
+          'the incumbent is member 0 and wins ties, so ranked[0] is either strictly better or the incumbent itself',
+      },
+      {
+        file: 'src/cem/cem.ts',
+        line: 'for (let i = 0; i < cfg.dim; i++) {',
+        original: 'i < cfg.dim',
+        replacement: 'i <= cfg.dim',
+        next: 'let m = 0;',
+        reason: `refit loop: ${pastTheEnd}`,
+      },
+      {
+        file: 'src/cem/cem.ts',
+        line: 'return { alpha: best!.alpha.slice(), score: best!.score, history, evaluations };',
+        original: 'best!.alpha.slice()',
+        replacement: 'best!.alpha',
+        reason: 'best.alpha is not used after the return, and the history holds copies of it',
+      },
+    ],
   },
   {
     name: 'reinforce-loss',
