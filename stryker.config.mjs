@@ -9,6 +9,9 @@ const mod = moduleNamed(process.env.T2_MUTATE_MODULE ?? 'optim');
 // Tests find ../shared from their own location, which inside Stryker's sandbox is one level
 // deeper; point them at the real one (the test runners inherit the environment).
 process.env.T2_SHARED ??= fileURLToPath(new URL('../shared/', import.meta.url));
+// The op suites run on the js backend only: the mutated kernels are the js ones, and the ops
+// (src/ops) behave the same on every backend.
+process.env.T2_TEST_BACKENDS ??= 'js';
 const out = `reports/mutation/${mod.name}`;
 const mutated = mod.mutate.map((f) => `${mod.pkg}/${f}`);
 
