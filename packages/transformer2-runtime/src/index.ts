@@ -30,6 +30,24 @@ export {
   type SvfComposition,
   type TextModel,
 } from './model/svf-adapter';
+export {
+  overlapProblem,
+  PROBE_DEFAULTS,
+  PROBE_TARGETS,
+  type ProbeAccuracy,
+  type ProbeOptions,
+  type ProbeProgress,
+  type ProbeResult,
+  type ProbeReward,
+  type ProbeSample,
+  type ProbeStage,
+  type ProbeVerdict,
+  type ProbeVerdictKind,
+  probeHeadroom,
+  probeVerdict,
+  tokenizerCoverageProblem,
+  wilsonInterval,
+} from './probe/probe';
 export { expertFilesIn, type LoadExpertsOptions, loadExpertRegistry } from './registry/load';
 export { ExpertRegistry, type RegisteredExpert } from './registry/registry';
 export {

@@ -3,6 +3,7 @@ import { generate } from './generate';
 import { logits } from './logits';
 import { merge } from './merge';
 import { pretrain } from './pretrain';
+import { probe } from './probe';
 import { quickstart } from './quickstart';
 import { rl } from './rl';
 import { run } from './run';
@@ -20,4 +21,5 @@ export const commands: Command[] = [
   rl,
   run,
   evalCommand,
+  probe,
 ];
