@@ -5,12 +5,13 @@ import {
   getFamily,
   JsonlError,
   mixture,
-  readJsonlFile,
+  parseJsonl,
   type Sample,
   type Split,
   sampleTask,
   type TaskFamily,
 } from '@t2/tasks';
+import { readTextBounded, tooLongProblems } from '@t2/tensor-core';
 import { UsageError } from './types';
 
 /** `--task arith` or `--task arith,string,logic` (a uniform mixture). */
@@ -43,7 +44,19 @@ export function drawSamples(
 /** A user JSONL file of `{"prompt", "answer"}`; bad lines are reported as `file:line: why`. */
 export async function readDataFile(path: string): Promise<Sample[]> {
   try {
-    return await readJsonlFile(path);
+    // Lines are bounded in memory (1 MiB each); devices and folders are refused.
+    const read = await readTextBounded(path);
+    const long = tooLongProblems(path, read);
+    let samples: Sample[];
+    try {
+      samples = parseJsonl(read.text, path);
+    } catch (err) {
+      if (err instanceof JsonlError && long.length)
+        throw new UsageError(`${long.join('\n')}\n${err.message}`);
+      throw err;
+    }
+    if (long.length) throw new UsageError(long.join('\n'));
+    return samples;
   } catch (err) {
     if (err instanceof JsonlError) throw new UsageError(err.message);
     const code = (err as NodeJS.ErrnoException).code;

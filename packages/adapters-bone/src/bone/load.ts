@@ -30,7 +30,7 @@ export function injectFromPeft(
   opts: AdapterLoadOptions = {},
 ): BoneModel {
   const source = opts.source ?? 'adapter';
-  const { config, peftType } = fromPeftConfig(peftConfig, source);
+  const { config, peftType } = fromPeftConfig(peftConfig, opts.configSource ?? source);
   const suffix = `.${blockKeySuffix(peftType)}`;
   const byPath = new Map<string, [string, Tensor]>();
   for (const [key, t] of tensors) {
@@ -75,5 +75,9 @@ export async function load(
   opts: Omit<AdapterLoadOptions, 'source'> = {},
 ): Promise<BoneModel> {
   const folder = await readAdapterFolder(dir);
-  return injectFromPeft(model, folder.config, folder.tensors, { ...opts, source: dir });
+  return injectFromPeft(model, folder.config, folder.tensors, {
+    ...opts,
+    source: folder.weightsFile,
+    configSource: folder.configFile,
+  });
 }

@@ -33,7 +33,7 @@ export function injectFromPeft(
   opts: AdapterLoadOptions = {},
 ): LoraModel {
   const source = opts.source ?? 'adapter';
-  const config = fromPeftConfig(peftConfig, source);
+  const config = fromPeftConfig(peftConfig, opts.configSource ?? source);
   const byPath = new Map<string, { A?: [string, Tensor]; B?: [string, Tensor] }>();
   for (const [key, t] of tensors) {
     const m = KEY.exec(withoutPeftPrefix(key));
@@ -89,5 +89,9 @@ export async function load(
   opts: Omit<AdapterLoadOptions, 'source'> = {},
 ): Promise<LoraModel> {
   const folder = await readAdapterFolder(dir);
-  return injectFromPeft(model, folder.config, folder.tensors, { ...opts, source: dir });
+  return injectFromPeft(model, folder.config, folder.tensors, {
+    ...opts,
+    source: folder.weightsFile,
+    configSource: folder.configFile,
+  });
 }

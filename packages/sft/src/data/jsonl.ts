@@ -1,4 +1,9 @@
-import { InputError } from '@t2/tensor-core';
+import {
+  DEFAULT_MAX_LINE_BYTES,
+  InputError,
+  readTextBounded,
+  tooLongProblems,
+} from '@t2/tensor-core';
 import type { ChatMessage, SftExample } from '../types';
 
 /** A JSONL file with bad lines; every problem is listed as `file:line: why`. */
@@ -9,8 +14,11 @@ export class SftDataError extends InputError {
     /** The lines that did parse, so nothing is lost. */
     readonly examples: SftExample[],
   ) {
+    // One bad line is one line of message; more are listed under a count.
     super(
-      `${problems.length} bad line${problems.length === 1 ? '' : 's'}:\n${problems.slice(0, 20).join('\n')}${problems.length > 20 ? `\n… and ${problems.length - 20} more` : ''}`,
+      problems.length === 1
+        ? problems[0]!
+        : `${problems.length} bad lines:\n${problems.slice(0, 20).join('\n')}${problems.length > 20 ? `\n… and ${problems.length - 20} more` : ''}`,
     );
   }
 }
@@ -80,8 +88,31 @@ function validate(value: unknown): SftExample | string {
   return 'expected {"prompt", "answer"} ("completion" is an alias of "answer"), {"messages"} or {"text"}';
 }
 
-/** Reads and parses a JSONL file (Node). */
-export async function readSftJsonl(path: string): Promise<SftExample[]> {
-  const { readFile } = await import('node:fs/promises');
-  return parseSftJsonl(await readFile(path, 'utf8'), path);
+/**
+ * Reads and parses a JSONL file (Node). Lines are bounded in memory (`maxLineBytes`,
+ * 1 MiB by default): a longer line is reported as a bad line without being read into memory
+ * or tokenized; devices and folders are refused.
+ */
+export async function readSftJsonl(
+  path: string,
+  opts: { maxLineBytes?: number } = {},
+): Promise<SftExample[]> {
+  const read = await readTextBounded(path, opts);
+  const long = tooLongProblems(path, read, opts.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES);
+  try {
+    const examples = parseSftJsonl(read.text, path);
+    if (long.length) throw new SftDataError(long, examples);
+    return examples;
+  } catch (err) {
+    if (err instanceof SftDataError && long.length && err.problems !== long) {
+      throw new SftDataError([...long, ...err.problems].sort(byLine), err.examples);
+    }
+    throw err;
+  }
+}
+
+/** Orders "file:line: …" messages by line number. */
+function byLine(a: string, b: string): number {
+  const n = (s: string) => Number(/:(\d+): /.exec(s)?.[1] ?? 0);
+  return n(a) - n(b);
 }

@@ -22,6 +22,12 @@ export {
 } from './folder';
 export type { Header, HeaderEntry } from './header';
 export {
+  type BoundedText,
+  DEFAULT_MAX_LINE_BYTES,
+  readTextBounded,
+  tooLongProblems,
+} from './lines';
+export {
   parseSafetensors,
   type SafetensorsFile,
   type SerializeOptions,

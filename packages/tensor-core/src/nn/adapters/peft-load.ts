@@ -8,8 +8,10 @@ import { PEFT_KEY_PREFIX } from './peft-config';
 export interface AdapterLoadOptions {
   /** Name given to the loaded adapter (default 'default'). */
   adapterName?: string;
-  /** Where the files came from, for error messages. */
+  /** Where the files came from, for error messages (the weights file of a folder). */
   source?: string;
+  /** The adapter_config.json, named in config errors (default `source`). */
+  configSource?: string;
 }
 
 /** A file key without PEFT's `base_model.model.` prefix. */
