@@ -210,7 +210,7 @@ export const pretrain: Command = {
       );
     else
       io.stdout(
-        `saved ${out}: final loss ${result.finalLoss.toFixed(4)}, eval loss ${result.evalLoss?.toFixed(4)}\naccuracy (greedy, test split):\n${table}\n`,
+        `saved ${out}: final loss ${result.finalLoss.toFixed(4)}, ${result.evalLoss === null ? 'no eval loss' : `eval loss ${result.evalLoss.toFixed(4)}`}\naccuracy (greedy, test split):\n${table}\n`,
       );
     return 0;
   },

@@ -45,9 +45,14 @@ export class WasmRuntime {
     if (!wasmSimdSupported()) {
       throw new Error('wasm backend: this WebAssembly engine does not support SIMD');
     }
-    const wanted = opts.threads ?? Math.min(8, await hostCores());
+    // T2_WASM_THREADS (Node) sets the default, e.g. to time one thread against two.
+    const env = typeof process === 'undefined' ? undefined : process.env?.T2_WASM_THREADS;
+    const given = opts.threads ?? (env ? Number(env) : undefined);
+    const wanted = given ?? Math.min(8, await hostCores());
     if (!(Number.isInteger(wanted) && wanted >= 1)) {
-      throw new Error(`wasm backend: threads must be a positive integer, got ${opts.threads}`);
+      throw new Error(
+        `wasm backend: threads must be a positive integer, got ${opts.threads ?? `T2_WASM_THREADS=${env}`}`,
+      );
     }
     const threaded = wanted > 1 && threadsSupported();
     const module = await kernelsModule(threaded);
