@@ -59,7 +59,7 @@ describe('t2 logits', () => {
     expect(lines[1]).toMatch(/^\[0\] 1 → 461: /);
   });
 
-  it('reports usage errors with exit code 2 and bad paths with exit code 1', async () => {
+  it('reports usage errors and bad paths with exit code 2 (bad input, apps/cli/README.md)', async () => {
     const bin = join(fixture, 'stories260K.bin');
     expect((await run(['logits', '--tokens', '1'])).stderr).toMatch(/--model PATH is required/);
     const outside = await run(['logits', '--model', bin, '--tokens', '1,512']);
@@ -73,7 +73,7 @@ describe('t2 logits', () => {
       /no tokenizer\.json; pass --tokens/,
     );
     const missing = await run(['logits', '--model', '/nonexistent/x.bin', '--tokens', '1']);
-    expect(missing.code).toBe(1);
+    expect(missing.code).toBe(2);
     expect(missing.stderr).toMatch(/\/nonexistent\/x\.bin: not found/);
   });
 });
