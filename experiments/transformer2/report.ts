@@ -1,9 +1,12 @@
-import { writeFile } from 'node:fs/promises';
-import type { T2Results } from './run';
+import { readFile, writeFile } from 'node:fs/promises';
+import { type PairedComparison, pairedComparison } from '@t2/tasks';
+import type { Scores, T2Results } from './run';
+
+const DOMAINS = ['arith', 'string', 'logic'];
+const HELD_OUT = ['shout', 'big', 'end', 'count', 'sort'];
 
 interface BoneMethod {
   method: string;
-  trainableParameters: number;
   finalEvalLoss: { mean: number; std: number };
   stepsToThreshold: { mean: number; std: number };
 }
@@ -11,14 +14,22 @@ interface BoneResults {
   table: string;
   methods: BoneMethod[];
 }
-interface SvfResults {
-  budget: { steps: number; batch: number; lr: number; loraRank: number };
-  rows: { domain: string; base: number; svf: number; lora: number; svfParams: number; loraParams: number }[];
-}
 
 const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
+const pts = (x: number) => `${x >= 0 ? '+' : ''}${(100 * x).toFixed(1)}`;
+const mean = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
+const pv = (p: number) => (p < 1e-4 ? p.toExponential(1) : p.toFixed(4));
+const gainCell = (c: PairedComparison) =>
+  `${pts(c.diff)} [${pts(c.ci95[0])}, ${pts(c.ci95[1])}] pts, p = ${pv(c.pValue)}`;
 
-/** Sentences that compare numbers; every verdict below is computed, not written by hand. */
+/** Per-problem mean over seeds: one score per problem, as paired tests over problems need. */
+function seedMean(rows: readonly Scores[]): number[] {
+  return rows[0]!.map((_, i) => mean(rows.map((r) => r[i]!)));
+}
+
+const concat = (parts: readonly number[][]) => parts.flat();
+
+/** Bone section verdicts (from experiments/bone/results.json), computed from the numbers. */
 function boneVerdict(b: BoneResults): string {
   const by = (m: string) => b.methods.find((x) => x.method === m);
   const bone = by('bone');
@@ -35,78 +46,226 @@ function boneVerdict(b: BoneResults): string {
   return lines.join('\n');
 }
 
-function svfVerdict(s: SvfResults): string {
-  const wins = s.rows.filter((r) => r.svf > r.lora).length;
-  const ties = s.rows.filter((r) => r.svf === r.lora).length;
-  const gains = s.rows.filter((r) => r.svf > r.base).length;
-  const ratio = s.rows[0] ? s.rows[0].loraParams / s.rows[0].svfParams : Number.NaN;
-  return `- SVF beats LoRA on ${wins} of ${s.rows.length} domains (${ties} ties) with ${ratio.toFixed(1)}× fewer trainable values; the expert improves on the base model in ${gains} of ${s.rows.length} domains. The paper's claim (SVF ≥ LoRA with far fewer parameters) ${ties === s.rows.length ? 'is not separated by this run (every domain ties)' : wins + ties === s.rows.length ? 'holds' : wins > 0 ? 'holds in part' : 'does not hold'} at this scale.`;
+export interface T2Summary {
+  experts: { domain: string; base: number; expert: number; cmp: PairedComparison; perSeed: number[] }[];
+  strategies: { name: string; acc: number; cmp: PairedComparison; vsOracle: PairedComparison; share: number }[];
+  oracle: PairedComparison;
+  fewShot: {
+    family: string;
+    base: number;
+    bestExpert: string;
+    bestExpertAcc: number;
+    fewShot: number;
+    vsBase: PairedComparison;
+    vsBest: PairedComparison;
+  }[];
+  svfVsLora: { domain: string; base: number; svf: number; lora: number; cmp: PairedComparison }[];
 }
 
-function t2Verdict(t: T2Results): string {
-  const row = (name: string) => t.rows.find((r) => r.name === name);
-  const base = row('base');
-  const few = row('Transformer² few-shot');
-  const held = t.families.filter((f) => ['count', 'sort'].includes(f));
-  const seen = t.families.filter((f) => !held.includes(f));
-  if (!base || !few) return '';
-  const gain = (fams: string[], r: NonNullable<ReturnType<typeof row>>) =>
-    fams.reduce((s, f) => s + r.cells[f]!.mean - base.cells[f]!.mean, 0) / Math.max(1, fams.length);
-  const strategies = ['Transformer² prompt', 'Transformer² classifier', 'Transformer² few-shot', 'oracle'];
-  const gains = strategies
-    .map((n) => row(n))
-    .filter((r): r is NonNullable<typeof r> => Boolean(r))
-    .map((r) => `${r.name} ${(100 * gain(seen, r)).toFixed(1)} pts on seen domains, ${(100 * gain(held, r)).toFixed(1)} pts on held-out`);
-  const fewHeld = gain(held, few);
-  const bestOtherHeld = Math.max(
-    ...strategies.filter((n) => n !== 'Transformer² few-shot').map((n) => (row(n) ? gain(held, row(n)!) : Number.NEGATIVE_INFINITY)),
+/** The paired comparisons the acceptance checks of issue #14 read. */
+export function summarise(t: T2Results): T2Summary {
+  const experts = DOMAINS.map((d) => {
+    const rows = t.experts[d]!.map((seedRow) => seedRow[d]!);
+    const cmp = pairedComparison(t.base[d]!, seedMean(rows), { seed: 1 });
+    return {
+      domain: d,
+      base: mean(t.base[d]!),
+      expert: mean(seedMean(rows)),
+      cmp,
+      perSeed: rows.map((r) => mean(r) - mean(t.base[d]!)),
+    };
+  });
+  const seenBase = concat(DOMAINS.map((d) => t.base[d]!));
+  const strategyScores = (name: string) =>
+    concat(DOMAINS.map((d) => seedMean(t.strategies[name]!.map((seedRow) => seedRow[d]!))));
+  const oracleScores = strategyScores('oracle');
+  const oracle = pairedComparison(seenBase, oracleScores, { seed: 2 });
+  const strategies = ['prompt', 'classifier'].map((name) => {
+    const scores = strategyScores(name);
+    const cmp = pairedComparison(seenBase, scores, { seed: 3 });
+    return {
+      name,
+      acc: mean(scores),
+      cmp,
+      vsOracle: pairedComparison(oracleScores, scores, { seed: 4 }),
+      share: oracle.diff === 0 ? Number.NaN : cmp.diff / oracle.diff,
+    };
+  });
+  const fewShot = HELD_OUT.map((f) => {
+    const few = seedMean(t.strategies['few-shot']!.map((seedRow) => seedRow[f]!));
+    const candidates = DOMAINS.map((d) => ({
+      d,
+      scores: seedMean(t.experts[d]!.map((seedRow) => seedRow[f]!)),
+    }));
+    const best = candidates.reduce((a, b) => (mean(b.scores) > mean(a.scores) ? b : a));
+    return {
+      family: f,
+      base: mean(t.base[f]!),
+      bestExpert: best.d,
+      bestExpertAcc: mean(best.scores),
+      fewShot: mean(few),
+      vsBase: pairedComparison(t.base[f]!, few, { seed: 5 }),
+      vsBest: pairedComparison(best.scores, few, { seed: 6 }),
+    };
+  });
+  const svfVsLora = DOMAINS.map((d) => {
+    const svf = t.experts[d]![0]![d]!;
+    return {
+      domain: d,
+      base: mean(t.base[d]!),
+      svf: mean(svf),
+      lora: mean(t.lora[d]!),
+      cmp: pairedComparison(t.lora[d]!, svf, { seed: 7 }),
+    };
+  });
+  return { experts, strategies, oracle, fewShot, svfVsLora };
+}
+
+function accuracyTable(t: T2Results): string {
+  const fams = [...DOMAINS, ...HELD_OUT];
+  const header = `| | ${fams.map((f) => (HELD_OUT.includes(f) ? `${f} (held out)` : f)).join(' | ')} |`;
+  const sep = `|---|${fams.map(() => '---').join('|')}|`;
+  const cell = (rows: Record<string, Scores>[] | undefined, f: string) =>
+    rows?.[0]?.[f] ? pct(mean(rows.map((r) => mean(r[f]!)))) : '—';
+  const lines = [`| base | ${fams.map((f) => pct(mean(t.base[f]!))).join(' | ')} |`];
+  for (const d of DOMAINS) lines.push(`| expert: ${d} | ${fams.map((f) => cell(t.experts[d], f)).join(' | ')} |`);
+  for (const s of ['prompt', 'classifier', 'few-shot', 'oracle']) {
+    lines.push(`| Transformer² ${s} | ${fams.map((f) => cell(t.strategies[s], f)).join(' | ')} |`);
+  }
+  return [header, sep, ...lines].join('\n');
+}
+
+export async function writeReport(t: T2Results): Promise<void> {
+  const s = summarise(t);
+  const bone: BoneResults | null = JSON.parse(
+    await readFile('experiments/bone/results.json', 'utf8').catch(() => 'null'),
   );
-  const oracle = row('oracle');
-  const oracleGain = oracle ? gain(seen, oracle) : Number.NaN;
-  const reading =
-    Math.abs(oracleGain) < 0.02
-      ? `- Reading: even the oracle (the right expert for every prompt) moves accuracy by ${(100 * oracleGain).toFixed(1)} pts on the seen domains, so the experts barely change the base model and no routing strategy can help; at this scale the paper's gains are not reproduced.`
-      : `- Reading: the oracle gains ${(100 * oracleGain).toFixed(1)} pts on the seen domains, the ceiling for routing with these experts.`;
-  return `${reading}\n- Mean gain over the base model: ${gains.join('; ')}.\n- Few-shot gives the largest gain on the held-out families: ${fewHeld > bestOtherHeld ? 'yes' : 'no'} (${(100 * fewHeld).toFixed(1)} vs at best ${(100 * bestOtherHeld).toFixed(1)} pts for the other strategies).`;
-}
-
-export async function writeReport(t: T2Results, bone: BoneResults | null, svf: SvfResults | null): Promise<void> {
-  const header = `| | ${t.families.map((f) => (['count', 'sort'].includes(f) ? `${f} (held out)` : f)).join(' | ')} |`;
-  const sep = `|---|${t.families.map(() => '---').join('|')}|`;
-  const body = t.rows
-    .map((r) => `| ${r.name} | ${t.families.map((f) => `${pct(r.cells[f]!.mean)} ± ${pct(r.cells[f]!.ci95)}`).join(' | ')} |`)
+  const seedsText = `${t.seeds.length} seeds of expert training`;
+  const expertRows = s.experts
+    .map(
+      (e) =>
+        `| ${e.domain} | ${pct(e.base)} | ${pct(e.expert)} | ${gainCell(e.cmp)} | ${e.perSeed.map(pts).join(', ')} | ${e.cmp.diff >= 0.1 && e.cmp.ci95[0] > 0 ? 'yes' : '**no**'} |`,
+    )
     .join('\n');
-  const svfTable = svf
-    ? [
-        `| domain | base | SVF expert | LoRA r=${svf.budget.loraRank} | SVF values | LoRA values |`,
-        '|---|---|---|---|---|---|',
-        ...svf.rows.map(
-          (r) => `| ${r.domain} | ${pct(r.base)} | ${pct(r.svf)} | ${pct(r.lora)} | ${r.svfParams.toLocaleString('en-US')} | ${r.loraParams.toLocaleString('en-US')} |`,
-        ),
-      ].join('\n')
-    : '_experiments/svf/results.json is missing: run `npm run experiment:svf`._';
+  const stratRows = s.strategies
+    .map(
+      (x) =>
+        `| ${x.name} | ${pct(x.acc)} | ${gainCell(x.cmp)} | ${(100 * x.share).toFixed(0)}% | ${gainCell(x.vsOracle)} | ${pct(mean(t.routing[x.name] ?? []))} | ${x.share >= 0.8 ? 'yes' : '**no**'} |`,
+    )
+    .join('\n');
+  const fewRows = s.fewShot
+    .map(
+      (f) =>
+        `| ${f.family} | ${pct(f.base)} | ${f.bestExpert} ${pct(f.bestExpertAcc)} | ${pct(f.fewShot)} | ${gainCell(f.vsBase)} | ${gainCell(f.vsBest)} | ${f.vsBase.diff >= 0.05 && f.vsBest.diff >= 0.05 && f.vsBase.ci95[0] > 0 && f.vsBest.ci95[0] > 0 ? 'yes' : 'no'} |`,
+    )
+    .join('\n');
+  const fewWins = s.fewShot.filter(
+    (f) => f.vsBase.diff >= 0.05 && f.vsBest.diff >= 0.05 && f.vsBase.ci95[0] > 0 && f.vsBest.ci95[0] > 0,
+  );
+  const loraRows = s.svfVsLora
+    .map(
+      (r) =>
+        `| ${r.domain} | ${pct(r.base)} | ${pct(r.svf)} | ${pct(r.lora)} | ${gainCell(r.cmp)} |`,
+    )
+    .join('\n');
+  const svfWins = s.svfVsLora.filter((r) => r.cmp.ci95[0] > 0).length;
+  const loraWins = s.svfVsLora.filter((r) => r.cmp.ci95[1] < 0).length;
+  const alphaLines = t.alpha
+    .map((perSeed, i) =>
+      Object.entries(perSeed)
+        .map(
+          ([task, a]) =>
+            `${task} (seed ${t.seeds[i]}): ${a ? Object.entries(a).map(([k, v]) => `${k} ${v.toFixed(2)}`).join(', ') : 'base'}`,
+        )
+        .join('; '),
+    )
+    .filter(Boolean)
+    .map((l) => `  - ${l}`)
+    .join('\n');
   const md = `# t2 experiments: the papers' tables at small scale
 
 Generated by \`npm run experiment:t2\` on ${t.date.slice(0, 10)} from the committed scripts and results
-(\`experiments/*/results.json\`). Small models and synthetic tasks: these numbers test whether the
-methods behave as the papers describe, not the papers' absolute figures.
+(\`experiments/*/results.json\`; \`npm run experiment:t2 -- --report-only yes\` rewrites this file
+from them). Small models and synthetic tasks: these numbers test whether the methods behave as the
+papers describe, not the papers' absolute figures.
 
 ## Transformer² (${t.model})
 
-Test accuracy (greedy), mean ± 95% CI over ${t.seeds.length} seeds (${t.n} problems per family and seed;
-few-shot: ${t.shots} shots per family, CEM ${t.cem.iterations} iterations × population ${t.cem.population}).
+**What the bundled model is.** t2-tiny (0.4M parameters) is pretrained by t2 on the @t2/tasks
+mixture in two stages (\`scripts/make-t2-tiny.sh\`): skills first, then the same tasks with
+*competing answer conventions*: 65% of the answers are written in a distractor form that the
+rewards refuse (\`47.0\` for \`47\` in arith, \`"cba"\` for \`cba\` in string, \`(T)\` for \`T\` in
+logic). The base model therefore hedges between two ways of answering, and greedy decoding
+picks the distractor; an SVF expert has a mode to select. The held-out families \`shout\`,
+\`big\` and \`end\` ask skills the model has with new keywords, answered in *two* domains'
+conventions at once (\`big 17 42=\` → \`42\`, written \`(42.0)\` by the base), so no single
+expert answers them canonically; \`count\` and \`sort\` are skills the model never learned
+(the probe says so: \`t2 probe --task count\`). This is a constructed testbed: the gains below
+are the selection of a latent mode, which is what the paper argues SVF does at scale, not new
+skills.
 
-${header}
-${sep}
-${body}
+**Protocol.** Test split, ${t.n} problems per family, one fixed draw (seed ${t.evalSeed}) shared
+by every row, so every comparison is paired by problem. Experts: \`t2 rl\` with the reference
+recipe (${t.recipe.steps} steps, batch ${t.recipe.batch}, Adam lr 2e-3, greedy rollouts, clip
+1e-3, MLP weights, validation on ${t.recipe.valSize} validation-split problems every
+${t.recipe.validateEvery} steps with step 0 a candidate), ${seedsText} (seed 0 is the shipped
+expert set). Cells average the seeds; intervals are 95% paired-bootstrap intervals over problems
+of the per-problem seed-mean difference; p-values are exact McNemar (0/1 scores) or a sign-flip
+test (seed means). Few-shot: ${t.recipe.shots} validation-split shots per family, CEM (the runtime's
+defaults) over the three domain experts. Wall time: ${Object.entries(t.seconds)
+    .map(([k, v]) => `${k} ${(v / 60).toFixed(1)} min`)
+    .join(', ')}.
 
-${t2Verdict(t)}
+### Test accuracy (greedy; mean over seeds)
 
-## SVF vs LoRA with the same REINFORCE budget
+${accuracyTable(t)}
 
-${svfTable}
+### Each expert on its own domain (target: ≥ +10 points, interval excluding 0)
 
-${svf ? svfVerdict(svf) : ''}
+| domain | base | expert | gain over base | gain per seed | met |
+|---|---|---|---|---|---|
+${expertRows}
+
+### Strategies on the mixed seen test set (${DOMAINS.length * t.n} problems; target: ≥ 80% of the oracle's gain)
+
+Oracle (each prompt's own expert): ${gainCell(s.oracle)} over the base model.
+
+| strategy | accuracy | gain over base | share of the oracle's gain | vs oracle | pass-1 routing accuracy | met |
+|---|---|---|---|---|---|---|
+${stratRows}
+
+### Few-shot CEM on the held-out families (target: ≥ +5 points over the base and over the best single expert on ≥ 2 families)
+
+| family | base | best single expert | few-shot | few-shot vs base | few-shot vs best expert | met |
+|---|---|---|---|---|---|---|
+${fewRows}
+
+Met on ${fewWins.length} of ${s.fewShot.length} held-out families (${fewWins.map((f) => f.family).join(', ') || 'none'}).
+α found by CEM (normalised weights of the arith, string and logic experts):
+${alphaLines || '  - (none recorded)'}
+
+### SVF vs LoRA with the same REINFORCE budget (seed 0)
+
+| domain | base | SVF expert | LoRA r=${t.recipe.loraRank} | SVF − LoRA |
+|---|---|---|---|---|
+${loraRows}
+
+Trainable values: SVF ${t.trainable.svf.toLocaleString('en-US')} per expert, LoRA ${t.trainable.lora.toLocaleString('en-US')} (${(t.trainable.lora / Math.max(1, t.trainable.svf)).toFixed(1)}×). SVF is ahead (interval above 0) on ${svfWins} of ${s.svfVsLora.length} domains and behind on ${loraWins}.
+
+### The recipe against the reference (SakanaAI/self-adaptive-llms)
+
+| setting | reference | t2 default (\`t2 rl\`) | why a difference |
+|---|---|---|---|
+| optimiser, lr | Adam, 2e-3 | Adam, 2e-3 | — |
+| training answers | greedy (vLLM temperature 0) | greedy (\`--temperature 0\`) | — |
+| gradient-norm clip | 1e-3 | 1e-3 | — |
+| rewards | ±1, no normalisation, no clip | same | — |
+| KL term | \`kl_ref_coeff\` 0; KL(p_base ‖ p) | 0; KL(p_base ‖ p) | — |
+| adapted weights | MLP | MLP (gate, up, down) | — |
+| steps | 200 (train_task_expert.sh) | 200 | — |
+| batch | 256 | 32 | CPU time: 200 × 256 greedy rollouts is ~8× the run; the gains above were reached with 32 (not measured against 256 here) |
+| checkpoint choice | best on a validation split | best of step 0 and every ${t.recipe.validateEvery}th step on ${t.recipe.valSize} validation problems | step 0 counted so an expert is never worse than the base on validation |
+| CEM | population 32, elite 0.2, α in [0, 1], normalised | same | — |
 
 ## Bone, BAT, LoRA, PiSSA and full fine-tuning (stories260K, synthetic mapping task)
 

@@ -1,114 +1,257 @@
 /**
- * `npm run experiment:t2`: the Transformer² table at small scale on the bundled model.
- * Rows: base, each expert alone, prompt, classifier, few-shot, oracle; columns: each expert
- * domain and the held-out families; mean and 95% confidence interval over seeds (each seed
- * draws other test problems and, for few-shot, other shots and CEM samples). Then writes
- * experiments/REPORT.md with this table and the Bone and SVF tables.
+ * `npm run experiment:t2`: Transformer² on the bundled model, measured with paired tests.
+ *
+ * 1. SVF experts per domain for several seeds (`t2 rl`, the recipe of scripts/make-t2-tiny.sh;
+ *    seed 0 is the shipped expert set in models/t2-tiny/experts), and a LoRA baseline with the
+ *    same REINFORCE budget.
+ * 2. `t2 eval --predictions` on the same test problems for every row: the base model, each
+ *    expert, the prompt/classifier/oracle strategies (seen domains) and few-shot (held-out
+ *    families); n problems per family, one fixed draw.
+ * 3. Paired comparisons (paired bootstrap intervals, exact McNemar or sign-flip p-values) and
+ *    experiments/REPORT.md.
+ *
+ * Every step is cached under --work (a prediction file or expert that exists is reused; delete
+ * the folder or pass --fresh yes to redo it). Long: about an hour on two cores.
  */
-import { readFile, writeFile } from 'node:fs/promises';
-import { flags, meanCi, t2, timed } from '../lib/cli';
+import { existsSync } from 'node:fs';
+import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { flags, t2, timed } from '../lib/cli';
 import { writeReport } from './report';
 
 const opts = flags({
   model: 'models/t2-tiny',
   seeds: '3',
-  n: '50',
+  n: '1000',
+  'eval-seed': '1000',
+  steps: '200',
+  batch: '32',
+  'validate-every': '20',
+  'val-size': '500',
   shots: '8',
-  'cem-iterations': '5',
-  population: '32',
+  r: '4',
+  work: '.t2-cache/experiments/t2',
+  fresh: 'no',
   'report-only': 'no',
 });
-const families = ['arith', 'string', 'logic', 'count', 'sort'];
-const experts = ['arith', 'string', 'logic'];
+export const DOMAINS = ['arith', 'string', 'logic'];
+export const HELD_OUT = ['shout', 'big', 'end', 'count', 'sort'];
+export const FAMILIES = [...DOMAINS, ...HELD_OUT];
+const work = opts.work;
+const fresh = opts.fresh === 'yes';
 
-interface Cell {
-  mean: number;
-  ci95: number;
-  runs: number[];
-}
+/** One row's per-problem correctness on one family (0/1, problem order of the fixed draw). */
+export type Scores = number[];
+
 export interface T2Results {
   model: string;
-  families: string[];
-  seeds: number[];
-  n: number;
-  shots: number;
-  cem: { iterations: number; population: number };
-  rows: { name: string; cells: Record<string, Cell>; seconds: number }[];
   date: string;
+  n: number;
+  evalSeed: number;
+  seeds: number[];
+  recipe: { steps: number; batch: number; validateEvery: number; valSize: number; shots: number; loraRank: number };
+  /** base[family] */
+  base: Record<string, Scores>;
+  /** experts[domain][seed][family] */
+  experts: Record<string, Record<string, Scores>[]>;
+  /** strategies[name][seed][family] */
+  strategies: Record<string, Record<string, Scores>[]>;
+  /** lora[domain] on its own domain, svfSeed0[domain] likewise */
+  lora: Record<string, Scores>;
+  trainable: { svf: number; lora: number };
+  /** Pass-1 routing accuracy of prompt/classifier per seed. */
+  routing: Record<string, number[]>;
+  /** Few-shot α per seed and family. */
+  alpha: Record<string, Record<string, number> | null>[];
+  seconds: Record<string, number>;
 }
 
-/** Accuracy per family: one `t2 eval` per family so every family gets exactly n problems. */
-async function evalRow(args: string[], seed: number): Promise<Record<string, number>> {
-  const out: Record<string, number> = {};
-  for (const family of families) {
-    const text = await t2(['eval', '--model', opts.model, '--task', family, '--n', opts.n, '--seed', String(seed), '--json', ...args]);
-    out[family] = (JSON.parse(text.trim().split('\n').pop()!) as { accuracy: number }).accuracy;
+async function rl(args: string[]): Promise<{ trainableValues: number }> {
+  const lines = (await t2(['rl', ...args, '--json'])).trim().split('\n');
+  return JSON.parse(lines.at(-1)!);
+}
+
+const recipe = () => [
+  '--model', opts.model,
+  '--steps', opts.steps,
+  '--batch', opts.batch,
+  '--validate-every', opts['validate-every'],
+  '--val-size', opts['val-size'],
+];
+
+/** The expert folder of one seed: trained here, or the shipped set for seed 0. */
+async function expertSet(seed: number, trainable: { svf: number; lora: number }): Promise<string> {
+  if (seed === 0) return `${opts.model}/experts`;
+  const dir = `${work}/experts-seed${seed}`;
+  await mkdir(dir, { recursive: true });
+  for (const domain of DOMAINS) {
+    const out = `${work}/rl-${domain}-seed${seed}`;
+    if (fresh || !existsSync(`${out}/expert.safetensors`)) {
+      console.log(`training the ${domain} expert, seed ${seed}`);
+      const run = await rl([...recipe(), '--task', domain, '--seed', String(seed), '--out', out, '--overwrite']);
+      trainable.svf = run.trainableValues;
+    }
+    await copyFile(`${out}/expert.safetensors`, `${dir}/${domain}.safetensors`);
   }
-  return out;
+  // One classification expert (the shipped one) serves every seed: it routes, it does not answer.
+  await copyFile(`${opts.model}/experts/classifier.safetensors`, `${dir}/classifier.safetensors`);
+  return dir;
+}
+
+/** `t2 eval … --predictions FILE` on the fixed draw of one family; 0/1 per problem. */
+async function predictions(name: string, family: string, args: string[]): Promise<Scores> {
+  const file = `${work}/pred/${name}--${family}.jsonl`;
+  if (fresh || !existsSync(file)) {
+    await mkdir(`${work}/pred`, { recursive: true });
+    await t2(['eval', '--model', opts.model, '--task', family, '--n', opts.n, '--seed', opts['eval-seed'], '--json', '--predictions', file, ...args]);
+  }
+  const lines = (await readFile(file, 'utf8')).trim().split('\n');
+  return lines.map((l) => ((JSON.parse(l) as { correct: boolean }).correct ? 1 : 0));
 }
 
 async function main(): Promise<void> {
-  const read = async (p: string) => JSON.parse(await readFile(p, 'utf8').catch(() => 'null'));
   if (opts['report-only'] === 'yes') {
-    // Rewrites REPORT.md from the committed results without rerunning anything.
-    const saved = await read('experiments/transformer2/results.json');
-    await writeReport(saved, await read('experiments/bone/results.json'), await read('experiments/svf/results.json'));
+    await writeReport(JSON.parse(await readFile('experiments/transformer2/results.json', 'utf8')));
     console.log('wrote experiments/REPORT.md');
     return;
   }
-  const seeds = Array.from({ length: Number(opts.seeds) }, (_, i) => 1000 + i);
-  const expertsDir = `${opts.model}/experts`;
-  const configs: [string, (seed: number) => string[]][] = [
-    ['base', () => ['--strategy', 'none']],
-    ...experts.map((e) => [`expert: ${e}`, () => ['--expert', `${expertsDir}/${e}.safetensors`]] as [string, () => string[]]),
-    ['Transformer² prompt', () => ['--strategy', 'prompt']],
-    ['Transformer² classifier', () => ['--strategy', 'classifier']],
-    [
-      'Transformer² few-shot',
-      (seed) => [
-        '--strategy',
-        'few-shot',
-        '--shots',
-        opts.shots,
-        '--cem-iterations',
-        opts['cem-iterations'],
-        '--population',
-        opts.population,
-        '--alpha-cache',
-        `.t2-cache/experiments/t2/alpha-${seed}.json`,
-      ],
-    ],
-    ['oracle', () => ['--strategy', 'oracle']],
-  ];
-  const rows: T2Results['rows'] = [];
-  for (const [name, args] of configs) {
-    const runs: Record<string, number>[] = [];
-    const [, seconds] = await timed(async () => {
-      for (const seed of seeds) runs.push(await evalRow(args(seed), seed));
-    });
-    const cells = Object.fromEntries(
-      families.map((f) => {
-        const xs = runs.map((r) => r[f]!);
-        return [f, { ...meanCi(xs), runs: xs }];
-      }),
-    );
-    rows.push({ name, cells, seconds });
-    console.log(`${name}: ${families.map((f) => `${f} ${(100 * cells[f]!.mean).toFixed(1)}%`).join('  ')} (${seconds.toFixed(0)} s)`);
-  }
+  const seeds = Array.from({ length: Number(opts.seeds) }, (_, i) => i);
+  const seconds: Record<string, number> = {};
+  const trainable = { svf: 0, lora: 0 }; // filled from the files at the end (runs may be cached)
+  const sets: string[] = [];
+  [, seconds.experts] = await timed(async () => {
+    for (const seed of seeds) sets.push(await expertSet(seed, trainable));
+  });
+
+  const lora: Record<string, Scores> = {};
+  [, seconds.lora] = await timed(async () => {
+    for (const domain of DOMAINS) {
+      const out = `${work}/lora-${domain}`;
+      if (fresh || !existsSync(`${out}/lora/adapter_config.json`)) {
+        console.log(`training the LoRA baseline for ${domain}`);
+        const run = await rl([...recipe(), '--task', domain, '--method', 'lora', '--r', opts.r, '--seed', '0', '--out', out, '--overwrite']);
+        trainable.lora = run.trainableValues;
+      }
+      lora[domain] = await predictions(`lora-${domain}`, domain, ['--adapter', `${out}/lora`]);
+    }
+  });
+
+  const base: Record<string, Scores> = {};
+  [, seconds.base] = await timed(async () => {
+    for (const f of FAMILIES) base[f] = await predictions('base', f, []);
+  });
+
+  const experts: Record<string, Record<string, Scores>[]> = {};
+  [, seconds.experts_eval] = await timed(async () => {
+    for (const domain of DOMAINS) {
+      experts[domain] = [];
+      for (const seed of seeds) {
+        const row: Record<string, Scores> = {};
+        for (const f of FAMILIES) {
+          row[f] = await predictions(`expert-${domain}-seed${seed}`, f, ['--expert', `${sets[seed]}/${domain}.safetensors`]);
+        }
+        experts[domain]!.push(row);
+        console.log(`expert ${domain} seed ${seed}: ${FAMILIES.map((f) => `${f} ${pct(mean(row[f]!))}`).join('  ')}`);
+      }
+    }
+  });
+
+  const strategies: Record<string, Record<string, Scores>[]> = {};
+  const routing: Record<string, number[]> = { prompt: [], classifier: [] };
+  const alpha: T2Results['alpha'] = [];
+  [, seconds.strategies] = await timed(async () => {
+    for (const strategy of ['prompt', 'classifier', 'oracle', 'few-shot']) {
+      strategies[strategy] = [];
+      const fams = strategy === 'few-shot' ? HELD_OUT : DOMAINS;
+      for (const seed of seeds) {
+        const extra =
+          strategy === 'few-shot'
+            ? ['--shots', opts.shots, '--alpha-cache', `${work}/alpha-seed${seed}.json`]
+            : [];
+        const row: Record<string, Scores> = {};
+        for (const f of fams) {
+          row[f] = await predictions(`${strategy}-seed${seed}`, f, ['--strategy', strategy, '--experts', sets[seed]!, ...extra]);
+        }
+        strategies[strategy]!.push(row);
+        console.log(`${strategy} seed ${seed}: ${fams.map((f) => `${f} ${pct(mean(row[f]!))}`).join('  ')}`);
+        if (strategy === 'prompt' || strategy === 'classifier') {
+          routing[strategy]!.push(await routingAccuracy(`${strategy}-seed${seed}`));
+        }
+        if (strategy === 'few-shot') alpha.push(await fewShotAlpha(`${work}/alpha-seed${seed}.json`));
+      }
+    }
+  });
+
   const results: T2Results = {
     model: opts.model,
-    families,
-    seeds,
-    n: Number(opts.n),
-    shots: Number(opts.shots),
-    cem: { iterations: Number(opts['cem-iterations']), population: Number(opts.population) },
-    rows,
     date: new Date().toISOString(),
+    n: Number(opts.n),
+    evalSeed: Number(opts['eval-seed']),
+    seeds,
+    recipe: {
+      steps: Number(opts.steps),
+      batch: Number(opts.batch),
+      validateEvery: Number(opts['validate-every']),
+      valSize: Number(opts['val-size']),
+      shots: Number(opts.shots),
+      loraRank: Number(opts.r),
+    },
+    base,
+    experts,
+    strategies,
+    lora,
+    trainable: await trainableCounts(sets[0]!),
+    routing,
+    alpha,
+    seconds,
   };
-  await writeFile('experiments/transformer2/results.json', `${JSON.stringify(results, null, 2)}\n`);
-  await writeReport(results, await read('experiments/bone/results.json'), await read('experiments/svf/results.json'));
+  await writeFile('experiments/transformer2/results.json', `${JSON.stringify(results)}\n`);
+  await writeReport(results);
   console.log('wrote experiments/transformer2/results.json and experiments/REPORT.md');
 }
+
+/** Share of prompts whose pass-1 label was their own category, over the seen domains. */
+async function routingAccuracy(name: string): Promise<number> {
+  let right = 0;
+  let total = 0;
+  for (const f of DOMAINS) {
+    const lines = (await readFile(`${work}/pred/${name}--${f}.jsonl`, 'utf8')).trim().split('\n');
+    for (const l of lines) {
+      const p = JSON.parse(l) as { label: string | null; category: string };
+      total++;
+      if (p.label === p.category) right++;
+    }
+  }
+  return right / total;
+}
+
+async function fewShotAlpha(file: string): Promise<Record<string, Record<string, number> | null>> {
+  try {
+    const cache = JSON.parse(await readFile(file, 'utf8')) as { entries?: Record<string, { alpha?: number[]; experts?: string[] }> };
+    const out: Record<string, Record<string, number> | null> = {};
+    for (const [task, e] of Object.entries(cache.entries ?? cache)) {
+      const entry = e as { alpha?: number[]; experts?: string[] };
+      out[task] = entry.alpha && entry.experts ? Object.fromEntries(entry.experts.map((x, i) => [x, entry.alpha![i]!])) : null;
+    }
+    return out;
+  } catch {
+    return {};
+  }
+}
+
+/** Trainable values of an SVF expert set (all domains alike) and of a LoRA adapter. */
+async function trainableCounts(expertsDir: string): Promise<{ svf: number; lora: number }> {
+  const { readSafetensorsFile } = await import('@t2/tensor-core');
+  const svf = await readSafetensorsFile(`${expertsDir}/arith.safetensors`);
+  let svfCount = 0;
+  for (const t of svf.tensors.values()) svfCount += t.size;
+  const lora = await readSafetensorsFile(`${work}/lora-arith/lora/adapter_model.safetensors`);
+  let loraCount = 0;
+  for (const t of lora.tensors.values()) loraCount += t.size;
+  return { svf: svfCount, lora: loraCount };
+}
+
+const mean = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
+const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
 
 main().catch((err) => {
   console.error(err instanceof Error ? err.message : err);

@@ -1,22 +1,37 @@
-/** REINFORCE hyper-parameters; the defaults are the Transformer² reference's. */
+/**
+ * REINFORCE hyper-parameters. The defaults are the Transformer² reference's
+ * (SakanaAI/self-adaptive-llms, cfgs/optimization/reinforce.yaml and cfgs/config.yaml), except
+ * the batch: the reference uses 256 prompts per step; 32 is the smallest batch whose gradient
+ * pointed the way of the supervised direction reliably on t2-tiny (see experiments/REPORT.md).
+ */
 export interface ReinforceConfig {
-  /** Adam learning rate (reference 2e-3). */
+  /** Adam learning rate. Default 2e-3 (reference 2e-3). */
   lr?: number;
   /** Adam betas. */
   betas?: [number, number];
-  /** Global gradient-norm clip (reference 1e-3); Infinity turns it off. */
+  /** Global gradient-norm clip; Infinity turns it off. Default 1e-3 (reference 1e-3). */
   maxGradNorm?: number;
-  /** Prompts per step, one sampled answer each. */
+  /** Prompts per step, one answer each. Default 32 (reference 256). */
   batchSize?: number;
-  /** Sampling temperature for the training answers (0: greedy). */
+  /**
+   * Sampling temperature for the training answers. Default 0, greedy (the reference generates
+   * them with vLLM at temperature 0).
+   */
   temperature?: number;
   /** Answer length cap in tokens. */
   maxNewTokens?: number;
-  /** Weight of KL(p ‖ p_base) summed over the answer tokens; needs `setAdaptersEnabled`. */
+  /**
+   * Weight of KL(p_base ‖ p) summed over the answer tokens; needs `setAdaptersEnabled`.
+   * Default 0 (reference `kl_ref_coeff` 0).
+   */
   klCoeff?: number;
-  /** Subtract the batch mean and divide by the batch std before weighting log-probs. */
+  /**
+   * Subtract the batch mean and divide by the batch std before weighting log-probs. Default
+   * false (reference `rw_norm` 0): with greedy answers a batch that is all wrong would give
+   * no gradient at all.
+   */
   normalizeRewards?: boolean;
-  /** Clip the (normalised) rewards to [−rewardClip, rewardClip]. */
+  /** Clip the (normalised) rewards to [−rewardClip, rewardClip]. Default none (reference null). */
   rewardClip?: number;
   /** Stop an answer at any of these tokens (kept in the answer); the model's EOS ids by default. */
   eosTokenIds?: readonly number[];
@@ -41,8 +56,8 @@ export const REINFORCE_DEFAULTS: Readonly<ResolvedReinforceConfig> = Object.free
   lr: 2e-3,
   betas: [0.9, 0.999] as [number, number],
   maxGradNorm: 1e-3,
-  batchSize: 8,
-  temperature: 1,
+  batchSize: 32,
+  temperature: 0,
   maxNewTokens: 16,
   klCoeff: 0,
   normalizeRewards: false,

@@ -15,7 +15,7 @@ import {
 export interface PolicyLossOptions {
   /** Per-sample weights of −Σ log p (the shaped rewards), one per item. */
   rewards: ArrayLike<number>;
-  /** Weight of KL(p ‖ p_base) summed over each answer's tokens. */
+  /** Weight of KL(p_base ‖ p) summed over each answer's tokens. */
   klCoeff: number;
   /** Runs `fn` on the base model (adapters disabled); required when klCoeff > 0. */
   withBase?: <T>(fn: () => T) => T;
@@ -26,14 +26,16 @@ export interface PolicyLoss {
   loss: Tensor;
   /** Σ_t log p(a_t | prompt, a_<t) per sample. */
   logProbs: Float64Array;
-  /** KL(p ‖ p_base) summed over each sample's answer tokens (zeros when not computed). */
+  /** KL(p_base ‖ p) summed over each sample's answer tokens (zeros when not computed). */
   kl: Float64Array;
 }
 
 /**
  * The REINFORCE loss of the Transformer² reference: per sample
- * `−(Σ_t log p(a_t | prompt, a_<t)) · r`, plus `klCoeff · Σ_t KL(p_t ‖ p_base,t)` over the
- * answer tokens, averaged over the batch. Only answer positions reach the LM head.
+ * `−(Σ_t log p(a_t | prompt, a_<t)) · r`, plus `klCoeff · Σ_t KL(p_base,t ‖ p_t)` over the
+ * answer tokens, averaged over the batch. Only answer positions reach the LM head. The KL
+ * runs from the base model to the adapted one, as the reference's
+ * `F.kl_div(log_probs, ref_log_probs, log_target=True)` computes it: Σ p_base (log p_base − log p).
  */
 export function policyLoss(
   model: LlamaForCausalLM,
@@ -62,7 +64,7 @@ export function policyLoss(
       opts.withBase!(() => logSoftmax(completionLogits(model, items).logits)),
     );
     const logp = logSoftmax(logits);
-    const tokenKl = sum(mul(exp(logp), sub(logp, baseLogp)), -1); // [tokens]
+    const tokenKl = sum(mul(exp(baseLogp), sub(baseLogp, logp)), -1); // [tokens]
     itemOfRow.forEach((i, r) => {
       kl[i]! += tokenKl.data[r]!;
     });

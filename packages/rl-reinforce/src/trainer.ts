@@ -48,7 +48,7 @@ export interface StepLog {
   /** Share of the batch with a positive reward. */
   trainAccuracy: number;
   loss: number;
-  /** Mean over the batch of KL(p ‖ p_base) summed over answer tokens (0 without klCoeff). */
+  /** Mean over the batch of KL(p_base ‖ p) summed over answer tokens (0 without klCoeff). */
   kl: number;
   /** Mean Σ_t log p(a_t) of the sampled answers. */
   meanLogProb: number;
@@ -318,6 +318,13 @@ export class ReinforceTrainer<S extends PromptSample> {
       throw new Error(`train: steps must be an integer ≥ 0, got ${steps}`);
     const every = this.config.validateEvery;
     const canValidate = (this.opts.validationSamples?.length ?? 0) > 0;
+    // Step 0 (the parameters before any update) is a candidate like any other, so the kept
+    // best is never worse on validation than where training started.
+    if (canValidate && every > 0 && this.stepCount === 0 && this.validations.length === 0) {
+      const v = this.validate();
+      await opts.onValidation?.(v);
+      if (v.isBest) await opts.onBest?.(this.bestInfo!);
+    }
     while (this.stepCount < steps) {
       const log = this.trainStep();
       await opts.onStep?.(log);

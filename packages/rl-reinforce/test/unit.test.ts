@@ -17,9 +17,14 @@ describe('shapeRewards', () => {
 });
 
 describe('config', () => {
-  it('defaults to the reference (Adam lr 2e-3, clip 1e-3) and rejects bad values', () => {
+  it('defaults to the reference (Adam lr 2e-3, clip 1e-3, greedy answers, raw ±1 rewards, no KL) and rejects bad values', () => {
     expect(REINFORCE_DEFAULTS.lr).toBe(2e-3);
     expect(REINFORCE_DEFAULTS.maxGradNorm).toBe(1e-3);
+    expect(REINFORCE_DEFAULTS.temperature).toBe(0);
+    expect(REINFORCE_DEFAULTS.normalizeRewards).toBe(false);
+    expect(REINFORCE_DEFAULTS.rewardClip).toBeUndefined();
+    expect(REINFORCE_DEFAULTS.klCoeff).toBe(0);
+    expect(REINFORCE_DEFAULTS.batchSize).toBe(32);
     expect(resolveReinforceConfig({ batchSize: 4 }).batchSize).toBe(4);
     expect(() => resolveReinforceConfig({ batchSize: 0 })).toThrow(/batchSize/);
     expect(() => resolveReinforceConfig({ klCoeff: -1 })).toThrow(/klCoeff/);
@@ -54,7 +59,7 @@ function tinyModel() {
   return { model, w, withBase };
 }
 
-/** log p of every completion token and the KL at its position, from full-sequence forwards. */
+/** log p of every completion token and KL(p_base ‖ p) at its position, from full-sequence forwards. */
 function reference(
   model: LlamaForCausalLM,
   items: { prompt: number[]; completion: number[] }[],
@@ -71,8 +76,9 @@ function reference(
       completion.forEach((tok, j) => {
         const row = (prompt.length - 1 + j) * V;
         logp += Math.log(p.data[row + tok]!);
+        // KL(p_base ‖ p), the reference's F.kl_div(log p, log p_base, log_target=True).
         for (let v = 0; v < V; v++)
-          kl += p.data[row + v]! * Math.log(p.data[row + v]! / q.data[row + v]!);
+          kl += q.data[row + v]! * Math.log(q.data[row + v]! / p.data[row + v]!);
       });
       return { logp, kl };
     }),
@@ -87,7 +93,7 @@ describe('policyLoss', () => {
   ];
   const rewards = [1, -1, 0.5];
 
-  it('is mean_b[−(Σ_t log p(a_t))·r_b + β·KL_b] with KL(p‖p_base) over answer tokens', () => {
+  it('is mean_b[−(Σ_t log p(a_t))·r_b + β·KL_b] with KL(p_base‖p) over answer tokens', () => {
     const { model, withBase } = tinyModel();
     const ref = reference(model, items, withBase);
     const beta = 0.3;

@@ -6,6 +6,7 @@ export {
   OTHER_CATEGORY,
   parseCategory,
 } from './classify';
+export { writtenAnswer } from './conventions';
 export {
   type EvaluateOptions,
   type Evaluation,
@@ -15,7 +16,15 @@ export {
   type Score,
 } from './evaluate';
 export { ANSWER_END, answerLine, extractInteger, extractToken } from './extract';
-export { expertDomains, families, getFamily, heldOutFamilies } from './families';
+export {
+  big,
+  end,
+  expertDomains,
+  families,
+  getFamily,
+  heldOutFamilies,
+  shout,
+} from './families';
 export { JsonlError, type JsonlIssue, parseJsonl } from './jsonl';
 export { readJsonlFile } from './node/jsonl-file';
 export { loadRewardModule } from './node/reward-module';
@@ -23,4 +32,11 @@ export { exactMatchReward, numericReward, regexReward, userReward } from './rewa
 export { deriveSeed, hashString, Rng } from './rng';
 export { formatExample, mixture, type SampleOptions, sampleTask } from './sample';
 export { splitFractions, splitOf, splitSamples, splits } from './split';
+export {
+  mcnemarExact,
+  type PairedComparison,
+  type PairedOptions,
+  pairedComparison,
+  wilson95,
+} from './stats';
 export type { Problem, Reward, RewardFn, Sample, Split, TaskFamily } from './types';

@@ -41,4 +41,16 @@ export interface TaskFamily {
   extract(output: string): string;
   /** Exact match of the extracted answer: +1 or −1. */
   reward(prompt: string, output: string, answer: string): Reward;
+  /**
+   * The answer written in the family's competing convention (`47.0` for `47`, `"cba"` for
+   * `cba`, `(T)` for `T`). Pretraining text uses it in a share of the examples, so the base
+   * model hedges between two ways of answering; the reward refuses it, so an expert has a
+   * convention to pick. Absent: the family has one convention.
+   */
+  distractor?(answer: string): string;
+  /**
+   * A held-out family whose answers follow other families' conventions at once: each of
+   * these families' distractors applies independently, innermost first.
+   */
+  readonly conventions?: readonly TaskFamily[];
 }

@@ -35,6 +35,11 @@ function solve(prompt: string): string {
   if ((m = /^count ([a-e]) in ([a-e]{4,8})=$/.exec(prompt))) {
     return String(m[2]!.split(m[1]!).length - 1);
   }
+  if ((m = /^shout ([a-z]{3,5})=$/.exec(prompt))) return m[1]!.toUpperCase();
+  if ((m = /^end ([a-z]{3,5})=$/.exec(prompt))) return m[1]!.at(-1)!;
+  if ((m = /^big (\d\d) (\d\d)=$/.exec(prompt))) {
+    return String(Math.max(Number(m[1]), Number(m[2])));
+  }
   if ((m = /^sort (\d{3,4})=$/.exec(prompt))) {
     const counts = new Array(10).fill(0);
     for (const d of m[1]!) counts[Number(d)]++;
@@ -47,7 +52,7 @@ describe('task families', () => {
   it('has three expert domains with distinct categories and held-out families', () => {
     expect(expertDomains.map((f) => f.name)).toEqual(['arith', 'string', 'logic']);
     expect(expertCategories).toEqual(['math', 'string', 'logic']);
-    expect(heldOutFamilies.map((f) => f.name)).toEqual(['count', 'sort']);
+    expect(heldOutFamilies.map((f) => f.name)).toEqual(['count', 'sort', 'shout', 'big', 'end']);
     for (const f of heldOutFamilies) expect(expertCategories).toContain(f.category);
     expect(new Set(families.map((f) => f.name)).size).toBe(families.length);
   });

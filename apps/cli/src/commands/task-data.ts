@@ -102,5 +102,8 @@ export function answerBudget(tokenizer: TextTokenizer, samples: readonly Sample[
   return Math.max(8, longest + 2);
 }
 
-/** Task answers are at most 5 characters; with the newline that ends them this leaves room. */
-export const TASK_MAX_NEW_TOKENS = 8;
+/**
+ * Task answers: a composite answer is at most 10 characters (`ABCDE 198`), 15 in its
+ * distractor form (`"ABCDE" 198.0`); with the newline that ends it this leaves room.
+ */
+export const TASK_MAX_NEW_TOKENS = 16;

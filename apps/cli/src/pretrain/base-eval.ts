@@ -15,7 +15,7 @@ export function greedyAnswers(
   model: LlamaForCausalLM,
   tokenizer: TextTokenizer,
   prompts: readonly string[],
-  maxNewTokens = 8,
+  maxNewTokens = 16,
   batchSize = 32,
 ): string[] {
   const out: string[] = [];

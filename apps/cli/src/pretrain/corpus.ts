@@ -1,27 +1,65 @@
-import { classificationTask, expertDomains, formatExample, mixture, type Sample } from '@t2/tasks';
+import {
+  classificationTask,
+  expertDomains,
+  formatExample,
+  getFamily,
+  heldOutFamilies,
+  mixture,
+  Rng,
+  type Sample,
+  writtenAnswer,
+} from '@t2/tasks';
 
 export interface CorpusOptions {
   /** Task problems drawn from the expert domains (train split). */
   problems: number;
   /** Classification examples (prompt → category), for Transformer²'s prompt strategy. */
   classification: number;
+  /**
+   * Share of answers (of each part of a composite answer) written in the family's competing
+   * convention (`47.0`, `"cba"`, `(T)`). Default 0: canonical answers only.
+   */
+  distractorRate?: number;
+  /**
+   * Problems of the held-out families that answer in two domains' conventions at once
+   * (`shout`, `big`, `end`; train split). Default 0.
+   */
+  heldOut?: number;
   seed: number;
 }
 
 /**
  * The pretraining text: problems of every expert domain written as `prompt answer\n`,
- * and classification prompts answered with their category. Held-out families are
- * left out on purpose: they are for few-shot adaptation later.
+ * and classification prompts answered with their category. With `distractorRate` > 0 a share
+ * of the answers uses each family's competing convention, so the model learns both ways of
+ * answering and an expert has one to pick. The held-out families that combine two domains'
+ * conventions are taught with `heldOut` > 0 (kept out of expert training, not out of
+ * pretraining); `count` and `sort` never are: they stay skills the model lacks.
  */
 export function pretrainDocuments(opts: CorpusOptions): string[] {
+  const rate = opts.distractorRate ?? 0;
   const problems = mixture(expertDomains, { n: opts.problems, seed: opts.seed, split: 'train' });
   const labelled = classificationTask({
     n: opts.classification,
     seed: opts.seed + 1,
     split: 'train',
   });
-  const docs = [...problems, ...labelled].map((s: Sample) => formatExample(s));
-  return docs;
+  const stacked =
+    (opts.heldOut ?? 0) > 0
+      ? mixture(
+          heldOutFamilies.filter((f) => f.conventions),
+          { n: opts.heldOut!, seed: opts.seed + 3, split: 'train' },
+        )
+      : [];
+  // A generator of its own, so that rate 0 leaves the draws of the problems unchanged.
+  const style = new Rng(opts.seed + 4);
+  const written = (s: Sample): Sample =>
+    s.family === undefined
+      ? s
+      : { ...s, answer: writtenAnswer(getFamily(s.family), s, style, rate) };
+  return [...problems.map(written), ...labelled, ...stacked.map(written)].map((s) =>
+    formatExample(s),
+  );
 }
 
 /**

@@ -15,4 +15,6 @@ export const arith = defineFamily({
     return { prompt: `${hi}-${lo}=`, answer: String(hi - lo) };
   },
   extract: extractInteger,
+  // A float-formatted integer: the same number, but not the integer the task asks for.
+  distractor: (answer) => `${answer}.0`,
 });

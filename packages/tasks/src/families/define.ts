@@ -8,6 +8,7 @@ interface FamilySpec {
   description: string;
   generate(rng: Rng): Problem;
   extract(output: string): string;
+  distractor?(answer: string): string;
 }
 
 /** Builds a family whose reward is the exact match of its extracted answer. */

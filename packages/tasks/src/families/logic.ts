@@ -25,4 +25,6 @@ export const logic = defineFamily({
     }
   },
   extract: extractToken,
+  // The verdict in parentheses: the same value, but not the bare token the task asks for.
+  distractor: (answer) => `(${answer})`,
 });

@@ -15,4 +15,6 @@ export const string = defineFamily({
     return { prompt: `${op} ${word}=`, answer };
   },
   extract: extractToken,
+  // The word in quotes: the same letters, but not the bare word the task asks for.
+  distractor: (answer) => `"${answer}"`,
 });
