@@ -21,6 +21,7 @@ import type {
   Trace,
   Transformer2Runtime,
 } from '@t2/transformer2-runtime';
+import { writeFileAtomic } from '@t2/tensor-core';
 import { installAdapter } from './adapters';
 import { BACKEND_FLAG, backendUsage, useBackend } from './backend';
 import { loadModelForCli, parseFlags, parseNumber } from './model-path';
@@ -62,10 +63,12 @@ const USAGE =
   '  --n N                  problems in all for --task, shared by its families (default 100)\n' +
   '  --split NAME           train, validation or test (default test for --task; all lines for --data)\n' +
   '  --seed S               which problems are drawn (default 0)\n' +
-  '  --max-new-tokens N     answer length cap (default 8 for tasks; from the data otherwise)\n' +
+  '  --max-new-tokens N     answer length cap (default 16 for tasks; from the data otherwise)\n' +
   '  --batch B              prompts decoded at once (default 16)\n' +
   `  --cache DIR            SVD factor cache (default ${DEFAULT_SVD_CACHE})\n` +
-  '  --json                 print {"accuracy", "n", "correct", "meanReward", "perCategory", "perFamily"} only\n\n' +
+  '  --json                 print {"accuracy", "n", "correct", "meanReward", "perCategory", "perFamily"} only\n' +
+  '  --predictions FILE     also write one JSON line per sample: prompt, answer, output, correct, family,\n' +
+  '                         category (and the pass-1 label with --strategy), for paired comparisons\n\n' +
   'Transformer² (two passes over the SVF experts of --experts; replaces --expert/--alpha/--adapter):\n' +
   "  --strategy NAME        none (base), prompt, classifier, few-shot, or oracle (each sample's true category)\n" +
   '  --shots N              few-shot: labelled examples per family, drawn from its validation split (default 8);\n' +
@@ -191,6 +194,7 @@ export const evalCommand: Command = {
       'max-new-tokens': { type: 'string' },
       batch: { type: 'string' },
       json: { type: 'boolean', default: false },
+      predictions: { type: 'string' },
       strategy: { type: 'string' },
       shots: { type: 'string' },
       ...RUNTIME_FLAGS,
@@ -307,6 +311,9 @@ export const evalCommand: Command = {
     const result: Evaluation = await evaluate(samples, async () => outputs[next++]!, {
       reward: reward.rewardFn,
     });
+    if (values.predictions) {
+      await writePredictions(values.predictions, samples, outputs, result);
+    }
 
     if (values.json) {
       const { accuracy, total, correct, meanReward, perCategory, perFamily } = result;
@@ -341,6 +348,8 @@ export interface StrategyEvaluation {
   /** Mean milliseconds per prompt of each step (the few-shot search is in `fewShot`). */
   timings: { pass1Ms: number; composeMs: number; pass2Ms: number; totalMs: number };
   traces: Trace[];
+  /** The answer to each sample, in order. */
+  outputs: string[];
 }
 
 export interface EvaluateStrategyOptions {
@@ -488,6 +497,7 @@ export async function evaluateStrategy(
       totalMs: sums.totalMs / n,
     },
     traces,
+    outputs,
   };
 }
 
@@ -515,6 +525,7 @@ async function evalStrategyCommand(
       refresh?: boolean;
       json?: boolean;
       data?: string;
+      predictions?: string;
     };
   },
 ): Promise<number> {
@@ -579,6 +590,15 @@ async function evalStrategyCommand(
   );
   bar.finish();
   const { evaluation: e } = result;
+  if (values.predictions) {
+    await writePredictions(
+      values.predictions,
+      samples,
+      result.outputs,
+      e,
+      result.traces.map((t) => t.label),
+    );
+  }
   if (values.json) {
     io.stdout(
       `${JSON.stringify({
@@ -638,4 +658,29 @@ function printFewShot(
     for (const line of f.alpha ? alphaBars(f.alpha, experts) : ['base model'])
       io.stdout(`    ${line}\n`);
   }
+}
+
+/**
+ * One JSON line per sample (prompt, answer, output, correct, family, category, pass-1 label),
+ * written atomically: what paired comparisons of two runs on the same problems need.
+ */
+async function writePredictions(
+  file: string,
+  samples: readonly Sample[],
+  outputs: readonly string[],
+  evaluation: Evaluation,
+  labels?: readonly (string | null | undefined)[],
+): Promise<void> {
+  const lines = samples.map((s, i) =>
+    JSON.stringify({
+      prompt: s.prompt,
+      answer: s.answer,
+      output: outputs[i],
+      correct: evaluation.results[i]!.correct,
+      ...(s.family !== undefined && { family: s.family }),
+      ...(s.category !== undefined && { category: s.category }),
+      ...(labels && { label: labels[i] ?? null }),
+    }),
+  );
+  await writeFileAtomic(file, `${lines.join('\n')}\n`);
 }

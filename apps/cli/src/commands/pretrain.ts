@@ -1,6 +1,6 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { createConfig, LlamaForCausalLM, saveHfFolder, TextTokenizer } from '@t2/llama';
+import { createConfig, LlamaForCausalLM, loadModel, saveHfFolder, TextTokenizer } from '@t2/llama';
 import { type EncodedExample, type StepInfo, trainSft } from '@t2/sft';
 import { getBackend, Rng, writeFileAtomic } from '@t2/tensor-core';
 import { familyAccuracies } from '../pretrain/base-eval';
@@ -11,7 +11,7 @@ import { useBackend } from './backend';
 import { parseFlags, parseNumber } from './model-path';
 import { claimOutputDir, lockFolder, removeStaleTemps } from './output-dir';
 import { ProgressBar, trainingHooks } from './progress';
-import type { Command } from './types';
+import { type Command, UsageError } from './types';
 
 export const pretrain: Command = {
   name: 'pretrain',
@@ -31,6 +31,9 @@ export const pretrain: Command = {
     '  --hidden F             MLP size (default 8·D/3, a multiple of 8)\n' +
     '  --problems N           task problems in the corpus (default 100000)\n' +
     '  --classification N     classification prompts in the corpus (default 10000)\n' +
+    '  --held-out N           problems of the held-out families shout, big, end (default 0)\n' +
+    "  --distractor-rate R    share of answers in the family's competing convention (default 0)\n" +
+    '  --init DIR             continue from this model folder (its architecture; default: new)\n' +
     '  --seed S               initialisation and corpus (default 0)\n' +
     '  --eval-n N             problems per family in the final accuracy check (default 200)\n' +
     '  --backend NAME         tensor backend (default auto)\n' +
@@ -51,6 +54,9 @@ export const pretrain: Command = {
       hidden: { type: 'string' },
       problems: { type: 'string' },
       classification: { type: 'string' },
+      'held-out': { type: 'string' },
+      'distractor-rate': { type: 'string' },
+      init: { type: 'string' },
       seed: { type: 'string' },
       'eval-n': { type: 'string' },
       backend: { type: 'string', default: 'auto' },
@@ -69,6 +75,16 @@ export const pretrain: Command = {
     const heads = int(values.heads, '--heads', 4);
     const problems = int(values.problems, '--problems', 100_000);
     const classification = int(values.classification, '--classification', 10_000);
+    const heldOut = parseNumber(values['held-out'], '--held-out', {
+      integer: true,
+      min: 0,
+      fallback: 0,
+    });
+    const distractorRate = parseNumber(values['distractor-rate'], '--distractor-rate', {
+      min: 0,
+      max: 1,
+      fallback: 0,
+    });
     const evalN = int(values['eval-n'], '--eval-n', 200);
     const out = values.out!;
     // Never over a model that is there (models/t2-tiny by default) unless --overwrite; one run
@@ -76,14 +92,22 @@ export const pretrain: Command = {
     await claimOutputDir(out, {
       command: 't2 pretrain',
       overwrite: values.overwrite,
-      inputs: [],
+      inputs: [{ flag: '--init', path: values.init }],
     });
     await useBackend(values.backend);
     const say = (t: string) => (values.json ? io.stderr(t) : io.stdout(t));
 
     const { tokenizerJson, tokenizerConfig, vocabSize } = charTokenizerFiles();
     const tokenizer = new TextTokenizer(tokenizerJson, tokenizerConfig);
-    const config = createConfig({
+    // --init continues from a model folder (a second pretraining stage); the architecture
+    // is then that model's, and the architecture flags do not apply.
+    const init = values.init ? await loadModel(values.init, { skipTokenizer: true }) : undefined;
+    if (init && init.config.vocabSize !== vocabSize) {
+      throw new UsageError(
+        `--init ${values.init}: vocabulary of ${init.config.vocabSize} tokens, t2's character tokenizer has ${vocabSize}`,
+      );
+    }
+    const config = init?.config ?? createConfig({
       hiddenSize: dim,
       intermediateSize: int(values.hidden, '--hidden', Math.round((dim * 8) / 3 / 8) * 8),
       numHiddenLayers: int(values.layers, '--layers', 4),
@@ -97,9 +121,15 @@ export const pretrain: Command = {
       padTokenId: 0,
       tieWordEmbeddings: true,
     });
-    const model = new LlamaForCausalLM(config, { rng: new Rng(seed) });
+    const model = init?.model ?? new LlamaForCausalLM(config, { rng: new Rng(seed) });
 
-    const docs = pretrainDocuments({ problems, classification, seed }).map((d) =>
+    const docs = pretrainDocuments({
+      problems,
+      classification,
+      heldOut,
+      distractorRate,
+      seed,
+    }).map((d) =>
       tokenizer.encode(d, { addSpecialTokens: false }),
     );
     new Rng(seed + 2).shuffle(docs);
@@ -182,7 +212,15 @@ export const pretrain: Command = {
           `npx t2 pretrain ${argv.filter((a) => a !== '--resume' && a !== '--json').join(' ')}`.trim(),
         config,
         parameters: model.numParameters(),
-        corpus: { problems, classification, sequences: sequences.length, seqLength },
+        corpus: {
+          problems,
+          classification,
+          heldOut,
+          distractorRate,
+          sequences: sequences.length,
+          seqLength,
+        },
+        init: values.init,
         training: {
           steps: result.steps,
           batch,

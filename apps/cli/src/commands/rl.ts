@@ -179,16 +179,16 @@ const USAGE =
   "  --reward SPEC          task (the family's own; default with --task), exact (default with --data),\n" +
   '                         numeric[:TOL], regex[:PATTERN] (whole answer line), module:FILE\n' +
   '  --method svf|lora      SVF expert (default) or the LoRA baseline\n' +
-  '  --steps N              REINFORCE updates (default 100)\n' +
-  '  --batch B              prompts per update, one sampled answer each (default 8)\n' +
-  '  --lr LR                Adam learning rate (default 2e-3)\n' +
-  '  --clip C               global gradient-norm clip (default 1e-3)\n' +
-  '  --kl K                 KL(p ‖ p_base) coefficient (default 0)\n' +
+  '  --steps N              REINFORCE updates (default 200; reference 200)\n' +
+  '  --batch B              prompts per update, one answer each (default 32; reference 256)\n' +
+  '  --lr LR                Adam learning rate (default 2e-3; reference 2e-3)\n' +
+  '  --clip C               global gradient-norm clip (default 1e-3; reference 1e-3)\n' +
+  '  --kl K                 KL(p_base ‖ p) coefficient (default 0; reference 0)\n' +
   '  --normalize-rewards    subtract the batch mean reward and divide by its std (a baseline)\n' +
-  '  --temperature T        sampling temperature of the training answers (default 1)\n' +
-  '  --max-new-tokens N     answer length cap (default 8 for tasks; from the data otherwise)\n' +
+  '  --temperature T        sampling temperature of the training answers (default 0: greedy, as the reference)\n' +
+  '  --max-new-tokens N     answer length cap (default 16 for tasks; from the data otherwise)\n' +
   '  --validate-every N     greedy validation accuracy every N steps; keeps the best (default 10; 0: never)\n' +
-  '  --val-size N           validation problems drawn for --task (default 64)\n' +
+  '  --val-size N           validation problems drawn for --task (default 500)\n' +
   '  --checkpoint-every N   also checkpoint every N steps (default 10)\n' +
   '  --target LIST          adapted layers, comma-separated (default gate_proj,up_proj,down_proj)\n' +
   '  --r R                  LoRA rank (default 4); --alpha A its alpha (default R)\n' +
@@ -258,7 +258,7 @@ async function rlInto(
   const fams: TaskFamily[] | undefined =
     values.task === undefined ? undefined : parseFamilies(values.task);
   const reward = await parseRewardSpec(values.reward, { task: fams !== undefined });
-  const steps = parseNumber(values.steps, '--steps', { integer: true, min: 1, fallback: 100 });
+  const steps = parseNumber(values.steps, '--steps', { integer: true, min: 1, fallback: 200 });
   const seed = parseNumber(values.seed, '--seed', { integer: true, min: 0, fallback: 0 });
   const validateEvery = parseNumber(values['validate-every'], '--validate-every', {
     integer: true,
@@ -277,15 +277,15 @@ async function rlInto(
     maxGradNorm: parseNumber(values.clip, '--clip', { min: Number.MIN_VALUE, fallback: 1e-3 }),
     klCoeff: parseNumber(values.kl, '--kl', { min: 0, fallback: 0 }),
     normalizeRewards: values['normalize-rewards'],
-    batchSize: parseNumber(values.batch, '--batch', { integer: true, min: 1, fallback: 8 }),
-    temperature: parseNumber(values.temperature, '--temperature', { min: 0, fallback: 1 }),
+    batchSize: parseNumber(values.batch, '--batch', { integer: true, min: 1, fallback: 32 }),
+    temperature: parseNumber(values.temperature, '--temperature', { min: 0, fallback: 0 }),
     seed,
     validateEvery,
   };
   const valSize = parseNumber(values['val-size'], '--val-size', {
     integer: true,
     min: 0,
-    fallback: 64,
+    fallback: 500,
   });
   const targets =
     values.target === undefined
