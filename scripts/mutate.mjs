@@ -62,7 +62,7 @@ for (const mod of chosen) {
     for (const m of f.mutants) {
       let status = m.status;
       const line = lines[m.location.start.line - 1].trim();
-      const nextLine = lines[m.location.start.line] ?? '';
+      const nextLines = lines.slice(m.location.start.line, m.location.start.line + 3).join('\n');
       const original = spanText(f.source, m.location);
       const where = `${path}:${m.location.start.line}:${m.location.start.column}`;
       const what = `${m.mutatorName}: ${original.replace(/\s+/g, ' ')} → ${(m.replacement ?? '').replace(/\s+/g, ' ')}`;
@@ -71,7 +71,7 @@ for (const mod of chosen) {
           (e) =>
             path === `${mod.pkg}/${e.file}` &&
             line.includes(e.line) &&
-            (e.next === undefined || nextLine.includes(e.next)) &&
+            (e.next === undefined || nextLines.includes(e.next)) &&
             e.original === original &&
             e.replacement === m.replacement,
         );

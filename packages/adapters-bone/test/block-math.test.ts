@@ -42,6 +42,24 @@ describe('invert (Gauss-Jordan with partial pivoting)', () => {
     close(matmul(invert(Float64Array.from(a4), 4, 'm'), a4, 4), eye(4), 1e-12);
   });
 
+  it('swaps in the row with the largest entry when the pivot is zero (3×3)', () => {
+    // After column 0, the (1, 1) entry is 0 and only row 2 can be the pivot.
+    for (const a of [
+      [1, 0, 0, 0, 0, 1, 0, 1, 0],
+      [1, 0, 5, 0, 0, 1, 0, 1, 0],
+      [2, 0, 1, 0, 0, 3, 1, 4, 0],
+      [0, 0, 1, 0, 1, 0, 1, 0, 0],
+    ]) {
+      const inv = invert(Float64Array.from(a), 3, 'm');
+      close(matmul(a, inv, 3), eye(3), 1e-12);
+    }
+  });
+
+  it('the singular threshold is inclusive: |pivot| ≤ 1e-12 · max(scale, 1)', () => {
+    expect(() => invert(Float64Array.from([1e-12, 0, 0, 1]), 2, 'm')).toThrow(/singular/);
+    close(invert(Float64Array.from([2e-12, 0, 0, 1]), 2, 'm'), [5e11, 0, 0, 1], 1);
+  });
+
   it('refuses singular blocks, relative to the size of the entries', () => {
     expect(() => invert(Float64Array.from([1, 2, 2, 4]), 2, 'I + B[0]')).toThrow(
       'I + B[0] is singular, so BAT cannot be unmerged exactly',
