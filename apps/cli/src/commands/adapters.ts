@@ -2,6 +2,7 @@ import { basename, resolve } from 'node:path';
 import * as bone from '@t2/adapters-bone';
 import * as lora from '@t2/adapters-lora';
 import type { LlamaForCausalLM } from '@t2/llama';
+import { readTextFileChecked } from '@t2/tensor-core';
 import { UsageError } from './types';
 
 /** What the CLI reads of an adapter folder's adapter_config.json before loading it. */
@@ -19,15 +20,20 @@ export async function peftTypeOf(dir: string): Promise<string> {
 
 /** peft_type and target_modules of an adapter folder, checked. */
 export async function readAdapterHeader(dir: string): Promise<AdapterHeader> {
-  const { readFile } = await import('node:fs/promises');
-  let text: string;
-  try {
-    text = await readFile(`${dir}/adapter_config.json`, 'utf8');
-  } catch {
+  // A regular file of sane size only: a symlink to /dev/zero would hang readFile.
+  const { stat } = await import('node:fs/promises');
+  const dirStat = await stat(dir).catch(() => null);
+  if (!dirStat) throw new UsageError(`--adapter ${dir}: no such folder`);
+  if (!dirStat.isDirectory())
+    throw new UsageError(
+      `--adapter ${dir}: is a file, expected a PEFT adapter folder (adapter_config.json, adapter_model.safetensors)`,
+    );
+  const read = await readTextFileChecked(`${dir}/adapter_config.json`, { optional: true });
+  if (read === null)
     throw new UsageError(
       `--adapter ${dir}: no adapter_config.json (expected a PEFT adapter folder)`,
     );
-  }
+  const text = read;
   let json: { peft_type?: unknown; target_modules?: unknown };
   try {
     json = JSON.parse(text);

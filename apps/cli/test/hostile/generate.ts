@@ -364,7 +364,7 @@ export async function generateHostileCases(root: string): Promise<HostileCase[]>
     name: 'model.safetensors is a named pipe',
     argv: logits(fifoDir),
     expect: 'refused',
-    match: 'no model.safetensors or model.safetensors.index.json',
+    match: 'is not a regular file',
     names: fifoDir,
   });
   add({
@@ -377,7 +377,7 @@ export async function generateHostileCases(root: string): Promise<HostileCase[]>
       }),
     ),
     expect: 'refused',
-    match: 'no model.safetensors or model.safetensors.index.json',
+    match: 'model.safetensors: is a folder, expected a .safetensors file',
   });
   const fifoModel = join(root, 'model.fifo');
   execFileSync('mkfifo', [fifoModel]);
@@ -388,6 +388,33 @@ export async function generateHostileCases(root: string): Promise<HostileCase[]>
     expect: 'refused',
     match: 'not a regular file or folder',
     names: fifoModel,
+  });
+  const zeroLink = (file: string) => async (dir: string) => {
+    execFileSync('rm', ['-f', join(dir, file)]);
+    execFileSync('ln', ['-s', '/dev/zero', join(dir, file)]);
+  };
+  for (const file of ['config.json', 'tokenizer.json', 'generation_config.json']) {
+    add({
+      cls: 'non-regular-files',
+      name: `${file} a symlink to /dev/zero`,
+      argv: logits(await variant(zeroLink(file))),
+      expect: 'refused',
+      match: 'is not a regular file',
+      names: file,
+    });
+  }
+  add({
+    cls: 'non-regular-files',
+    name: 'model.safetensors.index.json a symlink to /dev/zero',
+    argv: logits(
+      await variant(async (dir) => {
+        execFileSync('rm', [weights(dir)]);
+        await zeroLink('model.safetensors.index.json')(dir);
+      }),
+    ),
+    expect: 'refused',
+    match: 'is not a regular file',
+    names: 'model.safetensors.index.json',
   });
   add({
     cls: 'non-regular-files',
@@ -650,6 +677,11 @@ export async function generateHostileCases(root: string): Promise<HostileCase[]>
       await writeFile(f, Buffer.concat([await readFile(f), Buffer.from('xx')]));
     },
     'adapter_model.safetensors',
+  );
+  await adapter(
+    'adapter_config.json a symlink to /dev/zero',
+    'is not a regular file',
+    zeroLink('adapter_config.json'),
   );
   add({
     cls: 'adapter',

@@ -1,6 +1,7 @@
 import {
   assertFinite,
   loadSafetensorsFolder,
+  readTextFileChecked,
   type Tensor,
   useDefaultBackend,
 } from '@t2/tensor-core';
@@ -157,14 +158,10 @@ async function shardLocator(fs: Fs, path: Path, dir: string): Promise<(tensor: s
 }
 
 /** Parsed JSON, or undefined when the file does not exist. */
-export async function readJson(fs: Fs, file: string): Promise<unknown> {
-  let text: string;
-  try {
-    text = await fs.readFile(file, 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw new CheckpointError(`${file}: cannot read (${(err as Error).message})`);
-  }
+export async function readJson(_fs: Fs, file: string): Promise<unknown> {
+  // Regular files of sane size only: config.json -> /dev/zero would otherwise hang.
+  const text = await readTextFileChecked(file, { optional: true });
+  if (text === null) return undefined;
   try {
     return JSON.parse(text);
   } catch (err) {

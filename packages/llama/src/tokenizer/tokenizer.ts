@@ -1,6 +1,6 @@
 import { Template } from '@huggingface/jinja';
 import { Tokenizer } from '@huggingface/tokenizers';
-import { InputError } from '@t2/tensor-core';
+import { InputError, readTextFileChecked } from '@t2/tensor-core';
 
 /** A tokenizer.json / tokenizer_config.json that cannot be used as it is; names the file. */
 export class TokenizerError extends InputError {
@@ -262,15 +262,10 @@ function chatTemplateOf(value: unknown): string | null {
  * A chat_template.jinja file, where present, is the chat template.
  */
 export async function loadTokenizerFolder(dir: string): Promise<TextTokenizer | null> {
-  const [fs, path] = await Promise.all([import('node:fs/promises'), import('node:path')]);
-  const read = async (name: string): Promise<string | null> => {
-    try {
-      return await fs.readFile(path.join(dir, name), 'utf8');
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
-      throw err;
-    }
-  };
+  const path = await import('node:path');
+  // Regular files of sane size only (a symlink to /dev/zero would hang readFile).
+  const read = (name: string): Promise<string | null> =>
+    readTextFileChecked(path.join(dir, name), { optional: true });
   const parse = (name: string, text: string): Record<string, unknown> => {
     try {
       return JSON.parse(text);

@@ -3,6 +3,7 @@ import {
   InputError,
   type OptimizerState,
   readSafetensorsFile,
+  readTextFileChecked,
   type Tensor,
   writeFileAtomic,
   writeSafetensorsFile,
@@ -83,11 +84,10 @@ export async function loadCheckpoint(
       );
     else return null;
   }
-  const fs = await import('node:fs/promises');
   const stateFile = `${from}/${STATE}`;
   let state: TrainerState & { optimizer: { step: number; lr: number } };
   try {
-    state = JSON.parse(await fs.readFile(stateFile, 'utf8'));
+    state = JSON.parse((await readTextFileChecked(stateFile))!);
   } catch (err) {
     throw new SftCheckpointError(`${stateFile}: unreadable (${(err as Error).message})`);
   }

@@ -4,6 +4,7 @@ import { InputError } from './errors';
 import { readSafetensorsFile, writeSafetensorsFile } from './file';
 import { assertFinite } from './finite';
 import { nodeModules } from './node';
+import { readTextFileChecked } from './text-file';
 
 // A PEFT adapter folder (adapter_config.json + adapter_model.safetensors), shared by every
 // adapter method so their files look alike and move between t2 and Python.
@@ -50,16 +51,10 @@ export async function readAdapterFolder(dir: string): Promise<AdapterFolder> {
     throw new InputError(
       `${dir}: is a file, expected a PEFT adapter folder (adapter_config.json, adapter_model.safetensors)`,
     );
-  try {
-    text = await fs.readFile(configFile, 'utf8');
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    throw new InputError(
-      code === 'ENOENT'
-        ? `${configFile}: missing (expected a PEFT adapter folder)`
-        : `${configFile}: cannot read (${code ?? (err as Error).message})`,
-    );
-  }
+  const read = await readTextFileChecked(configFile, { optional: true });
+  if (read === null)
+    throw new InputError(`${configFile}: missing (expected a PEFT adapter folder)`);
+  text = read;
   let config: unknown;
   try {
     config = JSON.parse(text);

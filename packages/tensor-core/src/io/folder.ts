@@ -12,6 +12,7 @@ import {
   type SerializeOptions,
   type TensorDict,
 } from './safetensors';
+import { readTextFileChecked } from './text-file';
 
 // Hugging Face file names.
 export const SINGLE_FILE = 'model.safetensors';
@@ -22,10 +23,14 @@ export function shardName(i: number, count: number): string {
   return `model-${String(i + 1).padStart(5, '0')}-of-${String(count).padStart(5, '0')}.safetensors`;
 }
 
+/**
+ * Whether something is at `file` (of any kind): a folder, device or pipe under a weight
+ * file's name is then refused by the reader with what it is, not taken for "no file".
+ */
 async function exists(file: string): Promise<boolean> {
   const { fs } = await nodeModules();
   return fs.stat(file).then(
-    (s) => s.isFile(),
+    () => true,
     () => false,
   );
 }
@@ -40,7 +45,7 @@ export async function loadSafetensorsFolder(
   dir: string,
   opts: LoadFolderOptions = {},
 ): Promise<SafetensorsFile> {
-  const { fs, path } = await nodeModules();
+  const { path } = await nodeModules();
   const single = path.join(dir, SINGLE_FILE);
   if (await exists(single)) {
     if (opts.check) {
@@ -57,7 +62,7 @@ export async function loadSafetensorsFolder(
     throw new SafetensorsError(`no ${SINGLE_FILE} or ${INDEX_FILE} in this folder`, { file: dir });
   }
 
-  const weightMap = parseIndex(await fs.readFile(indexFile, 'utf8'), indexFile);
+  const weightMap = parseIndex((await readTextFileChecked(indexFile))!, indexFile);
   const byShard = new Map<string, string[]>();
   for (const [name, shard] of weightMap) {
     if (shard !== path.basename(shard) || shard === '.' || shard === '..') {

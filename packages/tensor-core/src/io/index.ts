@@ -34,3 +34,4 @@ export {
   serializeSafetensors,
   type TensorDict,
 } from './safetensors';
+export { MAX_TEXT_FILE_BYTES, readTextFileChecked } from './text-file';
