@@ -238,6 +238,22 @@ describe('t2 train / t2 rl never replace an earlier run', () => {
     expect(existsSync(join(out, LOCK_FILE))).toBe(false);
   });
 
+  it('a lock whose pid now belongs to another program (pid reuse) is stale', async () => {
+    const out = join(dir, 'reused-pid');
+    await mkdir(out);
+    const other = spawn('sleep', ['60']);
+    try {
+      await writeFile(
+        join(out, LOCK_FILE),
+        JSON.stringify({ pid: other.pid, command: 't2 train' }),
+      );
+      const r = await run(trainArgs(out));
+      expect(r.code, r.stderr).toBe(0);
+    } finally {
+      other.kill('SIGKILL');
+    }
+  });
+
   it('removes the temporary files and folders of killed runs', async () => {
     const out = join(dir, 'leftovers');
     expect((await run(trainArgs(out, 'bone', 2))).code).toBe(0);

@@ -81,9 +81,16 @@ function pidAlive(pid: number): boolean {
   if (pid === process.pid) return true;
   try {
     process.kill(pid, 0);
-    return true;
   } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
+    if ((err as NodeJS.ErrnoException).code !== 'EPERM') return false;
+  }
+  // The pid may have been reused by an unrelated program since a run was killed: on Linux,
+  // a live holder is a node process.
+  try {
+    const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+    return /node/.test(cmdline);
+  } catch {
+    return true;
   }
 }
 
