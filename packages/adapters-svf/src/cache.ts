@@ -1,4 +1,4 @@
-import { readSafetensorsFile, writeSafetensorsFile } from '@t2/tensor-core';
+import { firstNonFinite, readSafetensorsFile, writeSafetensorsFile } from '@t2/tensor-core';
 import { decomposeWeight, factorsFromArrays, type SvfFactors } from './factors';
 import type { WeightLike } from './hash';
 
@@ -27,6 +27,8 @@ async function readCached(
     if (metadata.format !== CACHE_FORMAT) return null;
     const [U, S, V] = [tensors.get('U'), tensors.get('S'), tensors.get('V')];
     if (!U || !S || !V) return null;
+    // A poisoned cache entry (NaN/Infinity) is a miss: decomposing again fixes it.
+    if ([U, S, V].some((t) => firstNonFinite(t.data) >= 0)) return null;
     const [out, inF] = weight.shape as [number, number];
     return factorsFromArrays(U.data, S.data, V.data, out, inF, name);
   } catch {
