@@ -45,9 +45,10 @@ export default {
   ignoreStatic: true,
   incremental: true,
   incrementalFile: `${out}/incremental.json`,
-  // The machine is shared (two cores): one test runner, one checker.
-  concurrency: 1,
-  timeoutMS: 20000,
+  // The machine is shared (two cores): one test runner, one checker ($T2_MUTATE_CONCURRENCY
+  // may say 2).
+  concurrency: Number(process.env.T2_MUTATE_CONCURRENCY ?? 1),
+  timeoutMS: 5000,
   timeoutFactor: 2,
   reporters: ['json', 'html', 'clear-text', 'progress-append-only'],
   jsonReporter: { fileName: `${out}/mutation.json` },

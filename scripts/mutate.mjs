@@ -12,6 +12,8 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 const args = process.argv.slice(2);
 const tableOnly = args.includes('--table');
 const names = args.filter((a) => !a.startsWith('--'));
+// --reports=DIR reads DIR/<module>/mutation.json instead (e.g. a copy of an earlier run).
+const reportsDir = args.find((a) => a.startsWith('--reports='))?.slice('--reports='.length);
 const chosen = names.length ? names.map(moduleNamed) : modules;
 
 const failed = [];
@@ -47,7 +49,7 @@ function spanText(source, loc) {
 
 const rows = [];
 for (const mod of chosen) {
-  const file = `${root}reports/mutation/${mod.name}/mutation.json`;
+  const file = `${reportsDir ?? `${root}reports/mutation`}/${mod.name}/mutation.json`;
   if (!existsSync(file)) {
     rows.push({ module: mod.name, note: 'no report' });
     continue;
