@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { wasmSimdSupported } from '@t2/tensor-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { commands } from '../src/commands/index';
 
 /**
  * Every command computes on the fast backend by default. The built CLI is spawned as users
@@ -112,6 +113,23 @@ const COMMANDS: [string, () => string[]][] = [
   ],
   ['eval', () => ['eval', '--model', bundled, '--task', 'arith', '--n', '4']],
   [
+    'probe',
+    () => [
+      'probe',
+      '--model',
+      bundled,
+      '--task',
+      'arith',
+      '--n',
+      '4',
+      '--k',
+      '2',
+      '--fit-steps',
+      '1',
+      ...cache(),
+    ],
+  ],
+  [
     'run',
     () => ['run', '--model', bundled, '--strategy', 'prompt', '--prompt', '12+35=', ...cache()],
   ],
@@ -214,8 +232,12 @@ describe.skipIf(!existsSync(cli) || !existsSync(bundled))('--backend on every co
     );
   });
 
+  it('every command has a case here (a new command is checked too)', () => {
+    expect(COMMANDS.map(([name]) => name).sort()).toEqual(commands.map((c) => c.name).sort());
+  });
+
   it('every command lists --backend in its --help', () => {
-    for (const [name] of COMMANDS) {
+    for (const { name } of commands) {
       const r = spawnSync(process.execPath, [cli, name, '--help'], { encoding: 'utf8' });
       expect(r.stdout, name).toMatch(/--backend NAME/);
     }
