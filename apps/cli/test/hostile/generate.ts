@@ -10,8 +10,10 @@
  * apps/cli/test/hostile.test.ts runs every case (part of `npm test`).
  */
 import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { cp, mkdir, readFile, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import * as lora from '@t2/adapters-lora';
 import * as svf from '@t2/adapters-svf';
 import { loadModel } from '@t2/llama';
@@ -605,6 +607,41 @@ export async function generateHostileCases(root: string): Promise<HostileCase[]>
     match: "model\\.norm\\.weight': holds -Infinity",
     names: 'model.safetensors',
   });
+  {
+    // llama2.c checkpoints are scanned too (stories260K from the shared fixtures).
+    const shared =
+      process.env.T2_SHARED ?? fileURLToPath(new URL('../../../../../shared', import.meta.url));
+    const bin = join(shared, 'fixtures/stories260K/stories260K.bin');
+    if (existsSync(bin)) {
+      const bytes = await readFile(bin);
+      bytes.writeFloatLE(Number.NaN, 28 + 4 * 100);
+      const f = join(root, 'nan-stories.bin');
+      await writeFile(f, bytes);
+      add({
+        cls: 'non-finite',
+        name: 'NaN in a llama2.c checkpoint',
+        argv: ['logits', '--model', f, '--tokens', '1,2'],
+        expect: 'refused',
+        match: "tensor 'model\\.embed_tokens\\.weight': holds NaN",
+        names: 'nan-stories.bin',
+      });
+    }
+  }
+  add({
+    cls: 'non-finite',
+    name: 'NaN in the last element of the last layer',
+    argv: logits(
+      await variant(
+        editSt((st) => {
+          const e = entryOf(st, 'model.layers.1.mlp.down_proj.weight');
+          st.data.writeFloatLE(Number.NaN, e.data_offsets[1] - 4);
+        }),
+      ),
+    ),
+    expect: 'refused',
+    match: "down_proj\\.weight': holds NaN at \\[15, 31\\]",
+    names: 'model.safetensors',
+  });
   add({
     cls: 'non-finite',
     name: 'NaN in a weight with --skip-finite-check: the NaN reaches the logits',
@@ -771,6 +808,7 @@ export async function generateHostileCases(root: string): Promise<HostileCase[]>
     join(root, `train-out-${n++}`),
     ...extra,
   ];
+  const goodData = await data('good.jsonl', `${goodLine}\n${goodLine}\n`);
   const longLine = await data(
     'long-line.jsonl',
     `${goodLine}\n${JSON.stringify({ prompt: '1+', completion: 'x'.repeat(20_000_000) })}\n${goodLine}\n`,
@@ -893,6 +931,36 @@ export async function generateHostileCases(root: string): Promise<HostileCase[]>
     expect: 'refused',
     match: 'not a folder',
     names: 'good.safetensors',
+  });
+  add({
+    cls: 'messages',
+    name: 'merge --out an existing file',
+    argv: ['merge', '--model', base, '--adapter', adapterDir, '--out', join(base, 'config.json')],
+    expect: 'refused',
+    match: 'the input --model|is a file, expected a folder',
+    names: 'config.json',
+  });
+  add({
+    cls: 'messages',
+    name: 'train --out a file',
+    argv: train(goodData, ['--out', join(root, 'one.jsonl')]),
+    expect: 'refused',
+    match: 'is a file, expected a folder',
+    names: 'one.jsonl',
+  });
+  add({
+    cls: 'messages',
+    name: '--expert a symlink to /dev/zero',
+    argv: evalWith(
+      await (async () => {
+        const f = join(root, 'zero.safetensors');
+        execFileSync('ln', ['-s', '/dev/zero', f]);
+        return f;
+      })(),
+    ),
+    expect: 'refused',
+    match: 'is not a regular file',
+    names: 'zero.safetensors',
   });
   return cases;
 }
