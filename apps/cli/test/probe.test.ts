@@ -66,6 +66,7 @@ describe('t2 probe', () => {
     expect(r.stdout).toMatch(/--k K +samples per problem .*\(default 8\)/);
     expect(r.stdout).toMatch(/--fit-steps N .*\(default 100/);
     expect(r.stdout).toMatch(/at\s+least 2 points and at least 3 problems of --n/);
+    expect(r.stdout).toMatch(/at least 10% of the problems greedy gets wrong/);
     expect(r.stdout).toContain('t2 probe --model models/t2-tiny --task string');
   });
 

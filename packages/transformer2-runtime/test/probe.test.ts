@@ -98,13 +98,22 @@ describe('probeVerdict', () => {
   it('gives REINFORCE no headroom when only the supervised fit gains', () => {
     const v = probeVerdict({ ...base, greedy: 0, passAtK: 0, ceiling: 0.3 });
     expect(v.kind).toBe('no-headroom');
-    expect(v.line).toMatch(/sampling never finds/);
+    expect(v.line).toMatch(/^no headroom: the skill is missing .*sampling \(almost\) never finds/);
   });
   it('is unclear when sampling finds answers the fit does not reach', () => {
     expect(probeVerdict({ ...base, greedy: 0.5, passAtK: 0.8, ceiling: 0.5 }).kind).toBe('unclear');
     expect(probeVerdict({ ...base, greedy: 0.5, passAtK: 0.8, ceiling: null }).kind).toBe(
       'unclear',
     );
+  });
+  it('needs pass@k to find the answers of a tenth of the problems greedy gets wrong', () => {
+    // count on the bundled model: a few lucky one-digit guesses, and a fit that learns the answers.
+    const count = { ...base, greedy: 0.005, passAtK: 0.035, ceiling: 0.335 };
+    expect(probeVerdict(count).kind).toBe('no-headroom');
+    expect(probeVerdict({ ...count, passAtK: 0.105 }).kind).toBe('gain');
+    expect(probeVerdict({ ...count, minFound: 0.02 }).kind).toBe('gain');
+    // Near the top, a tenth of the few failures is little: greedy 90%, pass@8 92%.
+    expect(probeVerdict({ ...base, greedy: 0.9, passAtK: 0.92, ceiling: 0.93 }).kind).toBe('gain');
   });
   it('counts a gain from the threshold on', () => {
     expect(

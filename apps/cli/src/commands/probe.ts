@@ -36,12 +36,13 @@ const USAGE =
   '                  correct answers of train-split problems (Adam on the cross-entropy of\n' +
   "                  answer + '\\n', answer tokens only): about the most REINFORCE with SVF reaches\n" +
   'each with its Wilson 95% interval, and prints a one-line verdict. A gain counts when it is at\n' +
-  `least ${100 * D.minGain} points and at least ${D.minProblems} problems of --n (with --n 200: 2 points; --n 50: 6 points):\n` +
+  `least ${100 * D.minGain} points and at least ${D.minProblems} problems of --n (with --n 200: 2 points; --n 50: 6 points);\n` +
+  `pass@k must also find the answer of at least ${100 * D.minFound}% of the problems greedy gets wrong:\n` +
   '  gain         pass@k and supervised SVF both beat greedy: "SVF can plausibly gain ~N points\n' +
   '               here", N = supervised SVF − greedy\n' +
   '  no headroom  neither does ("the skill is missing"; "at its ceiling" when pass@k ≥ 50%), or only\n' +
-  '               the supervised fit does ("the skill is missing": sampling never finds the answers\n' +
-  '               the fit learns, so REINFORCE gets no reward to learn from)\n' +
+  '               the supervised fit does ("the skill is missing": sampling (almost) never finds the\n' +
+  '               answers the fit learns, so REINFORCE gets no reward to learn from)\n' +
   '  unclear      pass@k does, the short fit does not (try more --fit-steps)\n\n' +
   '  --model PATH           Hugging Face folder with tokenizer.json\n' +
   backendUsage() +

@@ -38,6 +38,7 @@ export const PROBE_DEFAULTS = {
   fitLr: 1e-2,
   minGain: 0.02,
   minProblems: 3,
+  minFound: 0.1,
   seed: 0,
 } as const;
 
@@ -73,6 +74,11 @@ export interface ProbeOptions<S extends ProbeSample = ProbeSample> {
   minGain?: number;
   /** …and at least this many problems of `evalSamples` (default 3). */
   minProblems?: number;
+  /**
+   * Sampling counts only when pass@k finds the answer of at least this share of the problems
+   * greedy gets wrong (default 0.1): a few lucky guesses (a one-digit count) are no skill.
+   */
+  minFound?: number;
   onProgress?: (event: ProbeProgress) => void;
 }
 
@@ -131,6 +137,8 @@ export interface ProbeResult {
   ceilingGain: number;
   /** The smallest gain (share) the verdict counts: max(minGain, minProblems / n). */
   threshold: number;
+  /** pass@k − greedy must also reach this share of the problems greedy gets wrong. */
+  minFound: number;
   verdict: ProbeVerdict;
   timings: {
     greedyMs: number;
@@ -174,8 +182,9 @@ const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
  * The verdict from the three accuracies. REINFORCE can only reinforce answers the model
  * samples, and the supervised fit says how far SVF's few values can move the answers; so
  * a gain is predicted when both pass@k and the supervised SVF accuracy beat greedy by at
- * least `threshold`, and there is no headroom when neither does — or when only the fit
- * does (it learnt answers sampling never finds: REINFORCE would get no signal).
+ * least `threshold` — pass@k also by `minFound` (default 0.1) of the problems greedy gets
+ * wrong — and there is no headroom when neither does, or when only the fit does (it learnt
+ * answers sampling never finds: REINFORCE would get no signal).
  */
 export function probeVerdict(r: {
   greedy: number;
@@ -183,11 +192,13 @@ export function probeVerdict(r: {
   ceiling: number | null;
   k: number;
   threshold: number;
+  minFound?: number;
 }): ProbeVerdict {
   const samplingGain = r.passAtK - r.greedy;
   const ceilingGain = r.ceiling === null ? null : r.ceiling - r.greedy;
   const numbers = `(greedy ${pct(r.greedy)}, pass@${r.k} ${pct(r.passAtK)}, supervised SVF ${r.ceiling === null ? '—' : pct(r.ceiling)})`;
-  const sampled = samplingGain >= r.threshold;
+  const minFound = r.minFound ?? PROBE_DEFAULTS.minFound;
+  const sampled = samplingGain >= r.threshold && samplingGain >= minFound * (1 - r.greedy) - 1e-12;
   if (ceilingGain === null) {
     return sampled
       ? {
@@ -224,7 +235,7 @@ export function probeVerdict(r: {
     return {
       kind: 'no-headroom',
       points: 0,
-      line: `no headroom: the skill is missing ${numbers}; the supervised fit learns answers that sampling never finds, so REINFORCE would get no reward to learn from`,
+      line: `no headroom: the skill is missing ${numbers}; the supervised fit learns answers that sampling (almost) never finds, so REINFORCE would get (almost) no reward to learn from`,
     };
   }
   return {
@@ -321,6 +332,7 @@ export async function probeHeadroom<S extends ProbeSample>(
   const targets = [...(opts.targets ?? PROBE_TARGETS)];
   const minGain = opts.minGain ?? PROBE_DEFAULTS.minGain;
   const minProblems = opts.minProblems ?? PROBE_DEFAULTS.minProblems;
+  const minFound = opts.minFound ?? PROBE_DEFAULTS.minFound;
   const progress = opts.onProgress ?? (() => {});
   const positive = (name: string, v: number, integer: boolean) => {
     if (!(v > 0) || !Number.isFinite(v) || (integer && !Number.isInteger(v)))
@@ -491,6 +503,7 @@ export async function probeHeadroom<S extends ProbeSample>(
     ceiling: ceiling?.accuracy ?? null,
     k,
     threshold,
+    minFound,
   });
   return {
     n,
@@ -512,6 +525,7 @@ export async function probeHeadroom<S extends ProbeSample>(
     samplingGain: passAtK.accuracy - greedy.accuracy,
     ceilingGain: ceiling ? ceiling.accuracy - greedy.accuracy : 0,
     threshold,
+    minFound,
     verdict,
     timings: {
       greedyMs: t1 - t0,
