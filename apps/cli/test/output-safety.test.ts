@@ -193,6 +193,14 @@ describe('t2 train / t2 rl never replace an earlier run', () => {
     expect(await snapshot(modelDir)).toEqual(before);
   });
 
+  it('quickstart --out inside the model is refused before anything is written', async () => {
+    const before = await snapshot(modelDir);
+    const r = await run(['quickstart', '--model', modelDir, '--out', join(modelDir, 'tour')]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/inside the input --model/);
+    expect(await snapshot(modelDir)).toEqual(before);
+  });
+
   it('rl into a non-empty folder is refused', async () => {
     const out = join(dir, 'rl-occupied');
     await mkdir(out);

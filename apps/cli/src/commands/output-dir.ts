@@ -193,15 +193,14 @@ export async function removeStaleTemps(dir: string, depth = 2): Promise<string[]
   return removed;
 }
 
-/**
- * Claims an output folder for a command: checks it is none of the inputs, takes its lock,
- * clears leftovers of killed runs, and refuses a non-empty folder unless `overwrite` or
- * `resume` says the user means it. Call before loading anything large.
- */
-export async function claimOutputDir(out: string, opts: ClaimOptions): Promise<OutputDir> {
-  const flag = opts.flag ?? '--out';
+/** Refuses an output folder that is one of the inputs or inside one (before anything is written). */
+export function refuseInputs(
+  out: string,
+  inputs: readonly { flag: string; path: string | undefined }[],
+  flag = '--out',
+): void {
   const target = realish(out);
-  for (const input of opts.inputs ?? []) {
+  for (const input of inputs) {
     if (!input.path) continue;
     const src = realish(input.path);
     if (within(target, src)) {
@@ -210,6 +209,16 @@ export async function claimOutputDir(out: string, opts: ClaimOptions): Promise<O
       );
     }
   }
+}
+
+/**
+ * Claims an output folder for a command: checks it is none of the inputs, takes its lock,
+ * clears leftovers of killed runs, and refuses a non-empty folder unless `overwrite` or
+ * `resume` says the user means it. Call before loading anything large.
+ */
+export async function claimOutputDir(out: string, opts: ClaimOptions): Promise<OutputDir> {
+  const flag = opts.flag ?? '--out';
+  refuseInputs(out, opts.inputs ?? [], flag);
   const s = await stat(out).catch((err: NodeJS.ErrnoException) => {
     if (err.code === 'ENOENT') return null;
     throw new UsageError(`${flag} ${out}: cannot use it (${err.code ?? err.message})`);

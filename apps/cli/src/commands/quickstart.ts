@@ -13,6 +13,7 @@ import { quickstartReport } from '../quickstart/report';
 import { BACKEND_FLAG, backendUsage, useBackend } from './backend';
 import { evaluateStrategy, settleTaskAlpha, type TaskAlphaInfo } from './eval';
 import { parseFlags, parseNumber } from './model-path';
+import { refuseInputs } from './output-dir';
 import { formatDuration, ProgressBar } from './progress';
 import {
   alphaBars,
@@ -123,6 +124,11 @@ export const quickstart: Command = {
     });
     const model = values.model!;
     const expertsDir = values.experts ?? join(model, 'experts');
+    // The tour writes its adapter and report under --out, never into the model or experts.
+    refuseInputs(values.out!, [
+      { flag: '--model', path: model },
+      { flag: '--experts', path: expertsDir },
+    ]);
     if (!existsSync(join(model, 'config.json'))) {
       io.stderr(missingModelMessage({ model, expertsDir, missing: 'model' }));
       return 1;
