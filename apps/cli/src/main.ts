@@ -2,8 +2,10 @@ import { readFileSync, realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describeError } from './commands/errors';
 import { commandHelp } from './commands/examples';
+import { applyGlobalFlags, resetGlobalFlags } from './commands/global-flags';
 import { commands } from './commands/index';
 import { releaseOutputDirs } from './commands/output-dir';
+import { closestNames } from './commands/suggest';
 import type { CommandIO } from './commands/types';
 
 export type { Command, CommandIO } from './commands/types';
@@ -21,30 +23,12 @@ export function version(): string {
   return String(pkg.version);
 }
 
-/** Edit distance between two short words (for "did you mean"). */
-function editDistance(a: string, b: string): number {
-  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const cur = [i];
-    for (let j = 1; j <= b.length; j++) {
-      cur[j] = Math.min(
-        prev[j]! + 1,
-        cur[j - 1]! + 1,
-        prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1),
-      );
-    }
-    prev = cur;
-  }
-  return prev[b.length]!;
-}
-
-/** The commands a mistyped name probably meant (distance ≤ 2, or a prefix). */
+/** The commands a mistyped name probably meant. */
 export function suggestCommands(name: string): string[] {
-  return commands
-    .map((c) => ({ name: c.name, d: editDistance(name, c.name) }))
-    .filter((c) => c.d <= Math.min(2, Math.max(1, c.name.length - 2)) || c.name.startsWith(name))
-    .sort((a, b) => a.d - b.d)
-    .map((c) => c.name);
+  return closestNames(
+    name,
+    commands.map((c) => c.name),
+  );
 }
 
 /** Runs the CLI with `argv` (without node and script) and returns the exit code. */
@@ -72,7 +56,7 @@ export async function main(argv: string[], io: CommandIO = processIO()): Promise
     return 0;
   }
   try {
-    return await command.run(rest, io);
+    return await command.run(applyGlobalFlags(rest), io);
   } catch (err) {
     // Bad input (a file, a flag, data) exits 2 with its one-line reason; anything else is a
     // bug in t2 and exits 1 (apps/cli/README.md).
@@ -82,6 +66,7 @@ export async function main(argv: string[], io: CommandIO = processIO()): Promise
     return code;
   } finally {
     await releaseOutputDirs();
+    resetGlobalFlags();
   }
 }
 
