@@ -14,6 +14,10 @@ process.env.T2_SHARED ??= fileURLToPath(new URL('../shared/', import.meta.url));
 process.env.T2_TEST_BACKENDS ??= 'js';
 const out = `reports/mutation/${mod.name}`;
 const mutated = mod.mutate.map((f) => `${mod.pkg}/${f}`);
+// `npm run mutate -- --retest` sets this to the lines of the surviving mutants: only those are
+// run again (Stryker's incremental mode does not see new vitest tests, so it would reuse the
+// old "survived"), and scripts/mutate.mjs merges the result into the module's report.
+const retest = process.env.T2_MUTATE_RETEST ? JSON.parse(process.env.T2_MUTATE_RETEST) : null;
 
 // The TypeScript checker compiles only the mutated files and what they import (not the
 // package's tests and benches): a third of the work on every check. Written before Stryker
@@ -40,10 +44,10 @@ export default {
   checkers: ['typescript'],
   tsconfigFile,
   typescriptChecker: { prioritizePerformanceOverAccuracy: true },
-  mutate: mutated,
+  mutate: retest ?? mutated,
   coverageAnalysis: 'perTest',
   ignoreStatic: true,
-  incremental: true,
+  incremental: !retest,
   incrementalFile: `${out}/incremental.json`,
   // The machine is shared (two cores): one test runner, one checker ($T2_MUTATE_CONCURRENCY
   // may say 2).
@@ -51,8 +55,8 @@ export default {
   timeoutMS: 5000,
   timeoutFactor: 2,
   reporters: ['json', 'html', 'clear-text', 'progress-append-only'],
-  jsonReporter: { fileName: `${out}/mutation.json` },
-  htmlReporter: { fileName: `${out}/index.html` },
+  jsonReporter: { fileName: `${out}/${retest ? 'retest' : 'mutation'}.json` },
+  htmlReporter: { fileName: `${out}/${retest ? 'retest' : 'index'}.html` },
   clearTextReporter: { allowColor: false, logTests: false, reportMutants: true },
   tempDirName: '.stryker-tmp',
   cleanTempDir: true,

@@ -2,9 +2,10 @@
 // turn (one at a time, incremental: only mutants whose code or tests changed are run again),
 // then a score table per module read from reports/mutation/<module>/mutation.json.
 // `npm run mutate -- --table` prints the table of the last reports without running Stryker;
-// `--verbose` also lists the equivalent mutants with their reasons.
+// `--verbose` also lists the equivalent mutants with their reasons. `--retest` runs only the
+// surviving mutants of the last report again, after tests were added (see retestSurvivors).
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { moduleNamed, modules } from './mutate-modules.mjs';
 
@@ -17,17 +18,76 @@ const reportsDir = args.find((a) => a.startsWith('--reports='))?.slice('--report
 const chosen = names.length ? names.map(moduleNamed) : modules;
 
 const failed = [];
+const retest = args.includes('--retest');
+
+function stryker(mod, extraEnv = {}) {
+  const started = Date.now();
+  console.log(`\n=== mutate ${mod.name} (${mod.pkg})${retest ? ', survivors again' : ''} ===`);
+  const r = spawnSync('npx', ['stryker', 'run', 'stryker.config.mjs'], {
+    cwd: root,
+    stdio: 'inherit',
+    env: { ...process.env, T2_MUTATE_MODULE: mod.name, ...extraEnv },
+  });
+  console.log(`=== ${mod.name}: ${((Date.now() - started) / 1000).toFixed(0)} s ===`);
+  if (r.status !== 0) failed.push(mod.name);
+  return r.status === 0;
+}
+
+const sameMutant = (a, b) =>
+  a.mutatorName === b.mutatorName &&
+  a.replacement === b.replacement &&
+  a.location.start.line === b.location.start.line &&
+  a.location.start.column === b.location.start.column &&
+  a.location.end.line === b.location.end.line &&
+  a.location.end.column === b.location.end.column;
+
+/**
+ * Runs the surviving mutants of the last full report again (new tests are not seen by Stryker's
+ * incremental mode) and writes their new results into mutation.json and the incremental file.
+ */
+function retestSurvivors(mod) {
+  const dir = `${root}reports/mutation/${mod.name}`;
+  const file = `${dir}/mutation.json`;
+  if (!existsSync(file)) return stryker(mod);
+  const report = JSON.parse(readFileSync(file, 'utf8'));
+  const ranges = [];
+  for (const [path, f] of Object.entries(report.files)) {
+    const lines = new Set();
+    for (const m of f.mutants) {
+      if (m.status === 'Survived' || m.status === 'NoCoverage') {
+        for (let l = m.location.start.line; l <= m.location.end.line; l++) lines.add(l);
+      }
+    }
+    for (const l of lines) ranges.push(`${path}:${l}-${l}`);
+  }
+  if (!ranges.length) return true;
+  if (!stryker(mod, { T2_MUTATE_RETEST: JSON.stringify(ranges) })) return false;
+  const again = JSON.parse(readFileSync(`${dir}/retest.json`, 'utf8'));
+  let changed = 0;
+  for (const [path, f] of Object.entries(again.files)) {
+    const old = report.files[path];
+    if (!old) continue;
+    for (const m of f.mutants) {
+      const o = old.mutants.find((x) => sameMutant(x, m));
+      if (o && o.status !== m.status) {
+        changed++;
+        o.status = m.status;
+        o.statusReason = m.statusReason;
+        o.killedBy = m.killedBy;
+        o.coveredBy = m.coveredBy;
+      }
+    }
+  }
+  console.log(`${mod.name}: ${changed} mutant result(s) changed on the second run`);
+  writeFileSync(file, JSON.stringify(report));
+  writeFileSync(`${dir}/incremental.json`, JSON.stringify(report));
+  return true;
+}
+
 if (!tableOnly) {
   for (const mod of chosen) {
-    const started = Date.now();
-    console.log(`\n=== mutate ${mod.name} (${mod.pkg}) ===`);
-    const r = spawnSync('npx', ['stryker', 'run', 'stryker.config.mjs'], {
-      cwd: root,
-      stdio: 'inherit',
-      env: { ...process.env, T2_MUTATE_MODULE: mod.name },
-    });
-    console.log(`=== ${mod.name}: ${((Date.now() - started) / 1000).toFixed(0)} s ===`);
-    if (r.status !== 0) failed.push(mod.name);
+    if (retest) retestSurvivors(mod);
+    else stryker(mod);
   }
 }
 
