@@ -95,10 +95,11 @@ describe('t2 rl', () => {
       expect(s.minReward).toBeLessThanOrEqual(s.meanReward);
       expect(s.maxReward).toBeGreaterThanOrEqual(s.meanReward);
     }
-    expect(events.filter((e) => e.event === 'validation').map((v) => v.step)).toEqual([2, 4]);
+    // Step 0 (the untrained expert, i.e. the base model) is a validation candidate too.
+    expect(events.filter((e) => e.event === 'validation').map((v) => v.step)).toEqual([0, 2, 4]);
     const done = events.at(-1);
     expect(done.event).toBe('done');
-    expect(done.best.step).toBeOneOf([2, 4]);
+    expect(done.best.step).toBeOneOf([0, 2, 4]);
     // log.jsonl holds the same step and validation lines.
     const log = (await readFile(join(out, 'log.jsonl'), 'utf8'))
       .trim()
@@ -244,7 +245,7 @@ describe('t2 rl', () => {
       '--json',
     ]);
     expect(r.stderr).not.toMatch(/Error/);
-    expect(r.code).toBe(0);
+    expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toMatch(/14 train \/ 5 validation samples/);
     expect(r.stderr).toMatch(/no validation: the saved adapter is the last one/);
     const steps = r.stdout
@@ -281,7 +282,7 @@ describe('t2 rl', () => {
     const unknown = await run([...base, '--task', 'algebra']);
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toMatch(
-      /--task: unknown task family 'algebra' \(known: arith, string, logic, count, sort\)/,
+      /--task: unknown task family 'algebra' \(known: arith, string, logic, count, sort, shout, big, end\)/,
     );
     const badReward = await run([...base, '--task', 'arith', '--reward', 'fuzzy']);
     expect(badReward.code).toBe(2);
@@ -321,6 +322,30 @@ describe('t2 rl', () => {
     expect(numericTask.code).toBe(2);
     expect(numericTask.stderr).toMatch(
       /--reward numeric: the answer of sample \d+ of --task arith,string .* is not a number/,
+    );
+    // Characters the model's tokenizer lacks would train on <unk>: refused, naming them.
+    const accents = join(dir, 'accents.jsonl');
+    await writeFile(
+      accents,
+      `${Array.from({ length: 40 }, (_, i) => JSON.stringify({ prompt: `café ${i}=`, answer: 'é' })).join('\n')}\n`,
+    );
+    const bundled = fileURLToPath(new URL('../../../models/t2-tiny', import.meta.url));
+    const unreadable = await run([
+      'rl',
+      '--model',
+      bundled,
+      '--data',
+      accents,
+      '--steps',
+      '1',
+      '--cache',
+      cache,
+      '--out',
+      join(dir, 'bad-accents'),
+    ]);
+    expect(unreadable.code).toBe(2);
+    expect(unreadable.stderr).toMatch(
+      /the tokenizer has no token for 1 character the samples use: "é"/,
     );
     const numeric = await run([...base, '--data', words, '--reward', 'numeric']);
     expect(numeric.code).toBe(2);

@@ -6,6 +6,7 @@ import type { LlamaForCausalLM } from '@t2/llama';
 import { ReinforceTrainer, type StepLog, type ValidationLog } from '@t2/rl-reinforce';
 import { deriveSeed, type Sample, splitSamples, type TaskFamily } from '@t2/tasks';
 import { Rng, type Tensor, writeFileAtomic } from '@t2/tensor-core';
+import { tokenizerCoverageProblem } from '@t2/transformer2-runtime';
 import { BACKEND_FLAG, backendUsage, useBackend } from './backend';
 import { loadModelForCli, parseFlags, parseNumber } from './model-path';
 import { claimOutputDir, type OutputDir } from './output-dir';
@@ -345,6 +346,12 @@ async function rlInto(
   const { model, tokenizer, source } = await loadModelForCli(values.model);
   if (!tokenizer)
     throw new UsageError(`${source} has no tokenizer.json: t2 rl needs one to read text prompts`);
+  // A task written in characters the model cannot read would train on <unk> tokens.
+  const coverage = tokenizerCoverageProblem(tokenizer, [
+    ...(typeof trainSamples === 'function' ? trainSamples(0, 256) : trainSamples),
+    ...validationSamples,
+  ]);
+  if (coverage) throw new UsageError(`${source}: ${coverage}`);
   // A layer name the model does not have is refused, not silently left out.
   if (values.target !== undefined) parseTargets(values.target, model);
   const maxNewTokens = parseNumber(values['max-new-tokens'], '--max-new-tokens', {
