@@ -1,6 +1,7 @@
 // `npm run mutate [-- module ...]`: Stryker over each module of scripts/mutate-modules.mjs in
-// turn (one at a time, incremental: only mutants whose code or tests changed are run again),
-// then a score table per module read from reports/mutation/<module>/mutation.json.
+// turn (one at a time, incremental: mutants whose code is unchanged keep their result, and the
+// survivors are run again in case new tests kill them), then a score table per module read from
+// reports/mutation/<module>/mutation.json.
 // `npm run mutate -- --table` prints the table of the last reports without running Stryker;
 // `--verbose` also lists the equivalent mutants with their reasons. `--retest` runs only the
 // surviving mutants of the last report again, after tests were added (see retestSurvivors).
@@ -22,7 +23,8 @@ const retest = args.includes('--retest');
 
 function stryker(mod, extraEnv = {}) {
   const started = Date.now();
-  console.log(`\n=== mutate ${mod.name} (${mod.pkg})${retest ? ', survivors again' : ''} ===`);
+  const again = 'T2_MUTATE_RETEST' in extraEnv;
+  console.log(`\n=== mutate ${mod.name} (${mod.pkg})${again ? ', survivors again' : ''} ===`);
   const r = spawnSync('npx', ['stryker', 'run', 'stryker.config.mjs'], {
     cwd: root,
     stdio: 'inherit',
@@ -52,13 +54,13 @@ function retestSurvivors(mod) {
   const report = JSON.parse(readFileSync(file, 'utf8'));
   const ranges = [];
   for (const [path, f] of Object.entries(report.files)) {
-    const lines = new Set();
+    const spans = new Set();
     for (const m of f.mutants) {
       if (m.status === 'Survived' || m.status === 'NoCoverage') {
-        for (let l = m.location.start.line; l <= m.location.end.line; l++) lines.add(l);
+        spans.add(`${path}:${m.location.start.line}-${m.location.end.line}`);
       }
     }
-    for (const l of lines) ranges.push(`${path}:${l}-${l}`);
+    ranges.push(...spans);
   }
   if (!ranges.length) return true;
   if (!stryker(mod, { T2_MUTATE_RETEST: JSON.stringify(ranges) })) return false;
@@ -86,8 +88,14 @@ function retestSurvivors(mod) {
 
 if (!tableOnly) {
   for (const mod of chosen) {
-    if (retest) retestSurvivors(mod);
-    else stryker(mod);
+    if (retest) {
+      retestSurvivors(mod);
+      continue;
+    }
+    // An incremental run reuses every earlier "survived", even when tests were added since;
+    // so after one, the survivors are run again.
+    const incremental = existsSync(`${root}reports/mutation/${mod.name}/incremental.json`);
+    if (stryker(mod) && incremental) retestSurvivors(mod);
   }
 }
 
