@@ -104,6 +104,9 @@ describe('the command line itself (item 15)', () => {
     const flag = await t2(['train', '--stpes', '3']);
     expect(flag.code).toBe(2);
     expect(flag.stderr).toBe("t2 train: unknown option '--stpes' — did you mean '--steps'?\n");
+    expect((await t2(['train', '--xyzzy'])).stderr).toBe(
+      "t2 train: unknown option '--xyzzy' (--help lists the options)\n",
+    );
   });
 
   it('a negative number is checked by the flag, not reported by the argument parser', async () => {

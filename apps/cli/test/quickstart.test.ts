@@ -21,7 +21,7 @@ function quick(out: string, extra: string[] = []): string[] {
     'quickstart',
     '--model',
     rt.model,
-    '--n',
+    '--per-task',
     '2',
     '--prompts',
     '2',
@@ -90,6 +90,10 @@ describe('t2 quickstart', () => {
       /\n5\. Fine-tuning a Bone adapter \(r 8, all linear layers\) on count \(held out: no expert covers it\) for 2 steps\n/,
     );
     expect(s).toMatch(/accuracy on 4 count test problems: before \d\.\d\d → after \d\.\d\d\n/);
+    // The adapter's size as t2 train reports it: a share of the base model's parameters.
+    expect(s).toMatch(
+      / {3}[\d,]+ trainable parameters \(\d+\.\d\d% of the base model's [\d,]+\), \d+ training examples/,
+    );
     const adapter = join(out, 'quickstart-bone');
     const config = JSON.parse(await readFile(join(adapter, 'adapter_config.json'), 'utf8'));
     expect(config.peft_type).toBe('BONE');

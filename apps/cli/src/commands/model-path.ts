@@ -71,12 +71,17 @@ export function parseFlags<T extends NonNullable<ParseArgsConfig['options']>>(
     return parseArgs({ args, options, allowPositionals: false, strict: true });
   } catch (err) {
     const message = (err as Error).message;
-    // "Unknown option '--stpes'" → add the option it probably meant.
-    const unknown = /^Unknown option '--([^']+)'/.exec(message);
-    const guesses = unknown ? closestNames(unknown[1]!, Object.keys(options)) : [];
-    if (unknown && guesses.length) {
+    // "Unknown option '--stpes'" → one line with the option it probably meant, instead of
+    // node's advice about positional arguments (t2 takes none).
+    const unknown = /^Unknown option '-{1,2}([^']+)'/.exec(message);
+    if (unknown) {
+      const guesses = closestNames(unknown[1]!, Object.keys(options));
       throw new UsageError(
-        `unknown option '--${unknown[1]}' — did you mean ${guesses.map((g) => `'--${g}'`).join(' or ')}?`,
+        `unknown option '${message.split("'")[1]}'${
+          guesses.length
+            ? ` — did you mean ${guesses.map((g) => `'--${g}'`).join(' or ')}?`
+            : ' (--help lists the options)'
+        }`,
       );
     }
     throw new UsageError(message);

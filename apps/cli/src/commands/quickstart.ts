@@ -14,6 +14,7 @@ import { BACKEND_FLAG, backendUsage, useBackend } from './backend';
 import { evaluateStrategy, settleTaskAlpha, type TaskAlphaInfo } from './eval';
 import { parseFlags, parseNumber } from './model-path';
 import { refuseInputs } from './output-dir';
+import { parameterShare } from './parameter-share';
 import { formatDuration, ProgressBar } from './progress';
 import {
   alphaBars,
@@ -30,7 +31,7 @@ const USAGE =
   't2 quickstart [--model DIR] [options]\n\n' +
   `  --model DIR            base model (default ${BUNDLED_MODEL})\n` +
   '  --experts DIR          its SVF experts (default MODEL/experts)\n' +
-  '  --n N                  test problems per task in the accuracy table (default 20)\n' +
+  '  --per-task N           test problems of each task in the accuracy table (default 20)\n' +
   '  --prompts N            prompts answered with every strategy (default 5, one per task)\n' +
   '  --shots N              few-shot: labelled validation examples per task (default 8)\n' +
   '  --cem-iterations N     few-shot: CEM iterations (default 5)\n' +
@@ -83,7 +84,7 @@ export const quickstart: Command = {
   async run(argv, io) {
     const { values } = parseFlags(argv, {
       model: { type: 'string', default: BUNDLED_MODEL },
-      n: { type: 'string' },
+      'per-task': { type: 'string' },
       prompts: { type: 'string' },
       shots: { type: 'string' },
       'bone-task': { type: 'string', default: 'count' },
@@ -99,7 +100,8 @@ export const quickstart: Command = {
     });
     const int = (v: string | undefined, flag: string, fallback: number, min = 1) =>
       parseNumber(v, flag, { integer: true, min, fallback });
-    const n = int(values.n, '--n', 20);
+    // Per task, so not --n: --n of t2 eval counts the problems in all.
+    const n = int(values['per-task'], '--per-task', 20);
     const numPrompts = int(values.prompts, '--prompts', families.length, 0);
     const numShots = int(values.shots, '--shots', 8);
     const seed = int(values.seed, '--seed', 0, 0);
@@ -277,7 +279,7 @@ export const quickstart: Command = {
       eraseProgress(io, trainBar);
       const b = boneResult;
       io.stdout(
-        `   ${b.trainable.toLocaleString('en-US')} trainable values (${((100 * b.trainable) / b.parameters).toFixed(1)}% of ${b.parameters.toLocaleString('en-US')}), ${b.trainExamples} training examples, ${b.seconds.toFixed(1)} s, final loss ${b.finalLoss.toFixed(3)}\n`,
+        `   ${parameterShare(b.trainable, b.parameters)}, ${b.trainExamples} training examples, ${b.seconds.toFixed(1)} s, final loss ${b.finalLoss.toFixed(3)}\n`,
       );
       io.stdout(
         `   accuracy on ${b.testProblems} ${boneFamily.name} test problems: before ${b.before.toFixed(2)} → after ${b.after.toFixed(2)}\n`,
