@@ -201,6 +201,13 @@ export const modules = [
       },
       {
         file: 'src/lora/layer.ts',
+        line: 'if (opts.dropout > 0) this.dropouts.set(name, new Dropout(opts.dropout, rng));',
+        original: 'opts.dropout > 0',
+        replacement: 'opts.dropout >= 0',
+        reason: 'a Dropout(0) is the identity and never makes the update random',
+      },
+      {
+        file: 'src/lora/layer.ts',
         line: 'return dropout.training && dropout.p > 0;',
         original: 'dropout.p > 0',
         replacement: 'true',
@@ -308,6 +315,14 @@ export const modules = [
         replacement: 'true',
         reason:
           'the incumbent is member 0 and wins ties, so ranked[0] is either strictly better or the incumbent itself',
+      },
+      {
+        file: 'src/cem/cem.ts',
+        line: 'if (!best || compareScores(ranked[0]!.score, best.score) > 0)',
+        original: 'compareScores(ranked[0]!.score, best.score) > 0',
+        replacement: 'compareScores(ranked[0]!.score, best.score) >= 0',
+        reason:
+          'on a tie ranked[0] is the incumbent itself (member 0 wins ties), so nothing changes',
       },
       {
         file: 'src/cem/cem.ts',
