@@ -70,7 +70,13 @@ export function chatView(app: App): HTMLElement {
   });
   const strategy = select([], { 'data-testid': 'strategy' });
   const label = select([], { 'data-testid': 'oracle-label' });
-  const maxTokens = h('input', { type: 'number', min: 1, max: 64, value: '8', style: 'width:4em' });
+  const maxTokens = h('input', {
+    type: 'number',
+    min: 1,
+    max: 64,
+    value: '16',
+    style: 'width:4em',
+  });
   const send = h('button', { type: 'submit', 'data-testid': 'send' }, 'Send');
   const examples = h('div', { class: 'examples' });
   const transcript = h('div', { class: 'transcript', 'data-testid': 'transcript' });
