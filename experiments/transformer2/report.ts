@@ -4,6 +4,7 @@ import type { Scores, T2Results } from './run';
 
 const DOMAINS = ['arith', 'string', 'logic'];
 const HELD_OUT = ['shout', 'big', 'end', 'count', 'sort'];
+const MIXABLE = ['shout', 'big', 'end'];
 
 interface BoneMethod {
   method: string;
@@ -18,9 +19,10 @@ interface BoneResults {
 const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
 const pts = (x: number) => `${x >= 0 ? '+' : ''}${(100 * x).toFixed(1)}`;
 const mean = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
-const pv = (p: number) => (p < 1e-4 ? p.toExponential(1) : p.toFixed(4));
+// The randomisation tests resolve p down to 1/10,001; below that only "< 1e-4" is known.
+const pv = (p: number) => (p <= 1.0001e-4 ? '< 1e-4' : p.toFixed(4));
 const gainCell = (c: PairedComparison) =>
-  `${pts(c.diff)} [${pts(c.ci95[0])}, ${pts(c.ci95[1])}] pts, p = ${pv(c.pValue)}`;
+  `${pts(c.diff)} [${pts(c.ci95[0])}, ${pts(c.ci95[1])}] pts, p ${c.pValue <= 1.0001e-4 ? '' : '= '}${pv(c.pValue)}`;
 
 /** Per-problem mean over seeds: one score per problem, as paired tests over problems need. */
 function seedMean(rows: readonly Scores[]): number[] {
@@ -91,7 +93,7 @@ export function summarise(t: T2Results): T2Summary {
       share: oracle.diff === 0 ? Number.NaN : cmp.diff / oracle.diff,
     };
   });
-  const fewShot = HELD_OUT.map((f) => {
+  const fewShot = MIXABLE.map((f) => {
     const few = seedMean(t.strategies['few-shot']!.map((seedRow) => seedRow[f]!));
     const candidates = DOMAINS.map((d) => ({
       d,
@@ -119,6 +121,29 @@ export function summarise(t: T2Results): T2Summary {
     };
   });
   return { experts, strategies, oracle, fewShot, svfVsLora };
+}
+
+/** The acceptance lines of the experiment, each computed from the comparisons. */
+function verdicts(s: T2Summary, t: T2Results): string {
+  const expertsMet = s.experts.filter((e) => e.cmp.diff >= 0.1 && e.cmp.ci95[0] > 0);
+  const stratMet = s.strategies.filter((x) => x.share >= 0.8);
+  const fewMet = s.fewShot.filter(
+    (f) => f.vsBase.diff >= 0.05 && f.vsBest.diff >= 0.05 && f.vsBase.ci95[0] > 0 && f.vsBest.ci95[0] > 0,
+  );
+  const svfAhead = s.svfVsLora.filter((r) => r.cmp.ci95[0] > 0).length;
+  const svfBehind = s.svfVsLora.filter((r) => r.cmp.ci95[1] < 0).length;
+  const lines = [
+    `- Experts: ${expertsMet.length} of ${s.experts.length} gain ≥ 10 points on their own domain with the interval above 0 (${s.experts.map((e) => `${e.domain} ${pts(e.cmp.diff)}`).join(', ')}); **${expertsMet.length === s.experts.length ? 'holds' : 'does not hold'}**.`,
+    `- Routing: ${s.strategies.map((x) => `${x.name} recovers ${(100 * x.share).toFixed(0)}% of the oracle's gain (pass 1 names the right category for ${pct(mean(t.routing[x.name] ?? []))} of the prompts)`).join('; ')}; **${stratMet.length === s.strategies.length ? 'holds' : 'does not hold'}**. The classification expert kept its step-0 parameters: the base model already classifies every validation prompt correctly, so the classifier strategy routes as the prompt strategy does.`,
+    `- Few-shot: beats both the base and the best single expert by ≥ 5 points on ${fewMet.length} of ${s.fewShot.length} held-out families; **${fewMet.length >= 2 ? 'holds' : 'does not hold'}**. ${s.fewShot
+      .map(
+        (f) =>
+          `${f.family}: few-shot ${pct(f.fewShot)} vs ${f.bestExpert} alone ${pct(f.bestExpertAcc)}`,
+      )
+      .join('; ')}. The string expert alone removes both of a letter answer's competing forms (quotes, and the parentheses or \`.0\` of the other domain), so it already answers \`shout\` and \`end\`; CEM finds α ≈ that expert, and any mixture (α normalised to sum 1, as the reference does) dilutes it: on 400 \`shout\` problems string:logic 1:0 / 0.8:0.2 / 0.5:0.5 scored 86.5% / 77.8% / 62.0%. No expert moves \`big\` (a number in the math and logic conventions at once). The paper's few-shot claim is not reproduced by this testbed.`,
+    `- SVF vs LoRA (same REINFORCE budget, ${(t.trainable.lora / Math.max(1, t.trainable.svf)).toFixed(1)}× fewer trainable values for SVF): SVF ahead with the interval above 0 on ${svfAhead} of ${s.svfVsLora.length} domains, behind on ${svfBehind}, level within the interval on the rest.`,
+  ];
+  return lines.join('\n');
 }
 
 function accuracyTable(t: T2Results): string {
@@ -212,9 +237,15 @@ ${t.recipe.validateEvery} steps with step 0 a candidate), ${seedsText} (seed 0 i
 expert set). Cells average the seeds; intervals are 95% paired-bootstrap intervals over problems
 of the per-problem seed-mean difference; p-values are exact McNemar (0/1 scores) or a sign-flip
 test (seed means). Few-shot: ${t.recipe.shots} validation-split shots per family, CEM (the runtime's
-defaults) over the three domain experts. Wall time: ${Object.entries(t.seconds)
+defaults) over the three domain experts. \`big\` has about 810 distinct test-split problems
+(two two-digit numbers), so it is scored on 800. Wall time of this run (steps cached from an
+earlier run count 0): ${Object.entries(t.seconds)
     .map(([k, v]) => `${k} ${(v / 60).toFixed(1)} min`)
     .join(', ')}.
+
+### What holds and what does not
+
+${verdicts(s, t)}
 
 ### Test accuracy (greedy; mean over seeds)
 
@@ -235,6 +266,9 @@ Oracle (each prompt's own expert): ${gainCell(s.oracle)} over the base model.
 ${stratRows}
 
 ### Few-shot CEM on the held-out families (target: ≥ +5 points over the base and over the best single expert on ≥ 2 families)
+
+count and sort are left out here: the base model never learned them (0% greedy; \`t2 probe\`
+finds no latent skill), so no mixture of these experts can recover them.
 
 | family | base | best single expert | few-shot | few-shot vs base | few-shot vs best expert | met |
 |---|---|---|---|---|---|---|
