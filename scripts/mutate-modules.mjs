@@ -91,31 +91,56 @@ export const modules = [
     pkg: 'packages/tensor-core',
     // the reading side: header length, header parse and layout checks, decoding
     mutate: ['src/io/header.ts:20-221', 'src/io/safetensors.ts:40-85'],
-    tests: ['test/io-*.test.ts'],
+    tests: ['test/io-*.test.ts', 'test/safetensors-rules.test.ts'],
   },
   {
     name: 'rope',
     pkg: 'packages/tensor-core',
     mutate: ['src/kernels/js/rope.ts', 'src/ops/layers.ts:36-93'],
-    tests: ['test/ops.test.ts', 'test/gradients.test.ts'],
+    tests: ['test/ops.test.ts', 'test/gradients.test.ts', 'test/layer-ops.test.ts'],
   },
   {
     name: 'attention',
     pkg: 'packages/tensor-core',
     mutate: ['src/kernels/js/attention.ts', 'src/ops/layers.ts:94-176'],
-    tests: ['test/ops.test.ts', 'test/gradients.test.ts'],
+    tests: ['test/ops.test.ts', 'test/gradients.test.ts', 'test/layer-ops.test.ts'],
   },
   {
     name: 'cross-entropy',
     pkg: 'packages/tensor-core',
     mutate: ['src/kernels/js/loss.ts', 'src/ops/layers.ts:177-256'],
-    tests: ['test/ops.test.ts', 'test/gradients.test.ts'],
+    tests: ['test/ops.test.ts', 'test/gradients.test.ts', 'test/layer-ops.test.ts'],
   },
   {
     name: 'svd-reconstruct',
     pkg: 'packages/svd',
     mutate: ['src/factors.ts'],
-    tests: ['test/factors.test.ts'],
+    tests: ['test/factors.test.ts', 'test/factors-rules.test.ts'],
+    equivalent: [
+      {
+        file: 'src/factors.ts',
+        line: 'for (let i = 0; i < m; i++) {',
+        original: 'i < m',
+        replacement: 'i <= m',
+        reason: pastTheEnd,
+      },
+      {
+        file: 'src/factors.ts',
+        line: 'for (let c = 0; c < rank; c++) us[i * rank + c] = U[i * k + c]! * S[c]!;',
+        original: 'c < rank',
+        replacement: 'c <= rank',
+        reason:
+          'the extra write lands on the next row’s first entry, which the next pass writes again (or past the end)',
+      },
+      {
+        file: 'src/factors.ts',
+        line: 'for (let i = 0; i < rows; i++) out.set(a.subarray(i * k + c0, i * k + c1), i * w);',
+        original: 'i < rows',
+        replacement: 'i <= rows',
+        reason:
+          'the extra row is an empty subarray set at the end of the output: nothing is written',
+      },
+    ],
   },
   {
     name: 'bone',
@@ -169,6 +194,28 @@ export const modules = [
         replacement: 'out * r',
         reason:
           'the extra inverses are of undefined entries (NaN, never singular) and are never used',
+      },
+      {
+        file: 'src/bone/block-math.ts',
+        line: 'extra === 0 ? x : pad(x,',
+        original: 'extra === 0',
+        replacement: 'false',
+        reason: 'padding by zero columns returns the same values',
+      },
+      {
+        file: 'src/bone/block-math.ts',
+        line: 'if (out % r !== 0 || inFeatures % r !== 0 || block.shape[0] !== out / r',
+        original: 'out % r !== 0',
+        replacement: 'false',
+        reason:
+          'when out % r ≠ 0, out / r is not an integer, so block.shape[0] !== out / r refuses it anyway',
+      },
+      {
+        file: 'src/bone/block-math.ts',
+        line: 'if (Math.abs(a[i * n + col]!) > Math.abs(a[p * n + col]!)) p = i;',
+        original: 'Math.abs(a[i * n + col]!) > Math.abs(a[p * n + col]!)',
+        replacement: 'Math.abs(a[i * n + col]!) >= Math.abs(a[p * n + col]!)',
+        reason: 'on equal magnitudes either row is as good a pivot',
       },
       {
         file: 'src/bone/block-math.ts',

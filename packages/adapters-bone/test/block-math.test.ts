@@ -89,6 +89,9 @@ describe('Bone: ΔW[o, c] = B[c mod r, o]', () => {
     const y = boneUpdate(fromArray([1, 2, 3], [1, 3]), fromArray([1, 2, 3, 4], [2, 2]));
     expect(y.shape).toEqual([1, 2]);
     expect(Array.from(y.data)).toEqual([10, 16]);
+    // in = 5, r = 4: three zeros of padding → [1, 2, 3, 4] + [5, 0, 0, 0] = [6, 2, 3, 4]
+    const w = boneUpdate(fromArray([1, 2, 3, 4, 5], [1, 5]), fromArray([1, 2, 3, 4], [4, 1]));
+    expect(Array.from(w.data)).toEqual([6 + 4 + 9 + 16]);
     // no padding needed: x = [1, 2, 3, 4] → [4, 6] B
     const z = boneUpdate(fromArray([1, 2, 3, 4], [1, 4]), fromArray([1, 2, 3, 4], [2, 2]));
     expect(Array.from(z.data)).toEqual([4 + 18, 8 + 24]);
