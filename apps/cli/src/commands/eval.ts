@@ -14,6 +14,7 @@ import {
   splits,
   type TaskFamily,
 } from '@t2/tasks';
+import { writeFileAtomic } from '@t2/tensor-core';
 import type {
   FewShotExample,
   FewShotOptions,
@@ -21,7 +22,6 @@ import type {
   Trace,
   Transformer2Runtime,
 } from '@t2/transformer2-runtime';
-import { writeFileAtomic } from '@t2/tensor-core';
 import { installAdapter } from './adapters';
 import { BACKEND_FLAG, backendUsage, useBackend } from './backend';
 import { loadModelForCli, parseFlags, parseNumber } from './model-path';

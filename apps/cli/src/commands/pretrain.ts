@@ -107,20 +107,22 @@ export const pretrain: Command = {
         `--init ${values.init}: vocabulary of ${init.config.vocabSize} tokens, t2's character tokenizer has ${vocabSize}`,
       );
     }
-    const config = init?.config ?? createConfig({
-      hiddenSize: dim,
-      intermediateSize: int(values.hidden, '--hidden', Math.round((dim * 8) / 3 / 8) * 8),
-      numHiddenLayers: int(values.layers, '--layers', 4),
-      numAttentionHeads: heads,
-      numKeyValueHeads: int(values['kv-heads'], '--kv-heads', Math.max(1, heads / 2)),
-      vocabSize,
-      maxPositionEmbeddings: 256,
-      rmsNormEps: 1e-5,
-      bosTokenId: 1,
-      eosTokenIds: [2],
-      padTokenId: 0,
-      tieWordEmbeddings: true,
-    });
+    const config =
+      init?.config ??
+      createConfig({
+        hiddenSize: dim,
+        intermediateSize: int(values.hidden, '--hidden', Math.round((dim * 8) / 3 / 8) * 8),
+        numHiddenLayers: int(values.layers, '--layers', 4),
+        numAttentionHeads: heads,
+        numKeyValueHeads: int(values['kv-heads'], '--kv-heads', Math.max(1, heads / 2)),
+        vocabSize,
+        maxPositionEmbeddings: 256,
+        rmsNormEps: 1e-5,
+        bosTokenId: 1,
+        eosTokenIds: [2],
+        padTokenId: 0,
+        tieWordEmbeddings: true,
+      });
     const model = init?.model ?? new LlamaForCausalLM(config, { rng: new Rng(seed) });
 
     const docs = pretrainDocuments({
@@ -129,9 +131,7 @@ export const pretrain: Command = {
       heldOut,
       distractorRate,
       seed,
-    }).map((d) =>
-      tokenizer.encode(d, { addSpecialTokens: false }),
-    );
+    }).map((d) => tokenizer.encode(d, { addSpecialTokens: false }));
     new Rng(seed + 2).shuffle(docs);
     const sequences = packSequences(docs, seqLength, tokenizer.bosTokenId ?? 1);
     const examples: EncodedExample[] = sequences.map((s) => ({ inputIds: s, labels: s }));
