@@ -116,7 +116,8 @@ export function readPeftConfig(
       `${file}: base_model_name_or_path must be a string, got ${JSON.stringify(j.base_model_name_or_path)?.slice(0, 80)}`,
     );
   }
-  if (!Number.isInteger(j.r) || (j.r as number) < 1) {
+  // Every t2 method with a rank writes it; a method without one (a toy or a future tuner) may omit it.
+  if (j.r !== undefined && (!Number.isInteger(j.r) || (j.r as number) < 1)) {
     throw new InputError(`${file}: r must be a positive integer, got ${JSON.stringify(j.r)}`);
   }
   for (const key of ['lora_alpha', 'lora_dropout']) {
