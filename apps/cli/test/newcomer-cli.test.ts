@@ -1,75 +1,19 @@
 // A newcomer's first hour (issue #17): the command line, adapters and generate.
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { adapterNameFor } from '../src/commands/adapters';
-import { main } from '../src/main';
-import { writeTinyModelFolder } from './tiny-model';
+import { newcomerFixture, t2, train as trainWith } from './newcomer-harness';
 
 const cliDir = fileURLToPath(new URL('..', import.meta.url));
 const repo = join(cliDir, '../..');
 const bundled = join(repo, 'models/t2-tiny');
 
-function capture(isTTY = false) {
-  const out: string[] = [];
-  const err: string[] = [];
-  return {
-    io: { stdout: (t: string) => out.push(t), stderr: (t: string) => err.push(t), isTTY },
-    out,
-    err,
-    stdout: () => out.join(''),
-    stderr: () => err.join(''),
-  };
-}
-
-async function t2(argv: string[], isTTY = false) {
-  const c = capture(isTTY);
-  const code = await main(argv, c.io);
-  return { code, stdout: c.stdout(), stderr: c.stderr() };
-}
-
-let dir: string;
-let modelDir: string;
-let data: string;
-
-beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 't2-newcomer-'));
-  modelDir = await writeTinyModelFolder(join(dir, 'model'));
-  data = join(dir, 'train.jsonl');
-  const lines = Array.from({ length: 16 }, (_, i) =>
-    JSON.stringify({ prompt: `${i % 4}+${i % 3}=`, answer: String((i % 4) + (i % 3)) }),
-  );
-  await writeFile(data, `${lines.join('\n')}\n`);
-});
-afterAll(async () => {
-  await rm(dir, { recursive: true, force: true });
-});
-
-/** A short training run into `out` (extra flags appended). */
-async function train(method: string, out: string, extra: string[] = []) {
-  const r = await t2([
-    'train',
-    '--model',
-    modelDir,
-    '--method',
-    method,
-    '--data',
-    data,
-    '--steps',
-    '2',
-    '--r',
-    '4',
-    '--out',
-    out,
-    ...extra,
-  ]);
-  expect(r.code, r.stderr).toBe(0);
-  return r;
-}
+const fx = newcomerFixture();
+const train = (method: string, out: string, extra: string[] = []) =>
+  trainWith(fx, method, out, extra);
 
 describe('the t2 bin (item 1)', () => {
   it('is a committed launcher, so npm links it at install time, before prepare builds dist/', () => {
@@ -113,29 +57,37 @@ describe('the command line itself (item 15)', () => {
     const r = await t2([
       'train',
       '--model',
-      modelDir,
+      fx.modelDir,
       '--method',
       'bone',
       '--data',
-      data,
+      fx.data,
       '--steps',
       '-3',
     ]);
     expect(r.code).toBe(2);
     expect(r.stderr).toBe("t2 train: --steps: expected an integer ≥ 1, got '-3'\n");
-    const g = await t2(['generate', '--model', modelDir, '--tokens', '1', '--temperature', '-1']);
+    const g = await t2([
+      'generate',
+      '--model',
+      fx.modelDir,
+      '--tokens',
+      '1',
+      '--temperature',
+      '-1',
+    ]);
     expect(g.stderr).toMatch(/--temperature: expected a number ≥ 0, got '-1'/);
   });
 });
 
 describe('adapters (items 2, 11)', () => {
   it('loads an adapter from a folder whose name has dots', async () => {
-    const out = join(dir, 'bone-v1.2');
+    const out = join(fx.dir, 'bone-v1.2');
     await train('bone', out);
     const r = await t2([
       'logits',
       '--model',
-      modelDir,
+      fx.modelDir,
       '--adapter',
       out,
       '--tokens',
@@ -151,14 +103,14 @@ describe('adapters (items 2, 11)', () => {
   });
 
   it('refuses LoRA and Bone on one module before reading the model', async () => {
-    const l = join(dir, 'stack-lora');
-    const b = join(dir, 'stack-bone');
+    const l = join(fx.dir, 'stack-lora');
+    const b = join(fx.dir, 'stack-bone');
     await train('lora', l, ['--target', 'q_proj,v_proj']);
     await train('bone', b, ['--target', 'v_proj']);
     const r = await t2([
       'logits',
       '--model',
-      join(dir, 'no-such-model'),
+      join(fx.dir, 'no-such-model'),
       '--adapter',
       l,
       '--adapter',
@@ -207,7 +159,7 @@ describe('generate (items 10, 16)', () => {
       'bash',
       [
         '-c',
-        `"${process.execPath}" "${bin}" generate --model "${modelDir}" --tokens 1 --max-new-tokens 50 | true; echo "exit \${PIPESTATUS[0]}" >&2`,
+        `"${process.execPath}" "${bin}" generate --model "${fx.modelDir}" --tokens 1 --max-new-tokens 50 | true; echo "exit \${PIPESTATUS[0]}" >&2`,
       ],
       { encoding: 'utf8', timeout: 60_000 },
     );

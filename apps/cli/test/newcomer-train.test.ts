@@ -1,69 +1,15 @@
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { loadModel } from '@t2/llama';
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ProgressBar } from '../src/commands/progress';
 import { commands, main } from '../src/main';
-import { writeTinyModelFolder } from './tiny-model';
+import { newcomerFixture, t2, train as trainWith } from './newcomer-harness';
 
-function capture(isTTY = false) {
-  const out: string[] = [];
-  const err: string[] = [];
-  return {
-    io: { stdout: (t: string) => out.push(t), stderr: (t: string) => err.push(t), isTTY },
-    out,
-    err,
-    stdout: () => out.join(''),
-    stderr: () => err.join(''),
-  };
-}
-
-async function t2(argv: string[], isTTY = false) {
-  const c = capture(isTTY);
-  const code = await main(argv, c.io);
-  return { code, stdout: c.stdout(), stderr: c.stderr() };
-}
-
-let dir: string;
-let modelDir: string;
-let data: string;
-
-beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 't2-newcomer-'));
-  modelDir = await writeTinyModelFolder(join(dir, 'model'));
-  data = join(dir, 'train.jsonl');
-  const lines = Array.from({ length: 16 }, (_, i) =>
-    JSON.stringify({ prompt: `${i % 4}+${i % 3}=`, answer: String((i % 4) + (i % 3)) }),
-  );
-  await writeFile(data, `${lines.join('\n')}\n`);
-});
-afterAll(async () => {
-  await rm(dir, { recursive: true, force: true });
-});
-
-/** A short training run into `out` (extra flags appended). */
-async function train(method: string, out: string, extra: string[] = []) {
-  const r = await t2([
-    'train',
-    '--model',
-    modelDir,
-    '--method',
-    method,
-    '--data',
-    data,
-    '--steps',
-    '2',
-    '--r',
-    '4',
-    '--out',
-    out,
-    ...extra,
-  ]);
-  expect(r.code, r.stderr).toBe(0);
-  return r;
-}
+const fx = newcomerFixture();
+const train = (method: string, out: string, extra: string[] = []) =>
+  trainWith(fx, method, out, extra);
 
 describe('help (item 6)', () => {
   for (const { name } of commands) {
@@ -80,12 +26,12 @@ describe('help (item 6)', () => {
 
 describe('merged and fully fine-tuned folders are complete (item 3)', () => {
   it('t2 merge and train --method full write the tokenizer and a README; generate reads them', async () => {
-    const adapter = join(dir, 'for-merge');
+    const adapter = join(fx.dir, 'for-merge');
     await train('lora', adapter);
-    const merged = join(dir, 'merged');
-    const m = await t2(['merge', '--model', modelDir, '--adapter', adapter, '--out', merged]);
+    const merged = join(fx.dir, 'merged');
+    const m = await t2(['merge', '--model', fx.modelDir, '--adapter', adapter, '--out', merged]);
     expect(m.code, m.stderr).toBe(0);
-    const full = join(dir, 'full');
+    const full = join(fx.dir, 'full');
     await train('full', full);
     for (const folder of [merged, full]) {
       for (const f of [
@@ -97,7 +43,7 @@ describe('merged and fully fine-tuned folders are complete (item 3)', () => {
       ]) {
         expect(existsSync(join(folder, f)), `${folder}/${f}`).toBe(true);
       }
-      expect(await readFile(join(folder, 'README.md'), 'utf8')).toContain(modelDir);
+      expect(await readFile(join(folder, 'README.md'), 'utf8')).toContain(fx.modelDir);
       const g = await t2([
         'generate',
         '--model',
@@ -116,15 +62,15 @@ describe('merged and fully fine-tuned folders are complete (item 3)', () => {
 
 describe('training output (items 8, 9, 13, 17)', () => {
   it('refuses an unknown --target instead of ignoring it', async () => {
-    const out = join(dir, 'bad-target');
+    const out = join(fx.dir, 'bad-target');
     const r = await t2([
       'train',
       '--model',
-      modelDir,
+      fx.modelDir,
       '--method',
       'lora',
       '--data',
-      data,
+      fx.data,
       '--target',
       'q_proj,foo',
       '--steps',
@@ -140,7 +86,7 @@ describe('training output (items 8, 9, 13, 17)', () => {
     const rl = await t2([
       'rl',
       '--model',
-      modelDir,
+      fx.modelDir,
       '--task',
       'arith',
       '--target',
@@ -148,7 +94,7 @@ describe('training output (items 8, 9, 13, 17)', () => {
       '--steps',
       '1',
       '--out',
-      join(dir, 'rl-bad-target'),
+      join(fx.dir, 'rl-bad-target'),
     ]);
     expect(rl.code).toBe(2);
     expect(rl.stderr).toMatch(/--target: 'foo' is not a linear layer of the model/);
@@ -174,7 +120,7 @@ describe('training output (items 8, 9, 13, 17)', () => {
   });
 
   it('a resumed t2 train shows the rate of the resumed steps', async () => {
-    const out = join(dir, 'resumed');
+    const out = join(fx.dir, 'resumed');
     await train('bone', out, ['--steps', '4']);
     vi.useFakeTimers({ toFake: ['Date'] });
     vi.setSystemTime(0);
@@ -183,11 +129,11 @@ describe('training output (items 8, 9, 13, 17)', () => {
       [
         'train',
         '--model',
-        modelDir,
+        fx.modelDir,
         '--method',
         'bone',
         '--data',
-        data,
+        fx.data,
         '--r',
         '4',
         '--steps',
@@ -218,13 +164,13 @@ describe('training output (items 8, 9, 13, 17)', () => {
       [
         'train',
         '--model',
-        modelDir,
+        fx.modelDir,
         '--method',
         'bone',
         '--data',
-        data,
+        fx.data,
         '--eval',
-        data,
+        fx.data,
         '--eval-every',
         '1',
         '--steps',
@@ -232,7 +178,7 @@ describe('training output (items 8, 9, 13, 17)', () => {
         '--r',
         '4',
         '--out',
-        join(dir, 'tty-eval'),
+        join(fx.dir, 'tty-eval'),
       ],
       true,
     );
@@ -241,8 +187,8 @@ describe('training output (items 8, 9, 13, 17)', () => {
   });
 
   it('reports the adapter size as a share of the base model', async () => {
-    const r = await train('bone', join(dir, 'share'));
-    const { model } = await loadModel(modelDir);
+    const r = await train('bone', join(fx.dir, 'share'));
+    const { model } = await loadModel(fx.modelDir);
     const base = model.numParameters();
     const m = /— ([\d,]+) trainable parameters \(([\d.]+)% of the base model's ([\d,]+)\)/.exec(
       r.stdout,
