@@ -165,7 +165,7 @@ const COMMANDS: [string, () => string[]][] = [
       'quickstart',
       '--model',
       bundled,
-      '--n',
+      '--per-task',
       '1',
       '--prompts',
       '1',
