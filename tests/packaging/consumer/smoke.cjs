@@ -19,7 +19,7 @@ async function main() {
   check(c.toArray().flat().join() === '1,2,3,4', 'matmul');
   check(registeredBackends().includes('cpu'), 'gpu.js backends registered on require');
   check(singularValues({ rows: 1, cols: 1, data: [-2] })[0] === 2, 'svd');
-  check(families.length === 5, 'tasks');
+  check(families.length === 8, 'tasks');
   const config = createConfig({
     hiddenSize: 16,
     intermediateSize: 32,

@@ -30,7 +30,7 @@ check(file.tensors.get('w').data[3] === 64, 'safetensors round trip');
 
 const s = singularValues({ rows: 2, cols: 2, data: [3, 0, 0, 4] });
 check(Math.abs(s[0] - 4) < 1e-12 && Math.abs(s[1] - 3) < 1e-12, 'svd');
-check(families.length === 5 && sampleTask('arith', { n: 2 }).length === 2, 'tasks');
+check(families.length === 8 && sampleTask('arith', { n: 2 }).length === 2, 'tasks');
 
 const config = createConfig({
   hiddenSize: 16,
