@@ -1,10 +1,8 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { type PairedComparison, pairedComparison } from '@t2/tasks';
+import { DOMAINS, HELD_OUT, MIXABLE } from './families';
 import type { Scores, T2Results } from './run';
 
-const DOMAINS = ['arith', 'string', 'logic'];
-const HELD_OUT = ['shout', 'big', 'end', 'count', 'sort'];
-const MIXABLE = ['shout', 'big', 'end'];
 
 interface BoneMethod {
   method: string;

@@ -16,6 +16,7 @@
 import { existsSync } from 'node:fs';
 import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { flags, t2, timed } from '../lib/cli';
+import { DOMAINS, FAMILIES, MIXABLE } from './families';
 import { writeReport } from './report';
 
 const opts = flags({
@@ -33,15 +34,6 @@ const opts = flags({
   fresh: 'no',
   'report-only': 'no',
 });
-export const DOMAINS = ['arith', 'string', 'logic'];
-export const HELD_OUT = ['shout', 'big', 'end', 'count', 'sort'];
-export const FAMILIES = [...DOMAINS, ...HELD_OUT];
-/**
- * Where experts and few-shot are scored: their domains and the held-out families a mixture
- * can serve. count and sort are skills the base lacks (t2 probe says so): only the base row
- * scores them, to keep the run within the hour.
- */
-export const MIXABLE = ['shout', 'big', 'end'];
 const work = opts.work;
 const fresh = opts.fresh === 'yes';
 
@@ -71,9 +63,8 @@ export interface T2Results {
   seconds: Record<string, number>;
 }
 
-async function rl(args: string[]): Promise<{ trainableValues: number }> {
-  const lines = (await t2(['rl', ...args, '--json'])).trim().split('\n');
-  return JSON.parse(lines.at(-1)!);
+async function rl(args: string[]): Promise<void> {
+  await t2(['rl', ...args, '--json']);
 }
 
 const recipe = () => [
@@ -85,7 +76,7 @@ const recipe = () => [
 ];
 
 /** The expert folder of one seed: trained here, or the shipped set for seed 0. */
-async function expertSet(seed: number, trainable: { svf: number; lora: number }): Promise<string> {
+async function expertSet(seed: number): Promise<string> {
   if (seed === 0) return `${opts.model}/experts`;
   const dir = `${work}/experts-seed${seed}`;
   await mkdir(dir, { recursive: true });
@@ -94,8 +85,7 @@ async function expertSet(seed: number, trainable: { svf: number; lora: number })
     // expert.safetensors appears at the first best validation; `finished` only after the run.
     if (fresh || !existsSync(`${out}/finished`)) {
       console.log(`training the ${domain} expert, seed ${seed}`);
-      const run = await rl([...recipe(), '--task', domain, '--seed', String(seed), '--out', out, '--overwrite']);
-      trainable.svf = run.trainableValues;
+      await rl([...recipe(), '--task', domain, '--seed', String(seed), '--out', out, '--overwrite']);
       await writeFile(`${out}/finished`, `${new Date().toISOString()}\n`);
     }
     await copyFile(`${out}/expert.safetensors`, `${dir}/${domain}.safetensors`);
@@ -135,10 +125,9 @@ async function main(): Promise<void> {
   }
   const seeds = Array.from({ length: Number(opts.seeds) }, (_, i) => i);
   const seconds: Record<string, number> = {};
-  const trainable = { svf: 0, lora: 0 }; // filled from the files at the end (runs may be cached)
   const sets: string[] = [];
   [, seconds.experts] = await timed(async () => {
-    for (const seed of seeds) sets.push(await expertSet(seed, trainable));
+    for (const seed of seeds) sets.push(await expertSet(seed));
   });
 
   const lora: Record<string, Scores> = {};
@@ -147,8 +136,7 @@ async function main(): Promise<void> {
       const out = `${work}/lora-${domain}`;
       if (fresh || !existsSync(`${out}/finished`)) {
         console.log(`training the LoRA baseline for ${domain}`);
-        const run = await rl([...recipe(), '--task', domain, '--method', 'lora', '--r', opts.r, '--seed', '0', '--out', out, '--overwrite']);
-        trainable.lora = run.trainableValues;
+        await rl([...recipe(), '--task', domain, '--method', 'lora', '--r', opts.r, '--seed', '0', '--out', out, '--overwrite']);
         await writeFile(`${out}/finished`, `${new Date().toISOString()}\n`);
       }
       lora[domain] = await predictions(`lora-${domain}`, domain, ['--adapter', `${out}/lora`]);

@@ -321,9 +321,7 @@ export class ReinforceTrainer<S extends PromptSample> {
     // Step 0 (the parameters before any update) is a candidate like any other, so the kept
     // best is never worse on validation than where training started.
     if (canValidate && every > 0 && this.stepCount === 0 && this.validations.length === 0) {
-      const v = this.validate();
-      await opts.onValidation?.(v);
-      if (v.isBest) await opts.onBest?.(this.bestInfo!);
+      await this.validateAndReport(opts);
     }
     while (this.stepCount < steps) {
       const log = this.trainStep();
@@ -333,9 +331,7 @@ export class ReinforceTrainer<S extends PromptSample> {
       // Only at multiples of validateEvery: a run stopped and resumed validates where an
       // uninterrupted one does, so both keep the same best checkpoint.
       if (canValidate && every > 0 && this.stepCount % every === 0) {
-        const v = this.validate();
-        await opts.onValidation?.(v);
-        if (v.isBest) await opts.onBest?.(this.bestInfo!);
+        await this.validateAndReport(opts);
         if (checkpointPath) await this.saveCheckpoint(checkpointPath);
         saved = true;
       }
@@ -353,6 +349,13 @@ export class ReinforceTrainer<S extends PromptSample> {
       validations: this.validations,
       best: this.bestInfo,
     };
+  }
+
+  /** `validate`, then the run's validation and new-best callbacks. */
+  private async validateAndReport(opts: TrainOptions): Promise<void> {
+    const v = this.validate();
+    await opts.onValidation?.(v);
+    if (v.isBest) await opts.onBest?.(this.bestInfo!);
   }
 
   /** Everything a resumed run needs: parameters, Adam moments, generator state, step, best. */

@@ -23,6 +23,7 @@ export {
   families,
   getFamily,
   heldOutFamilies,
+  mixableFamilies,
   shout,
 } from './families';
 export { JsonlError, type JsonlIssue, parseJsonl } from './jsonl';
@@ -37,6 +38,5 @@ export {
   type PairedComparison,
   type PairedOptions,
   pairedComparison,
-  wilson95,
 } from './stats';
 export type { Problem, Reward, RewardFn, Sample, Split, TaskFamily } from './types';

@@ -126,14 +126,3 @@ function quantile(sorted: Float64Array, q: number): number {
   const hi = Math.min(sorted.length - 1, lo + 1);
   return sorted[lo]! + (sorted[hi]! - sorted[lo]!) * (pos - lo);
 }
-
-/** Wilson 95% interval of a proportion `k / n`. */
-export function wilson95(k: number, n: number): [number, number] {
-  if (n === 0) return [0, 1];
-  const z = 1.959964;
-  const p = k / n;
-  const den = 1 + (z * z) / n;
-  const center = (p + (z * z) / (2 * n)) / den;
-  const half = (z * Math.sqrt((p * (1 - p)) / n + (z * z) / (4 * n * n))) / den;
-  return [Math.max(0, center - half), Math.min(1, center + half)];
-}

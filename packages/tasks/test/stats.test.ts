@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { mcnemarExact, pairedComparison, wilson95 } from '../src/stats';
+import { mcnemarExact, pairedComparison } from '../src/stats';
 
 describe('mcnemarExact', () => {
   it('is the two-sided binomial tail of the discordant counts', () => {
@@ -73,15 +73,5 @@ describe('pairedComparison', () => {
     expect(() => pairedComparison([1], [1, 0])).toThrow(/1 scores vs 2/);
     expect(() => pairedComparison([], [])).toThrow(/no problems/);
     expect(() => pairedComparison([Number.NaN], [1])).toThrow(/not finite/);
-  });
-});
-
-describe('wilson95', () => {
-  it('matches the textbook interval', () => {
-    const [lo, hi] = wilson95(5, 10);
-    expect(lo).toBeCloseTo(0.2366, 4);
-    expect(hi).toBeCloseTo(0.7634, 4);
-    expect(wilson95(0, 20)[0]).toBe(0);
-    expect(wilson95(20, 20)[1]).toBe(1);
   });
 });

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { mkdir, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { families as allFamilies, getFamily, type Sample, type TaskFamily } from '@t2/tasks';
+import { expertDomains, getFamily, mixableFamilies, type Sample, type TaskFamily } from '@t2/tasks';
 import { getBackend, writeFileAtomic } from '@t2/tensor-core';
 import type { StrategyName, Transformer2Runtime } from '@t2/transformer2-runtime';
 import { renderAccuracyTable, type TableRow } from '../quickstart/accuracy-table';
@@ -56,7 +56,7 @@ const USAGE =
  * conventions (a mixture of experts can serve them). count and sort are skills the bundled
  * model never learned; `t2 probe --task count` shows that, and the Bone step trains one.
  */
-const families = allFamilies.filter((f) => !f.heldOut || f.conventions !== undefined);
+const families = [...expertDomains, ...mixableFamilies];
 
 /** The order strategies are shown in: base first, the oracle (an upper bound) last. */
 const STRATEGY_ROWS: { strategy: StrategyName; name: string }[] = [

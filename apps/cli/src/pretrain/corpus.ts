@@ -3,7 +3,7 @@ import {
   expertDomains,
   formatExample,
   getFamily,
-  heldOutFamilies,
+  mixableFamilies,
   mixture,
   Rng,
   type Sample,
@@ -46,10 +46,7 @@ export function pretrainDocuments(opts: CorpusOptions): string[] {
   });
   const stacked =
     (opts.heldOut ?? 0) > 0
-      ? mixture(
-          heldOutFamilies.filter((f) => f.conventions),
-          { n: opts.heldOut!, seed: opts.seed + 3, split: 'train' },
-        )
+      ? mixture(mixableFamilies, { n: opts.heldOut!, seed: opts.seed + 3, split: 'train' })
       : [];
   // A generator of its own, so that rate 0 leaves the draws of the problems unchanged.
   const style = new Rng(opts.seed + 4);

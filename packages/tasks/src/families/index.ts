@@ -72,6 +72,14 @@ export const heldOutFamilies: readonly TaskFamily[] = Object.freeze(
   families.filter((f) => f.heldOut),
 );
 
+/**
+ * Held-out families a mixture of the domain experts can serve: those answering in the expert
+ * domains' conventions (shout, big, end). count and sort need skills no expert has.
+ */
+export const mixableFamilies: readonly TaskFamily[] = Object.freeze(
+  heldOutFamilies.filter((f) => f.conventions !== undefined),
+);
+
 /** The family with this name; throws listing the known names otherwise. */
 export function getFamily(name: string): TaskFamily {
   const family = families.find((f) => f.name === name);
