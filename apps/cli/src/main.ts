@@ -1,14 +1,14 @@
 import { readFileSync, realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { describeError } from './commands/errors';
-import { commandHelp } from './commands/examples';
-import { applyGlobalFlags, resetGlobalFlags } from './commands/global-flags';
 import { commands } from './commands/index';
-import { releaseOutputDirs } from './commands/output-dir';
-import { closestNames } from './commands/suggest';
-import type { CommandIO } from './commands/types';
+import type { CommandIO } from './lib/command';
+import { describeError } from './lib/errors';
+import { commandHelp } from './lib/examples';
+import { applyGlobalFlags, resetGlobalFlags } from './lib/global-flags';
+import { releaseOutputDirs } from './lib/output-dir';
+import { closestNames } from './lib/suggest';
 
-export type { Command, CommandIO } from './commands/types';
+export type { Command, CommandIO } from './lib/command';
 export { commands };
 
 function help(): string {

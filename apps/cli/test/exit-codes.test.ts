@@ -1,7 +1,7 @@
 import { InputError, SafetensorsError } from '@t2/tensor-core';
 import { describe, expect, it } from 'vitest';
-import { describeError } from '../src/commands/errors';
-import { UsageError } from '../src/commands/types';
+import { UsageError } from '../src/lib/command';
+import { describeError } from '../src/lib/errors';
 
 // apps/cli/README.md: bad input or usage exits 2 with one line; a failure inside t2 exits 1.
 describe('exit codes and messages of errors', () => {

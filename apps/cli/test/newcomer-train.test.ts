@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { loadModel } from '@t2/llama';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { ProgressBar } from '../src/commands/progress';
+import { ProgressBar } from '../src/lib/progress';
 import { commands, main } from '../src/main';
 import { newcomerFixture, t2, train as trainWith } from './newcomer-harness';
 

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LOCK_FILE } from '../src/commands/output-dir';
+import { LOCK_FILE } from '../src/lib/output-dir';
 import { main } from '../src/main';
 import { writeTinyModelFolder } from './tiny-model';
 

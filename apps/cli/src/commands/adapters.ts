@@ -3,7 +3,7 @@ import * as bone from '@t2/adapters-bone';
 import * as lora from '@t2/adapters-lora';
 import type { LlamaForCausalLM } from '@t2/llama';
 import { readTextFileChecked } from '@t2/tensor-core';
-import { UsageError } from './types';
+import { UsageError } from '../lib/command';
 
 /** What the CLI reads of an adapter folder's adapter_config.json before loading it. */
 export interface AdapterHeader {

@@ -22,11 +22,22 @@ import type {
   Trace,
   Transformer2Runtime,
 } from '@t2/transformer2-runtime';
+import { BACKEND_FLAG, backendUsage, useBackend } from '../lib/backend';
+import { type Command, type CommandIO, UsageError } from '../lib/command';
+import { parseFlags, parseNumber } from '../lib/flags';
+import { loadModelForCli } from '../lib/load-model';
+import { ProgressBar } from '../lib/progress';
+import { parseRewardSpec } from '../lib/rewards';
+import {
+  answerBudget,
+  codecOf,
+  drawSamples,
+  parseFamilies,
+  readDataFile,
+  stopTokenIds,
+  TASK_MAX_NEW_TOKENS,
+} from '../lib/task-data';
 import { installAdapter } from './adapters';
-import { BACKEND_FLAG, backendUsage, useBackend } from './backend';
-import { loadModelForCli, parseFlags, parseNumber } from './model-path';
-import { ProgressBar } from './progress';
-import { parseRewardSpec } from './rewards';
 import { DEFAULT_SVD_CACHE } from './rl';
 import {
   alphaBars,
@@ -38,16 +49,6 @@ import {
   RUNTIME_FLAGS,
   RUNTIME_USAGE,
 } from './run';
-import {
-  answerBudget,
-  codecOf,
-  drawSamples,
-  parseFamilies,
-  readDataFile,
-  stopTokenIds,
-  TASK_MAX_NEW_TOKENS,
-} from './task-data';
-import { type Command, type CommandIO, UsageError } from './types';
 
 const USAGE =
   't2 eval --model PATH (--task NAME[,NAME…] | --data FILE) [options]\n\n' +

@@ -1,3 +1,4 @@
+import type { Command } from '../lib/command';
 import { evalCommand } from './eval';
 import { generate } from './generate';
 import { logits } from './logits';
@@ -8,7 +9,6 @@ import { quickstart } from './quickstart';
 import { rl } from './rl';
 import { run } from './run';
 import { train } from './train';
-import type { Command } from './types';
 
 // Each command lives in its own file and is listed here, one line each.
 export const commands: Command[] = [

@@ -1,8 +1,9 @@
 import { noGrad } from '@t2/tensor-core';
+import { BACKEND_FLAG, backendUsage, useBackend } from '../lib/backend';
+import { type Command, UsageError } from '../lib/command';
+import { parseFlags, parseTokenList } from '../lib/flags';
+import { loadModelForCli } from '../lib/load-model';
 import { installAdapter } from './adapters';
-import { BACKEND_FLAG, backendUsage, useBackend } from './backend';
-import { loadModelForCli, parseFlags, parseTokenList } from './model-path';
-import { type Command, UsageError } from './types';
 
 const TOP = 5;
 

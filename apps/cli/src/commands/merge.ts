@@ -1,11 +1,12 @@
 import * as bone from '@t2/adapters-bone';
 import * as lora from '@t2/adapters-lora';
+import { BACKEND_FLAG, backendUsage, useBackend } from '../lib/backend';
+import { type Command, UsageError } from '../lib/command';
+import { parseFlags } from '../lib/flags';
+import { saveCompleteFolder } from '../lib/hf-out';
+import { loadModelForCli } from '../lib/load-model';
+import { claimOutputDir } from '../lib/output-dir';
 import { installAdapter } from './adapters';
-import { BACKEND_FLAG, backendUsage, useBackend } from './backend';
-import { saveCompleteFolder } from './hf-out';
-import { loadModelForCli, parseFlags } from './model-path';
-import { claimOutputDir } from './output-dir';
-import { type Command, UsageError } from './types';
 
 export const merge: Command = {
   name: 'merge',

@@ -3,15 +3,15 @@ import { dirname } from 'node:path';
 import { createConfig, LlamaForCausalLM, loadModel, saveHfFolder, TextTokenizer } from '@t2/llama';
 import { type EncodedExample, type StepInfo, trainSft } from '@t2/sft';
 import { getBackend, Rng, writeFileAtomic } from '@t2/tensor-core';
+import { useBackend } from '../lib/backend';
+import { type Command, UsageError } from '../lib/command';
+import { parseFlags, parseNumber } from '../lib/flags';
+import { claimOutputDir, lockFolder, removeStaleTemps } from '../lib/output-dir';
+import { ProgressBar, trainingHooks } from '../lib/progress';
 import { familyAccuracies } from '../pretrain/base-eval';
 import { charTokenizerFiles } from '../pretrain/char-tokenizer';
 import { packSequences, pretrainDocuments } from '../pretrain/corpus';
 import { modelCard } from '../pretrain/model-card';
-import { useBackend } from './backend';
-import { parseFlags, parseNumber } from './model-path';
-import { claimOutputDir, lockFolder, removeStaleTemps } from './output-dir';
-import { ProgressBar, trainingHooks } from './progress';
-import { type Command, UsageError } from './types';
 
 export const pretrain: Command = {
   name: 'pretrain',

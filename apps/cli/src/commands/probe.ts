@@ -9,20 +9,21 @@ import {
   probeHeadroom,
   tokenizerCoverageProblem,
 } from '@t2/transformer2-runtime';
-import { BACKEND_FLAG, backendUsage, useBackend } from './backend';
-import { loadModelForCli, parseFlags, parseNumber } from './model-path';
-import { ProgressBar } from './progress';
-import { parseRewardSpec } from './rewards';
-import { DEFAULT_SVD_CACHE } from './rl';
+import { BACKEND_FLAG, backendUsage, useBackend } from '../lib/backend';
+import { type Command, UsageError } from '../lib/command';
+import { parseFlags, parseNumber } from '../lib/flags';
+import { loadModelForCli } from '../lib/load-model';
+import { ProgressBar } from '../lib/progress';
+import { parseRewardSpec } from '../lib/rewards';
 import {
   answerBudget,
   drawSamples,
   parseFamilies,
   readDataFile,
   TASK_MAX_NEW_TOKENS,
-} from './task-data';
+} from '../lib/task-data';
+import { DEFAULT_SVD_CACHE } from './rl';
 import { parseTargets } from './train';
-import { type Command, UsageError } from './types';
 
 const D = PROBE_DEFAULTS;
 

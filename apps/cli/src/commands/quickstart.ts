@@ -4,18 +4,20 @@ import { join } from 'node:path';
 import { expertDomains, getFamily, mixableFamilies, type Sample, type TaskFamily } from '@t2/tasks';
 import { getBackend, writeFileAtomic } from '@t2/tensor-core';
 import type { StrategyName, Transformer2Runtime } from '@t2/transformer2-runtime';
+import { BACKEND_FLAG, backendUsage, useBackend } from '../lib/backend';
+import { type Command, type CommandIO, UsageError } from '../lib/command';
+import { parseFlags, parseNumber } from '../lib/flags';
+import { refuseInputs } from '../lib/output-dir';
+import { parameterShare } from '../lib/parameter-share';
+import { formatDuration, ProgressBar } from '../lib/progress';
+import { drawSamples, TASK_MAX_NEW_TOKENS } from '../lib/task-data';
 import { renderAccuracyTable, type TableRow } from '../quickstart/accuracy-table';
 import { type BoneRunResult, fineTuneBone } from '../quickstart/bone';
 import { demoAnswers, renderDemo } from '../quickstart/demo';
 import { renderExperts } from '../quickstart/experts-table';
 import { BUNDLED_MODEL, missingModelMessage } from '../quickstart/missing-model';
 import { quickstartReport } from '../quickstart/report';
-import { BACKEND_FLAG, backendUsage, useBackend } from './backend';
 import { evaluateStrategy, settleTaskAlpha, type TaskAlphaInfo } from './eval';
-import { parseFlags, parseNumber } from './model-path';
-import { refuseInputs } from './output-dir';
-import { parameterShare } from './parameter-share';
-import { formatDuration, ProgressBar } from './progress';
 import {
   alphaBars,
   cemProgress,
@@ -24,8 +26,6 @@ import {
   openRuntime,
   RUNTIME_FLAGS,
 } from './run';
-import { drawSamples, TASK_MAX_NEW_TOKENS } from './task-data';
-import { type Command, type CommandIO, UsageError } from './types';
 
 const USAGE =
   't2 quickstart [--model DIR] [options]\n\n' +

@@ -7,11 +7,13 @@ import { ReinforceTrainer, type StepLog, type ValidationLog } from '@t2/rl-reinf
 import { deriveSeed, type Sample, splitSamples, type TaskFamily } from '@t2/tasks';
 import { Rng, type Tensor, writeFileAtomic } from '@t2/tensor-core';
 import { tokenizerCoverageProblem } from '@t2/transformer2-runtime';
-import { BACKEND_FLAG, backendUsage, useBackend } from './backend';
-import { loadModelForCli, parseFlags, parseNumber } from './model-path';
-import { claimOutputDir, type OutputDir } from './output-dir';
-import { ProgressBar } from './progress';
-import { parseRewardSpec } from './rewards';
+import { BACKEND_FLAG, backendUsage, useBackend } from '../lib/backend';
+import { type Command, type CommandIO, UsageError } from '../lib/command';
+import { parseFlags, parseNumber } from '../lib/flags';
+import { loadModelForCli } from '../lib/load-model';
+import { claimOutputDir, type OutputDir } from '../lib/output-dir';
+import { ProgressBar } from '../lib/progress';
+import { parseRewardSpec } from '../lib/rewards';
 import {
   answerBudget,
   codecOf,
@@ -21,9 +23,8 @@ import {
   readDataFile,
   stopTokenIds,
   TASK_MAX_NEW_TOKENS,
-} from './task-data';
+} from '../lib/task-data';
 import { parseTargets } from './train';
-import { type Command, type CommandIO, UsageError } from './types';
 
 /** Where SVD factors are kept between runs (relative to the working directory; git-ignored). */
 export const DEFAULT_SVD_CACHE = '.t2-cache/svd';

@@ -19,12 +19,12 @@ import {
   type StrategyName,
   type Trace,
 } from '@t2/transformer2-runtime';
-import { BACKEND_FLAG, backendUsage, useBackend } from './backend';
-import { parseFlags, parseNumber } from './model-path';
-import { formatDuration, ProgressBar } from './progress';
+import { BACKEND_FLAG, backendUsage, useBackend } from '../lib/backend';
+import { type Command, type CommandIO, UsageError } from '../lib/command';
+import { parseFlags, parseNumber } from '../lib/flags';
+import { formatDuration, ProgressBar } from '../lib/progress';
+import { readDataFile } from '../lib/task-data';
 import { DEFAULT_SVD_CACHE } from './rl';
-import { readDataFile } from './task-data';
-import { type Command, type CommandIO, UsageError } from './types';
 
 /** Where few-shot α are kept when `--alpha-cache` is not given: one file per set of experts. */
 export const DEFAULT_ALPHA_CACHE_DIR = '.t2-cache/alpha';

@@ -3,9 +3,9 @@ import * as bone from '@t2/adapters-bone';
 import { encodeExample, type StepInfo, trainSft } from '@t2/sft';
 import { ANSWER_END, evaluate, type Sample, type TaskFamily } from '@t2/tasks';
 import { greedyAnswers } from '../commands/eval';
-import { loadModelForCli } from '../commands/model-path';
-import { drawSamples, TASK_MAX_NEW_TOKENS } from '../commands/task-data';
-import { UsageError } from '../commands/types';
+import { UsageError } from '../lib/command';
+import { loadModelForCli } from '../lib/load-model';
+import { drawSamples, TASK_MAX_NEW_TOKENS } from '../lib/task-data';
 
 export interface BoneRunOptions {
   modelPath: string;

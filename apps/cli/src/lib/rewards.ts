@@ -7,7 +7,7 @@ import {
   regexReward,
   type Sample,
 } from '@t2/tasks';
-import { UsageError } from './types';
+import { UsageError } from './command';
 
 /** A parsed `--reward`: how `t2 rl` and `t2 eval` score an output. */
 export interface RewardSpec {

@@ -1,7 +1,7 @@
 import { closeSync, openSync, readFileSync, realpathSync, rmSync, writeSync } from 'node:fs';
 import { mkdir, readdir, rm, rmdir, stat } from 'node:fs/promises';
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
-import { UsageError } from './types';
+import { UsageError } from './command';
 
 /**
  * Where a command writes, claimed before any work starts. One place for the rules every

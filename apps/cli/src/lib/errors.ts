@@ -1,5 +1,5 @@
 import { isInputError } from '@t2/tensor-core';
-import { UsageError } from './types';
+import { UsageError } from './command';
 
 /** Exit codes (apps/cli/README.md): 2 for bad input or usage, 1 for internal failures. */
 export const EXIT_BAD_INPUT = 2;

@@ -12,7 +12,7 @@ import {
   type TaskFamily,
 } from '@t2/tasks';
 import { readTextBounded, tooLongProblems } from '@t2/tensor-core';
-import { UsageError } from './types';
+import { UsageError } from './command';
 
 /** `--task arith` or `--task arith,string,logic` (a uniform mixture). */
 export function parseFamilies(spec: string): TaskFamily[] {

@@ -6,7 +6,7 @@ import {
   resetKernelCalls,
   setBackend,
 } from '@t2/tensor-core';
-import { UsageError } from './types';
+import { UsageError } from './command';
 
 /** `--backend NAME`, spread into a command's flags: every command takes it. */
 export const BACKEND_FLAG = { backend: { type: 'string', default: 'auto' } } as const;
