@@ -96,19 +96,19 @@ export const modules = [
   {
     name: 'rope',
     pkg: 'packages/tensor-core',
-    mutate: ['src/kernels/js/rope.ts', 'src/ops/layers.ts:36-93'],
+    mutate: ['src/kernels/js/rope.ts', 'src/ops/rope.ts'],
     tests: ['test/ops.test.ts', 'test/gradients.test.ts', 'test/layer-ops.test.ts'],
   },
   {
     name: 'attention',
     pkg: 'packages/tensor-core',
-    mutate: ['src/kernels/js/attention.ts', 'src/ops/layers.ts:94-176'],
+    mutate: ['src/kernels/js/attention.ts', 'src/ops/attention.ts'],
     tests: ['test/ops.test.ts', 'test/gradients.test.ts', 'test/layer-ops.test.ts'],
   },
   {
     name: 'cross-entropy',
     pkg: 'packages/tensor-core',
-    mutate: ['src/kernels/js/loss.ts', 'src/ops/layers.ts:177-256'],
+    mutate: ['src/kernels/js/loss.ts', 'src/ops/cross-entropy.ts'],
     tests: ['test/ops.test.ts', 'test/gradients.test.ts', 'test/layer-ops.test.ts'],
   },
   {

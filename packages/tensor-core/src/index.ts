@@ -33,23 +33,20 @@ export {
   withBackend,
 } from './kernels/registry';
 export * from './kernels/wasm/index';
-export * from './nn/adapters/index';
 export { type InferenceWeights, linearWeightsOf } from './nn/inference-weights';
 export { Dropout, Embedding, Linear, RMSNorm } from './nn/layers';
 export { Module, ModuleList } from './nn/module';
-export {
-  findTargetModules,
-  OUTPUT_HEAD,
-  type TargetModules,
-  type TargetSelection,
-} from './nn/target-modules';
 export * from './ops/arithmetic';
+export * from './ops/attention';
+export { broadcastTo, sumToShape } from './ops/broadcast';
 export * from './ops/creation';
+export * from './ops/cross-entropy';
 export * from './ops/indexing';
-export * from './ops/layers';
 export * from './ops/matmul';
 export * from './ops/movement';
+export * from './ops/norm';
 export * from './ops/reduction';
+export * from './ops/rope';
 export * from './ops/softmax';
 export {
   Adam,

@@ -1,8 +1,8 @@
 import { add, mul } from '../ops/arithmetic';
 import { fromArray, ones, rand, randn } from '../ops/creation';
 import { gather } from '../ops/indexing';
-import { rmsNorm } from '../ops/layers';
 import { matmul } from '../ops/matmul';
+import { rmsNorm } from '../ops/norm';
 import { defaultRng, type Rng } from '../random/rng';
 import { formatShape } from '../tensor/shape';
 import type { Tensor } from '../tensor/tensor';

@@ -1,11 +1,10 @@
 import { record } from '../autograd/record';
 import type { BinaryOp, UnaryOp } from '../kernels/backend';
 import { getBackend } from '../kernels/registry';
-import { broadcastShapes, shapesEqual } from '../tensor/shape';
+import { broadcastShapes } from '../tensor/shape';
 import { Tensor } from '../tensor/tensor';
+import { sumToShape } from './broadcast';
 import { scalar, type TensorLike, toTensor } from './creation';
-import { reshape } from './movement';
-import { sum } from './reduction';
 
 function binaryRaw(op: BinaryOp, a: Tensor, b: Tensor): Tensor {
   const outShape = broadcastShapes(a.shape, b.shape, op);
@@ -19,17 +18,6 @@ function binaryRaw(op: BinaryOp, a: Tensor, b: Tensor): Tensor {
 function unaryRaw(op: UnaryOp, a: Tensor): Tensor {
   const be = getBackend();
   return new Tensor(be.unary(op, a.kernelData(be)), a.shape);
-}
-
-/** Sums a broadcast gradient back to the shape of the input it came from. */
-export function sumToShape(g: Tensor, shape: readonly number[]): Tensor {
-  if (shapesEqual(g.shape, shape)) return g;
-  const lead = g.ndim - shape.length;
-  const axes: number[] = [];
-  for (let i = 0; i < g.ndim; i++) {
-    if (i < lead || (shape[i - lead] === 1 && g.shape[i] !== 1)) axes.push(i);
-  }
-  return reshape(axes.length ? sum(g, axes, true) : g, shape);
 }
 
 export function add(a: TensorLike, b: TensorLike): Tensor {

@@ -3,7 +3,8 @@ import { releaseKernelData } from '../kernels/backend';
 import { getBackend } from '../kernels/registry';
 import { broadcastShapes, normalizeAxis, sizeOf } from '../tensor/shape';
 import { Tensor } from '../tensor/tensor';
-import { mul, sub, sumToShape } from './arithmetic';
+import { mul, sub } from './arithmetic';
+import { sumToShape } from './broadcast';
 import { toIndices } from './creation';
 import { reshape } from './movement';
 

@@ -2,7 +2,7 @@ import { record } from '../autograd/record';
 import { getBackend } from '../kernels/registry';
 import { broadcastShapes, formatShape, sizeOf } from '../tensor/shape';
 import { Tensor } from '../tensor/tensor';
-import { sumToShape } from './arithmetic';
+import { sumToShape } from './broadcast';
 import { expand, reshape } from './movement';
 
 export interface MatmulOptions {

@@ -2,7 +2,7 @@ import { record } from '../autograd/record';
 import { getBackend } from '../kernels/registry';
 import { formatShape, normalizeAxis, type Shape, shapesEqual, sizeOf } from '../tensor/shape';
 import { Tensor } from '../tensor/tensor';
-import { sumToShape } from './arithmetic';
+import { broadcastTo } from './broadcast';
 
 /** Same values, new shape (one dimension may be -1); no copy. */
 export function reshape(x: Tensor, shape: Shape): Tensor {
@@ -109,15 +109,7 @@ export function pad(x: Tensor, padding: readonly (readonly [number, number])[], 
 
 /** Broadcasts to `shape` (NumPy rules), copying. */
 export function expand(x: Tensor, shape: Shape): Tensor {
-  if (shapesEqual(x.shape, shape)) return x;
-  const n = shape.length;
-  if (x.ndim > n || x.shape.some((d, i) => d !== 1 && d !== shape[n - x.ndim + i])) {
-    throw new Error(`expand: ${formatShape(x.shape)} cannot broadcast to ${formatShape(shape)}`);
-  }
-  const zero = new Float32Array(1);
-  const be = getBackend();
-  const out = new Tensor(be.binary('add', x.kernelData(be), x.shape, zero, [], shape), shape);
-  return record(out, 'expand', [x], (g) => [sumToShape(g, x.shape)]);
+  return broadcastTo(x, shape, 'expand');
 }
 
 export function concat(tensors: readonly Tensor[], axis = 0): Tensor {

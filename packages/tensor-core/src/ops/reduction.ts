@@ -1,28 +1,10 @@
 import { record } from '../autograd/record';
-import { type ReduceOp, releaseKernelData } from '../kernels/backend';
 import { getBackend } from '../kernels/registry';
 import { normalizeAxes, sizeOf } from '../tensor/shape';
 import { Tensor } from '../tensor/tensor';
 import { div, equal, mul } from './arithmetic';
+import { reduceKeep } from './broadcast';
 import { expand, reshape } from './movement';
-
-/** Reduces each axis in turn as the middle of [outer, len, inner]; keeps dims of size 1. */
-function reduceKeep(op: ReduceOp, x: Tensor, axes: number[]): Tensor {
-  if (axes.length === 0) return new Tensor(Float32Array.from(x.data), x.shape);
-  const be = getBackend();
-  const input = x.kernelData(be);
-  let data = input;
-  const shape = [...x.shape];
-  for (const axis of axes) {
-    const outer = sizeOf(shape.slice(0, axis));
-    const inner = sizeOf(shape.slice(axis + 1));
-    const next = be.reduce(op, data, outer, shape[axis]!, inner);
-    if (data !== input) releaseKernelData(data);
-    data = next;
-    shape[axis] = 1;
-  }
-  return new Tensor(data, shape);
-}
 
 function dropAxes(shape: readonly number[], axes: number[]): number[] {
   return shape.filter((_, i) => !axes.includes(i));
