@@ -98,7 +98,7 @@ for (const dir of workspaces) {
       const where = relative(root, file);
       if (spec.startsWith('.')) {
         const target = resolveRelative(file, spec);
-        if (target && !target.startsWith(dir + '/')) {
+        if (target && !target.startsWith(`${dir}/`)) {
           problems.push(`${where}: '${spec}' reaches outside ${relative(root, dir)}`);
         } else if (target) edges.push(target);
       } else if (spec.startsWith('@t2/')) {
