@@ -2,7 +2,8 @@ import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { expertCategories, parseCategory, sampleTask } from '@t2/tasks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { alphaBars, type ExpertInfo, renderTrace } from '../src/commands/run';
+import type { ExpertInfo } from '../src/lib/runtime';
+import { alphaBars, renderTrace } from '../src/lib/trace-view';
 import { makeTinyRuntime, type TinyRuntime, t2 } from './tiny-runtime';
 
 let rt: TinyRuntime;

@@ -23,11 +23,20 @@ import type {
   Transformer2Runtime,
 } from '@t2/transformer2-runtime';
 import { BACKEND_FLAG, backendUsage, useBackend } from '../lib/backend';
+import { DEFAULT_SVD_CACHE } from '../lib/cache-dirs';
 import { type Command, type CommandIO, UsageError } from '../lib/command';
 import { parseFlags, parseNumber } from '../lib/flags';
 import { loadModelForCli } from '../lib/load-model';
 import { ProgressBar } from '../lib/progress';
 import { parseRewardSpec } from '../lib/rewards';
+import {
+  type ExpertInfo,
+  fewShotFlags,
+  openRuntime,
+  parseStrategy,
+  RUNTIME_FLAGS,
+  RUNTIME_USAGE,
+} from '../lib/runtime';
 import {
   answerBudget,
   codecOf,
@@ -37,18 +46,8 @@ import {
   stopTokenIds,
   TASK_MAX_NEW_TOKENS,
 } from '../lib/task-data';
+import { alphaBars, cemProgress } from '../lib/trace-view';
 import { installAdapter } from './adapters';
-import { DEFAULT_SVD_CACHE } from './rl';
-import {
-  alphaBars,
-  cemProgress,
-  type ExpertInfo,
-  fewShotFlags,
-  openRuntime,
-  parseStrategy,
-  RUNTIME_FLAGS,
-  RUNTIME_USAGE,
-} from './run';
 
 const USAGE =
   't2 eval --model PATH (--task NAME[,NAME…] | --data FILE) [options]\n\n' +

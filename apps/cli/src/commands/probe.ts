@@ -10,11 +10,13 @@ import {
   tokenizerCoverageProblem,
 } from '@t2/transformer2-runtime';
 import { BACKEND_FLAG, backendUsage, useBackend } from '../lib/backend';
+import { DEFAULT_SVD_CACHE } from '../lib/cache-dirs';
 import { type Command, UsageError } from '../lib/command';
 import { parseFlags, parseNumber } from '../lib/flags';
 import { loadModelForCli } from '../lib/load-model';
 import { ProgressBar } from '../lib/progress';
 import { parseRewardSpec } from '../lib/rewards';
+import { parseTargets } from '../lib/targets';
 import {
   answerBudget,
   drawSamples,
@@ -22,8 +24,6 @@ import {
   readDataFile,
   TASK_MAX_NEW_TOKENS,
 } from '../lib/task-data';
-import { DEFAULT_SVD_CACHE } from './rl';
-import { parseTargets } from './train';
 
 const D = PROBE_DEFAULTS;
 

@@ -10,7 +10,9 @@ import { parseFlags, parseNumber } from '../lib/flags';
 import { refuseInputs } from '../lib/output-dir';
 import { parameterShare } from '../lib/parameter-share';
 import { formatDuration, ProgressBar } from '../lib/progress';
+import { fewShotFlags, openRuntime, RUNTIME_FLAGS } from '../lib/runtime';
 import { drawSamples, TASK_MAX_NEW_TOKENS } from '../lib/task-data';
+import { alphaBars, cemProgress, eraseProgress } from '../lib/trace-view';
 import { renderAccuracyTable, type TableRow } from '../quickstart/accuracy-table';
 import { type BoneRunResult, fineTuneBone } from '../quickstart/bone';
 import { demoAnswers, renderDemo } from '../quickstart/demo';
@@ -18,14 +20,6 @@ import { renderExperts } from '../quickstart/experts-table';
 import { BUNDLED_MODEL, missingModelMessage } from '../quickstart/missing-model';
 import { quickstartReport } from '../quickstart/report';
 import { evaluateStrategy, settleTaskAlpha, type TaskAlphaInfo } from './eval';
-import {
-  alphaBars,
-  cemProgress,
-  eraseProgress,
-  fewShotFlags,
-  openRuntime,
-  RUNTIME_FLAGS,
-} from './run';
 
 const USAGE =
   't2 quickstart [--model DIR] [options]\n\n' +

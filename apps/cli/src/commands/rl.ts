@@ -8,12 +8,14 @@ import { deriveSeed, type Sample, splitSamples, type TaskFamily } from '@t2/task
 import { Rng, type Tensor, writeFileAtomic } from '@t2/tensor-core';
 import { tokenizerCoverageProblem } from '@t2/transformer2-runtime';
 import { BACKEND_FLAG, backendUsage, useBackend } from '../lib/backend';
+import { DEFAULT_SVD_CACHE } from '../lib/cache-dirs';
 import { type Command, type CommandIO, UsageError } from '../lib/command';
 import { parseFlags, parseNumber } from '../lib/flags';
 import { loadModelForCli } from '../lib/load-model';
 import { claimOutputDir, type OutputDir } from '../lib/output-dir';
 import { ProgressBar } from '../lib/progress';
 import { parseRewardSpec } from '../lib/rewards';
+import { parseTargets } from '../lib/targets';
 import {
   answerBudget,
   codecOf,
@@ -24,10 +26,6 @@ import {
   stopTokenIds,
   TASK_MAX_NEW_TOKENS,
 } from '../lib/task-data';
-import { parseTargets } from './train';
-
-/** Where SVD factors are kept between runs (relative to the working directory; git-ignored). */
-export const DEFAULT_SVD_CACHE = '.t2-cache/svd';
 
 /** The MLP projections: SVF's default targets, and LoRA's here so the two compare like for like. */
 const MLP_TARGETS = ['gate_proj', 'up_proj', 'down_proj'];

@@ -2,7 +2,7 @@ import * as bone from '@t2/adapters-bone';
 import * as lora from '@t2/adapters-lora';
 import type { LlamaForCausalLM, TextTokenizer } from '@t2/llama';
 import { encodeExample, readSftJsonl, SftDataError, type StepInfo, trainSft } from '@t2/sft';
-import { Linear, Rng, type Tensor } from '@t2/tensor-core';
+import { Rng, type Tensor } from '@t2/tensor-core';
 import { BACKEND_FLAG, backendUsage, useBackend } from '../lib/backend';
 import { type Command, type CommandIO, UsageError } from '../lib/command';
 import { parseFlags, parseNumber } from '../lib/flags';
@@ -11,6 +11,7 @@ import { loadModelForCli } from '../lib/load-model';
 import { claimOutputDir } from '../lib/output-dir';
 import { parameterShare } from '../lib/parameter-share';
 import { ProgressBar, trainingHooks } from '../lib/progress';
+import { parseTargets } from '../lib/targets';
 
 export const METHODS = ['bone', 'bat', 'lora', 'pissa', 'full'] as const;
 export type Method = (typeof METHODS)[number];
@@ -74,32 +75,6 @@ export function prepareMethod(
     { rng: new Rng(opts.seed) },
   );
   return { params: h.namedAdapterParameters(), save: (dir) => h.save(dir) };
-}
-
-/**
- * `--target`: `all-linear` (the default), or names of the model's Linear layers
- * (`q_proj,v_proj`). A name no layer has is refused rather than silently ignored (and
- * written into adapter_config.json).
- */
-export function parseTargets(spec: string | undefined, model: LlamaForCausalLM): string | string[] {
-  if (spec === undefined || spec.trim() === 'all-linear') return 'all-linear';
-  const names = spec.split(',').map((s) => s.trim());
-  if (names.some((n) => n === '')) throw new UsageError(`--target: empty module name in '${spec}'`);
-  const known = [
-    ...new Set(
-      model
-        .namedModules()
-        .filter(([path, m]) => path !== '' && m instanceof Linear)
-        .map(([path]) => path.split('.').pop()!),
-    ),
-  ];
-  const unknown = names.filter((n) => !known.includes(n));
-  if (unknown.length) {
-    throw new UsageError(
-      `--target: ${unknown.map((n) => `'${n}'`).join(', ')} ${unknown.length === 1 ? 'is' : 'are'} not a linear layer of the model (its linear layers: ${known.join(', ')}; or all-linear)`,
-    );
-  }
-  return [...new Set(names)];
 }
 
 /** Tokenized training data from a JSONL file; bad lines are reported as file:line: why. */

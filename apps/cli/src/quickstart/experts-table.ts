@@ -1,4 +1,4 @@
-import type { ExpertInfo } from '../commands/run';
+import type { ExpertInfo } from '../lib/runtime';
 
 /** The experts as a table: what each serves and how many singular values it scales. */
 export function renderExperts(experts: readonly ExpertInfo[]): string[] {

@@ -1,5 +1,5 @@
 import type { TaskAlphaInfo } from '../commands/eval';
-import type { ExpertInfo } from '../commands/run';
+import type { ExpertInfo } from '../lib/runtime';
 import type { TableRow } from './accuracy-table';
 import type { BoneRunResult } from './bone';
 
