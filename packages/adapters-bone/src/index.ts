@@ -1,5 +1,11 @@
 // @t2/adapters-bone: Bone and BAT block-affine adapters (PEFT's BoneConfig / MiSS),
-// with PEFT-compatible adapter folders.
+// with PEFT-compatible adapter folders. Importing it registers the method 'bone' (and its
+// variant 'bat') with @t2/tuners.
+
+import { registerAdapterMethod } from '@t2/tuners';
+import { boneMethod } from './bone/method';
+
+registerAdapterMethod(boneMethod);
 
 export {
   ADAPTER_CONFIG_FILE,
@@ -8,7 +14,7 @@ export {
   OUTPUT_HEAD,
   type TargetModules,
   type TargetSelection,
-} from '@t2/tensor-core';
+} from '@t2/tuners';
 export { batDelta, batWeight, boneUpdate } from './bone/block-math';
 export {
   type BoneConfig,
@@ -19,6 +25,7 @@ export {
 } from './bone/config';
 export { BoneLinear, boneBlockShape } from './bone/layer';
 export { injectFromPeft, type LoadOptions, load } from './bone/load';
+export { boneMethod } from './bone/method';
 export {
   BoneModel,
   boneModelOf,

@@ -1,4 +1,10 @@
 // @t2/adapters-lora: LoRA and PiSSA baselines with PEFT-compatible adapter folders.
+// Importing it registers the method 'lora' (and its variant 'pissa') with @t2/tuners.
+
+import { registerAdapterMethod } from '@t2/tuners';
+import { loraMethod } from './lora/method';
+
+registerAdapterMethod(loraMethod);
 
 export {
   ADAPTER_CONFIG_FILE,
@@ -7,7 +13,7 @@ export {
   OUTPUT_HEAD,
   type TargetModules,
   type TargetSelection,
-} from '@t2/tensor-core';
+} from '@t2/tuners';
 export {
   isPissa,
   type LoraConfig,
@@ -19,6 +25,7 @@ export {
 } from './lora/config';
 export { type LoraAdapterOptions, LoraLinear } from './lora/layer';
 export { injectFromPeft, type LoadOptions, load } from './lora/load';
+export { loraMethod } from './lora/method';
 export {
   type InjectOptions,
   inject,

@@ -1,4 +1,4 @@
-import type { TargetModules } from '@t2/tensor-core';
+import type { TargetModules } from '@t2/tuners';
 
 /**
  * The two Bone variants, named like PEFT's `init_weights`: `true` is Bone (block `(r, out)`,

@@ -1,5 +1,4 @@
 import {
-  AdapterLinear,
   add,
   defaultRng,
   formatShape,
@@ -11,6 +10,7 @@ import {
   Tensor,
   zeros,
 } from '@t2/tensor-core';
+import { AdapterLinear } from '@t2/tuners';
 import { ParameterDict } from '../shared/parameter-dict';
 import {
   batMergeInPlace,

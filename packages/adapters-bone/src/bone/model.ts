@@ -1,22 +1,16 @@
+import type { Module, Rng, Tensor } from '@t2/tensor-core';
 import {
   AdapterModel,
   type AdapterSaveOptions,
   adapterModelOf,
-  type Module,
   type PeftAdapter,
-  type Rng,
-  type Tensor,
   writeAdapterFolder,
-} from '@t2/tensor-core';
+} from '@t2/tuners';
 import { type BoneConfig, type BoneConfigInput, boneConfig } from './config';
 import { BoneLinear } from './layer';
 import { peftKey, toPeftConfig } from './peft-file';
 
-export type {
-  AdapterSaveOptions as SaveOptions,
-  PeftAdapter,
-  TrainableSummary,
-} from '@t2/tensor-core';
+export type { AdapterSaveOptions as SaveOptions, PeftAdapter, TrainableSummary } from '@t2/tuners';
 
 export interface InjectOptions {
   /** Name of the new adapter (PEFT's default is 'default'). */

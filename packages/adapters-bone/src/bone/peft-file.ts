@@ -1,4 +1,5 @@
-import { InputError, PEFT_KEY_PREFIX, peftConfigJson, readPeftConfig } from '@t2/tensor-core';
+import { InputError } from '@t2/tensor-core';
+import { PEFT_KEY_PREFIX, peftConfigJson, readPeftConfig } from '@t2/tuners';
 import { type BoneConfig, boneConfig } from './config';
 
 /** The two names of the method: Bone, and MiSS in newer PEFT (same math, `.miss_block` keys). */

@@ -1,4 +1,4 @@
-import type { TargetModules } from '@t2/tensor-core';
+import type { TargetModules } from '@t2/tuners';
 
 /**
  * How A and B start, named like PEFT's `init_lora_weights`: `true` (A Kaiming-uniform,

@@ -1,6 +1,5 @@
 import { svd } from '@t2/svd';
 import {
-  AdapterLinear,
   add,
   Dropout,
   defaultRng,
@@ -13,6 +12,7 @@ import {
   randn,
   Tensor,
 } from '@t2/tensor-core';
+import { AdapterLinear } from '@t2/tuners';
 import { ModuleDict } from '../shared/module-dict';
 import { isPissa, type LoraInit } from './config';
 

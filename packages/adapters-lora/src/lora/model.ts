@@ -1,14 +1,11 @@
+import { fromArray, type Module, type Rng, type Tensor } from '@t2/tensor-core';
 import {
   AdapterModel,
   type AdapterSaveOptions,
   adapterModelOf,
-  fromArray,
-  type Module,
   type PeftAdapter,
-  type Rng,
-  type Tensor,
   writeAdapterFolder,
-} from '@t2/tensor-core';
+} from '@t2/tuners';
 import {
   isPissa,
   type LoraConfig,
@@ -20,7 +17,7 @@ import {
 import { LoraLinear } from './layer';
 import { peftKey, toPeftConfig } from './peft-file';
 
-export type { PeftAdapter, TrainableSummary } from '@t2/tensor-core';
+export type { PeftAdapter, TrainableSummary } from '@t2/tuners';
 
 export interface InjectOptions {
   /** Name of the new adapter (PEFT's default is 'default'). */

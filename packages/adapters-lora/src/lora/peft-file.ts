@@ -1,4 +1,5 @@
-import { InputError, PEFT_KEY_PREFIX, peftConfigJson, readPeftConfig } from '@t2/tensor-core';
+import { InputError } from '@t2/tensor-core';
+import { PEFT_KEY_PREFIX, peftConfigJson, readPeftConfig } from '@t2/tuners';
 import { isPissa, type LoraConfig, type LoraInit, loraConfig } from './config';
 
 /** `base_model.model.<path>.lora_A.weight` / `.lora_B.weight`. */

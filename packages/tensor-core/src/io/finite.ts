@@ -4,7 +4,7 @@ import { SafetensorsError } from './errors';
 let enabled = true;
 
 /**
- * Turns the non-finite scan of loaded weights, adapters and experts on or off (on by
+ * Turns the non-finite scan of loaded weights and tensor files on or off (on by
  * default; a command-line `--skip-finite-check` turns it off for speed).
  */
 export function setFiniteChecks(on: boolean): void {

@@ -1,12 +1,5 @@
 // Safetensors I/O: the pure format (browser-safe) and Node file/folder helpers that load
 // `node:fs` lazily.
-export {
-  ADAPTER_CONFIG_FILE,
-  ADAPTER_WEIGHTS_FILE,
-  type AdapterFolder,
-  readAdapterFolder,
-  writeAdapterFolder,
-} from './adapter-folder';
 export { writeFileAtomic } from './atomic';
 export type { SafetensorsDtype } from './dtypes';
 export { InputError, isInputError, SafetensorsError } from './errors';

@@ -1,11 +1,11 @@
 import { InputError } from './errors';
 import { nodeModules } from './node';
 
-/** Largest JSON/text side file read whole (config, tokenizer, index, adapter config): 256 MiB. */
+/** Largest JSON/text side file read whole (config, tokenizer, index, other JSON): 256 MiB. */
 export const MAX_TEXT_FILE_BYTES = 256 * 1024 * 1024;
 
 /**
- * Reads a small text file (config.json, tokenizer.json, an index, adapter_config.json)
+ * Reads a small text file (config.json, tokenizer.json, an index, any JSON side file)
  * after checking it is a regular file of sane size: a symlink to /dev/zero, a pipe or a
  * folder is refused by name instead of hanging or failing with a bare EISDIR. Returns null
  * when the file does not exist and `optional` is set.

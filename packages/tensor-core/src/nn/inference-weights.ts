@@ -2,8 +2,8 @@ import type { Tensor } from '../tensor/tensor';
 import { Linear } from './layers';
 
 /**
- * A layer that, outside autograd, computes exactly `x Wᵀ + b` for some W and b (an
- * adapter with its current settings, say), and can hand them over so that a fused
+ * A layer that, outside autograd, computes exactly `x Wᵀ + b` for some W and b (a
+ * wrapped layer with its current settings, say), and can hand them over so that a fused
  * inference path can run it like a Linear without calling `forward`.
  */
 export interface InferenceWeights {

@@ -3,8 +3,8 @@ import type { Tensor } from '../tensor/tensor';
 
 /**
  * Base of every layer: named parameters and submodules, so that a model's state dict
- * uses Hugging Face names (`model.layers.0.mlp.up_proj.weight`) and adapters can find
- * and replace layers by name.
+ * uses Hugging Face names (`model.layers.0.mlp.up_proj.weight`) and code that wraps
+ * layers can find and replace them by name.
  */
 export abstract class Module {
   training = true;
@@ -79,7 +79,7 @@ export abstract class Module {
     return m;
   }
 
-  /** Replaces the module at a dotted path (how adapters wrap a layer). */
+  /** Replaces the module at a dotted path (how a layer is wrapped). */
   setSubmodule(path: string, replacement: Module): void {
     const parts = path.split('.');
     const last = parts.pop()!;

@@ -36,7 +36,7 @@ export interface GpuJsAsyncKernelsOptions {
  *
  * Calls run one at a time in call order: a compiled kernel is resized per call and
  * reuses its output buffer, so two plans must not interleave. An input must not change
- * until its call has resolved. Rejects when webgpu has no adapter here.
+ * until its call has resolved. Rejects when webgpu finds no GPU device here.
  */
 export async function createGpuJsAsyncKernels(
   mode: GpuJsMode,

@@ -29,7 +29,7 @@ export type GpuJsCalls = 'sync' | 'async';
 /**
  * Why `mode` cannot run here, or null when it can. Synchronously webgpu is always
  * refused: gpu.js WebGPU kernels only return Promises. Asynchronously it needs
- * navigator.gpu (an adapter is requested on first use; see createGpuJsAsyncKernels).
+ * navigator.gpu (a device is requested on first use; see createGpuJsAsyncKernels).
  */
 export function gpuJsUnsupportedReason(mode: GpuJsMode, calls: GpuJsCalls = 'sync'): string | null {
   switch (mode) {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import * as t from '../src/index';
+import * as t from './t';
 
 // A minimal adapter method to drive the shared handle: a full ΔW beside each Linear,
 // y = base(x) + x ΔWᵀ, merged as W += ΔW.

@@ -1,9 +1,7 @@
-import { defaultRng, type Rng } from '../../random/rng';
-import type { Tensor } from '../../tensor/tensor';
-import type { Linear } from '../layers';
-import type { Module } from '../module';
-import { findTargetModules, type TargetSelection } from '../target-modules';
+import { defaultRng, type Linear, type Module, type Rng, type Tensor } from '@t2/tensor-core';
+import { findTargetModules, type TargetSelection } from '../targets/target-modules';
 import type { AdapterLayer } from './adapter-linear';
+import { BaseTuner } from './tuner';
 
 /** The two parts of a PEFT adapter folder, in memory. */
 export interface PeftAdapter {
@@ -19,13 +17,6 @@ export interface AdapterSaveOptions {
   adapterName?: string;
   /** Recorded as `base_model_name_or_path` (default: the config's). */
   baseModelNameOrPath?: string;
-}
-
-export interface TrainableSummary {
-  trainable: number;
-  total: number;
-  /** 100 · trainable / total. */
-  percent: number;
 }
 
 // Each model has at most one handle per kind of adapter (BoneModel, LoraModel, ...).
@@ -49,7 +40,7 @@ export abstract class AdapterModel<
   Config extends TargetSelection,
   Input,
   Layer extends AdapterLayer,
-> {
+> extends BaseTuner {
   private readonly configs = new Map<string, Config>();
   private readonly targetsOf = new Map<string, string[]>();
   private activeName: string | null = null;
@@ -57,10 +48,12 @@ export abstract class AdapterModel<
 
   /** `method` names the adapter in error messages ('Bone', 'LoRA'). */
   constructor(
-    readonly model: Module,
-    protected readonly method: string,
+    model: Module,
+    method: string,
     private readonly layerClass: new (base: Linear, path: string) => Layer,
-  ) {}
+  ) {
+    super(model, method);
+  }
 
   /** Checks `input` and fills its defaults. */
   protected abstract makeConfig(input: Input): Config;
@@ -176,17 +169,6 @@ export abstract class AdapterModel<
     this.disabledFlag = false;
   }
 
-  /** Runs `fn` with adapters disabled (a base-model pass, e.g. a KL reference). */
-  withDisabled<T>(fn: () => T): T {
-    const was = this.disabledFlag;
-    this.disable();
-    try {
-      return fn();
-    } finally {
-      if (!was) this.enable();
-    }
-  }
-
   /** Writes adapter `name` (default: the active one) into the base weights. */
   merge(name = this.activeAdapter): void {
     this.config(name);
@@ -203,20 +185,13 @@ export abstract class AdapterModel<
   }
 
   /** The adapter's tensors (default: the active one's): what an optimizer should update. */
-  trainableParameters(name = this.activeAdapter): Tensor[] {
+  override trainableParameters(name = this.activeAdapter): Tensor[] {
     return this.namedAdapterParameters(name).map(([, t]) => t);
   }
 
   /** Number of values in the adapter's tensors. */
-  numTrainable(name = this.activeAdapter): number {
+  override numTrainable(name = this.activeAdapter): number {
     return this.trainableParameters(name).reduce((n, t) => n + t.size, 0);
-  }
-
-  /** Trainable vs all parameters of the model, like PEFT's `print_trainable_parameters`. */
-  trainableSummary(): TrainableSummary {
-    const trainable = this.model.numParameters(true);
-    const total = this.model.numParameters();
-    return { trainable, total, percent: total ? (100 * trainable) / total : 0 };
   }
 
   /**

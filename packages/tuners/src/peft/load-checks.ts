@@ -1,6 +1,5 @@
-import { InputError } from '../../io/errors';
-import type { Module } from '../module';
-import { PEFT_KEY_PREFIX } from './peft-config';
+import { InputError, type Module } from '@t2/tensor-core';
+import { PEFT_KEY_PREFIX } from './config';
 
 // Checks shared by the adapters' loaders: a file's tensors must land on Linear layers of
 // the model, and cover exactly the layers its config selects.

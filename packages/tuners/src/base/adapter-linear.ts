@@ -1,7 +1,4 @@
-import type { Tensor } from '../../tensor/tensor';
-import type { InferenceWeights } from '../inference-weights';
-import type { Linear } from '../layers';
-import { Module } from '../module';
+import { type InferenceWeights, type Linear, Module, type Tensor } from '@t2/tensor-core';
 
 /**
  * What an `AdapterModel` needs of a wrapped layer: PEFT's `BaseTunerLayer`. Adapters are

@@ -1,16 +1,23 @@
-import { Linear } from './layers';
-import type { Module } from './module';
+import { Linear, type Module } from '@t2/tensor-core';
 
 /**
- * Which layers an adapter wraps, with PEFT's rules: a string is a regular expression
- * that must match the whole dotted module name; a list matches a name exactly or as a
- * dotted suffix (`q_proj` matches `model.layers.0.self_attn.q_proj`); `'all-linear'`
- * is every Linear layer except the output head (`lm_head`).
+ * Which layers an adapter wraps, with PEFT's rule (`check_target_module_exists`), the one
+ * rule of every t2 method: a string is a regular expression that must match the whole
+ * dotted module name; a list matches a name exactly or as a dotted suffix (`q_proj`
+ * matches `model.layers.0.self_attn.q_proj`, not `qq_proj`); `'all-linear'` is every
+ * Linear layer except the output head (`lm_head`).
  */
 export type TargetModules = string | readonly string[];
 
+/**
+ * `TargetModules`, where a list may also hold RegExp objects, tested with `RegExp.test`
+ * on the dotted name (so unanchored ones match anywhere). Code only: files hold
+ * `TargetModules`.
+ */
+export type TargetPatterns = TargetModules | readonly (string | RegExp)[];
+
 export interface TargetSelection {
-  targetModules: TargetModules;
+  targetModules: TargetPatterns;
   /** Names or a regex excluded after matching (PEFT's `exclude_modules`). */
   excludeModules?: TargetModules | null;
   /** Only layers with these indices, read from `<layersPattern>.<i>.` in the name. */
@@ -28,9 +35,12 @@ function fullMatch(pattern: string, name: string): boolean {
   return new RegExp(`^(?:${pattern})$`).test(name);
 }
 
-function nameMatches(targets: TargetModules, name: string): boolean {
+/** Whether the module named `name` (dotted) is selected by `targets`: the one target rule. */
+export function matchesTargetModules(name: string, targets: TargetPatterns): boolean {
   if (typeof targets === 'string') return fullMatch(targets, name);
-  return targets.some((t) => name === t || name.endsWith(`.${t}`));
+  return targets.some((t) =>
+    typeof t === 'string' ? name === t || name.endsWith(`.${t}`) : t.test(name),
+  );
 }
 
 function escapeRegex(s: string): string {
@@ -83,8 +93,26 @@ export function findTargetModules(
   sel: TargetSelection,
   isOwnWrapper: (m: Module) => boolean = () => false,
 ): string[] {
+  const chosen = selectTargetModules(model, sel, isOwnWrapper);
+  if (chosen.length === 0) {
+    throw new Error(
+      `target modules: ${JSON.stringify(sel.targetModules)} matched no Linear layer of the model` +
+        (sel.layersToTransform != null
+          ? ` in layers [${[sel.layersToTransform].flat().join(', ')}]`
+          : ''),
+    );
+  }
+  return chosen;
+}
+
+/** `findTargetModules`, returning [] instead of throwing when nothing matches. */
+export function selectTargetModules(
+  model: Module,
+  sel: TargetSelection,
+  isOwnWrapper: (m: Module) => boolean = () => false,
+): string[] {
   const pool = candidates(model, isOwnWrapper);
-  let targets: TargetModules = sel.targetModules;
+  let targets: TargetPatterns = sel.targetModules;
   if (targets === 'all-linear') {
     targets = [...new Set(pool.map(([n]) => n.split('.').pop()!).filter((n) => n !== OUTPUT_HEAD))];
   }
@@ -104,8 +132,8 @@ export function findTargetModules(
   const poolNames = new Set(pool.map(([n]) => n));
   const chosen: string[] = [];
   for (const [name, m] of model.namedModules()) {
-    if (name === '' || !nameMatches(targets, name)) continue;
-    if (sel.excludeModules != null && nameMatches(sel.excludeModules, name)) continue;
+    if (name === '' || !matchesTargetModules(name, targets)) continue;
+    if (sel.excludeModules != null && matchesTargetModules(name, sel.excludeModules)) continue;
     if (layerSet && typeof targets !== 'string') {
       const idx = layerIndexOf(name, sel.layersPattern);
       if (idx === null || !layerSet.has(idx)) continue;
@@ -121,12 +149,6 @@ export function findTargetModules(
       );
     }
     chosen.push(name);
-  }
-  if (chosen.length === 0) {
-    throw new Error(
-      `target modules: ${JSON.stringify(sel.targetModules)} matched no Linear layer of the model` +
-        (layerSet ? ` in layers [${[...layerSet].join(', ')}]` : ''),
-    );
   }
   return chosen;
 }

@@ -1,5 +1,5 @@
-import { InputError } from '../../io/errors';
-import type { TargetModules, TargetSelection } from '../target-modules';
+import { InputError } from '@t2/tensor-core';
+import type { TargetModules, TargetSelection } from '../targets/target-modules';
 
 // The part of PEFT's adapter_config.json that every tuner (LoRA, Bone, ...) has: which
 // layers, which base model, and the options t2 adapters never use.
@@ -9,6 +9,7 @@ export const PEFT_KEY_PREFIX = 'base_model.model.';
 
 /** The target selection and base model that every tuner's config records. */
 export interface PeftSelection extends TargetSelection {
+  targetModules: TargetModules;
   excludeModules: TargetModules | null;
   layersToTransform: number | readonly number[] | null;
   layersPattern: string | readonly string[] | null;

@@ -1,10 +1,18 @@
-import type { Tensor } from '../tensor/tensor';
-import { writeFileAtomic } from './atomic';
-import { InputError } from './errors';
-import { readSafetensorsFile, writeSafetensorsFile } from './file';
-import { assertFinite } from './finite';
-import { nodeModules } from './node';
-import { readTextFileChecked } from './text-file';
+import {
+  assertFinite,
+  InputError,
+  readSafetensorsFile,
+  readTextFileChecked,
+  type Tensor,
+  writeFileAtomic,
+  writeSafetensorsFile,
+} from '@t2/tensor-core';
+
+// Node built-ins load on first use, so a browser bundle can import this module.
+const nodeModules = async () => {
+  const [fs, path] = await Promise.all([import('node:fs/promises'), import('node:path')]);
+  return { fs, path };
+};
 
 // A PEFT adapter folder (adapter_config.json + adapter_model.safetensors), shared by every
 // adapter method so their files look alike and move between t2 and Python.

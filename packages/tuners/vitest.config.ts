@@ -1,0 +1,3 @@
+import { t2VitestConfig } from '../../vitest.shared';
+
+export default t2VitestConfig();
