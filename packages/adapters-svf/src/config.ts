@@ -1,10 +1,14 @@
+import { matchesTargetModules, type TargetPatterns } from '@t2/tuners';
+
 /** Which Linear layers SVF adapts and how its experts are parameterised (PEFT-style config). */
 export interface SvfConfig {
   /**
-   * Layers to adapt: a string matches a module whose dotted path equals it or ends with
-   * `.${name}`; a RegExp is tested against the full path. Default: the MLP projections.
+   * Layers to adapt, with the target rule of every t2 method (`@t2/tuners`): a list entry
+   * matches a module whose dotted path equals it or ends with `.${name}` (a RegExp entry
+   * is tested against the full path); a lone string is a regex for the whole path;
+   * `'all-linear'` is every Linear but `lm_head`. Default: the MLP projections.
    */
-  targetModules?: readonly (string | RegExp)[];
+  targetModules?: TargetPatterns;
   /** Upper bound of the mask, `m = sigmoid(z) · maxMult` (reference default 1). */
   maxMult?: number;
   /** Centre of the initial `z` (reference default 0.1). */
@@ -20,7 +24,7 @@ export interface SvfConfig {
 }
 
 export interface ResolvedSvfConfig {
-  targetModules: readonly (string | RegExp)[];
+  targetModules: TargetPatterns;
   maxMult: number;
   initVal: number;
   initStd: number;
@@ -29,11 +33,10 @@ export interface ResolvedSvfConfig {
   baseModelName: string;
 }
 
-export const SVF_DEFAULT_TARGETS: readonly string[] = Object.freeze([
-  'gate_proj',
-  'up_proj',
-  'down_proj',
-]);
+/** The MLP projections of a LLaMA-family block: SVF's default targets (and RL's). */
+export const MLP_TARGETS: readonly string[] = Object.freeze(['gate_proj', 'up_proj', 'down_proj']);
+
+export const SVF_DEFAULT_TARGETS = MLP_TARGETS;
 
 export function resolveSvfConfig(config: SvfConfig = {}): ResolvedSvfConfig {
   const resolved: ResolvedSvfConfig = {
@@ -63,9 +66,10 @@ export function resolveSvfConfig(config: SvfConfig = {}): ResolvedSvfConfig {
   return resolved;
 }
 
-/** Whether the module at `path` is one of the targets. */
-export function matchesTarget(path: string, targets: readonly (string | RegExp)[]): boolean {
-  return targets.some((t) =>
-    typeof t === 'string' ? path === t || path.endsWith(`.${t}`) : t.test(path),
-  );
+/**
+ * Whether the module at `path` is one of the targets.
+ * @deprecated use `matchesTargetModules(path, targets)` of @t2/tuners (the same rule).
+ */
+export function matchesTarget(path: string, targets: TargetPatterns): boolean {
+  return matchesTargetModules(path, targets);
 }

@@ -12,7 +12,13 @@ import {
 import type { SvfExpert, SvfExpertMeta } from './expert';
 import { baseFingerprint, weightHash } from './hash';
 import { SvfLinear } from './layer';
-import type { SvfModel } from './model';
+
+/** What expert files need of an injected `SvfModel` (kept structural: the model writes experts too). */
+interface AdaptedModel {
+  readonly layers: ReadonlyMap<string, { readonly rank: number }>;
+  readonly targets: string[];
+  fingerprint(paths?: readonly string[]): Promise<string>;
+}
 
 export const EXPERT_FORMAT = 't2-svf-expert';
 
@@ -125,7 +131,7 @@ export async function saveExpert(
   path: string,
   expert: SvfExpert,
   meta: SvfExpertMeta = {},
-  model?: SvfModel,
+  model?: AdaptedModel,
 ): Promise<void> {
   const full: SvfExpert = { ...expert, meta: { ...expert.meta, ...meta } };
   if (model && full.meta.baseFingerprint === undefined) {
@@ -148,8 +154,10 @@ function baseWeightAt(model: Module, path: string, file: string): Tensor {
   return w;
 }
 
-function isSvfModel(x: SvfModel | Module): x is SvfModel {
-  return 'layers' in x && 'fingerprint' in x && typeof (x as SvfModel).fingerprint === 'function';
+function isSvfModel(x: AdaptedModel | Module): x is AdaptedModel {
+  return (
+    'layers' in x && 'fingerprint' in x && typeof (x as AdaptedModel).fingerprint === 'function'
+  );
 }
 
 /**
@@ -159,7 +167,7 @@ function isSvfModel(x: SvfModel | Module): x is SvfModel {
  */
 export async function loadExpert(
   path: string,
-  model: SvfModel | Module,
+  model: AdaptedModel | Module,
   opts: LoadExpertOptions = {},
 ): Promise<SvfExpert> {
   const { tensors, metadata } = await readSafetensorsFile(path);

@@ -1,5 +1,14 @@
+// @t2/adapters-svf: SVF layers, experts and mixing. Importing it registers the method
+// 'svf' with @t2/tuners.
+
+import { registerAdapterMethod } from '@t2/tuners';
+import { svfMethod } from './method';
+
+registerAdapterMethod(svfMethod);
+
 export { composeWeight, composeWeightFromMask, maskFromZ, maskValues } from './compose';
 export {
+  MLP_TARGETS,
   matchesTarget,
   type ResolvedSvfConfig,
   resolveSvfConfig,
@@ -26,4 +35,5 @@ export {
 export { decomposeWeight, factorsFromArrays, type SvfFactors } from './factors';
 export { baseFingerprint, type WeightLike, weightHash } from './hash';
 export { SvfLinear, type SvfLinearOptions } from './layer';
-export { inject, type SvfInjectStats, SvfModel } from './model';
+export { svfMethod } from './method';
+export { inject, SVF_EXPERT_FILE, type SvfInjectStats, SvfModel, svfModelOf } from './model';

@@ -31,6 +31,8 @@ export interface SvfLinearOptions {
  * or from a fixed vector (`setMask`, e.g. a mixture of experts at inference).
  */
 export class SvfLinear extends Module implements InferenceWeights {
+  /** Marks a wrapper whose insides other methods must not adapt (see @t2/tuners). */
+  readonly isAdapterLayer = true;
   readonly weight: Tensor;
   readonly bias: Tensor | null;
   /** The expert vector z, length k; the only trainable tensor of the layer. */
@@ -91,6 +93,16 @@ export class SvfLinear extends Module implements InferenceWeights {
     return this.fixedMask !== null;
   }
 
+  /** When true, `forward` is the base layer's (the names of @t2/tuners' adapter layers). */
+  get disabled(): boolean {
+    return !this.enabled;
+  }
+
+  set disabled(flag: boolean) {
+    this.enabled = !flag;
+  }
+
+  /** @deprecated set `disabled` instead. */
   setEnabled(flag: boolean): void {
     this.enabled = flag;
   }

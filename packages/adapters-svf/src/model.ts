@@ -1,7 +1,9 @@
 import { Linear, type Module, Rng, type Tensor } from '@t2/tensor-core';
+import { BaseTuner, matchesTargetModules, selectTargetModules } from '@t2/tuners';
 import { loadOrDecompose } from './cache';
-import { matchesTarget, type ResolvedSvfConfig, resolveSvfConfig, type SvfConfig } from './config';
+import { type ResolvedSvfConfig, resolveSvfConfig, type SvfConfig } from './config';
 import { type MixWeights, mix, type SvfExpert, type SvfExpertMeta, type SvfMasks } from './expert';
+import { saveExpert } from './expert-file';
 import { baseFingerprint, weightHash } from './hash';
 import { SvfLinear } from './layer';
 
@@ -13,20 +15,37 @@ export interface SvfInjectStats {
   decomposed: number;
 }
 
+/** The file `SvfModel.save(dir)` writes its expert to. */
+export const SVF_EXPERT_FILE = 'expert.safetensors';
+
+// Each model has at most one SVF handle.
+const handles = new WeakMap<Module, SvfModel>();
+
+/** The SVF handle of a model that has SVF layers, or undefined. */
+export function svfModelOf(model: Module): SvfModel | undefined {
+  return handles.get(model);
+}
+
 /**
  * A model with SVF layers in place of its target Linears: the handle through which
- * experts are trained, saved, swapped and mixed.
+ * experts are trained, saved, swapped and mixed. Its adapter parameter is each layer's
+ * `z`; enabling, merging and unloading have the names of every method (`BaseTuner`).
  */
-export class SvfModel<M extends Module = Module> {
+export class SvfModel<M extends Module = Module> extends BaseTuner {
+  declare readonly model: M;
+
   constructor(
-    readonly model: M,
+    model: M,
     readonly config: ResolvedSvfConfig,
     /** The adapted layers by module path, in model order. */
     readonly layers: ReadonlyMap<string, SvfLinear>,
     readonly stats: SvfInjectStats,
     /** `baseFingerprint` of all adapted weights, written into experts made here. */
     readonly baseFingerprint: string,
-  ) {}
+  ) {
+    super(model, 'SVF');
+    handles.set(model, this);
+  }
 
   /** Module paths of the adapted weights, in model order. */
   get targets(): string[] {
@@ -34,17 +53,18 @@ export class SvfModel<M extends Module = Module> {
   }
 
   /** The z vectors, named like the model's parameters (`….mlp.up_proj.svf_z`). */
-  namedTrainableParameters(): [string, Tensor][] {
+  namedAdapterParameters(): [string, Tensor][] {
     return [...this.layers].map(([path, layer]) => [`${path}.svf_z`, layer.z]);
   }
 
-  trainableParameters(): Tensor[] {
-    return [...this.layers.values()].map((l) => l.z);
+  /** @deprecated use `namedAdapterParameters()` (the name every method uses). */
+  namedTrainableParameters(): [string, Tensor][] {
+    return this.namedAdapterParameters();
   }
 
-  /** Σ k over the adapted weights. */
-  numTrainable(): number {
-    return [...this.layers.values()].reduce((n, l) => n + l.rank, 0);
+  /** Writes the current z as an expert file, `<dir>/expert.safetensors` (see `saveExpert`). */
+  async save(dir: string): Promise<void> {
+    await saveExpert(`${dir.replace(/[\\/]+$/, '')}/${SVF_EXPERT_FILE}`, this.expert(), {}, this);
   }
 
   /** A copy of the current z vectors as an expert. */
@@ -101,38 +121,28 @@ export class SvfModel<M extends Module = Module> {
     return [...this.layers.values()].every((l) => l.isEnabled);
   }
 
-  /** With adapters disabled the model computes exactly the base model. */
-  setEnabled(flag: boolean): void {
-    for (const layer of this.layers.values()) layer.setEnabled(flag);
+  get disabled(): boolean {
+    return !this.enabled;
   }
 
+  /** With adapters disabled the model computes exactly the base model (also while merged). */
   disable(): void {
-    this.setEnabled(false);
+    for (const layer of this.layers.values()) layer.disabled = true;
   }
 
   enable(): void {
-    this.setEnabled(true);
+    for (const layer of this.layers.values()) layer.disabled = false;
   }
 
-  /** Runs `fn` on the base model (adapters disabled), restoring the previous state after. */
+  /** @deprecated use `enable()` / `disable()`. */
+  setEnabled(flag: boolean): void {
+    if (flag) this.enable();
+    else this.disable();
+  }
+
+  /** @deprecated use `withDisabled(fn)` (the name every method uses). */
   withBase<T>(fn: () => T): T {
-    const prev = [...this.layers.values()].map((l) => l.isEnabled);
-    this.setEnabled(false);
-    const restore = () => {
-      [...this.layers.values()].forEach((l, i) => {
-        l.setEnabled(prev[i]!);
-      });
-    };
-    let out: T;
-    try {
-      out = fn();
-    } catch (err) {
-      restore();
-      throw err;
-    }
-    if (out instanceof Promise) return out.finally(restore) as T;
-    restore();
-    return out;
+    return this.withDisabled(fn);
   }
 
   /** Bakes the current W' into every adapted Linear weight (faster inference, no adapter math). */
@@ -145,13 +155,26 @@ export class SvfModel<M extends Module = Module> {
     for (const layer of this.layers.values()) layer.unmerge();
   }
 
+  get merged(): boolean {
+    return [...this.layers.values()].some((l) => l.isMerged);
+  }
+
+  /** Puts plain Linear layers back carrying W' for the current mask; the handle is spent. */
+  mergeAndUnload(): M {
+    return this.unloadLayers(true);
+  }
+
   /**
-   * Puts plain Linear layers back (PEFT's `unload` / `merge_and_unload`): with `merge` they
-   * carry W' for the current mask, otherwise the base weights. The handle is spent after.
+   * Puts the plain base Linear layers back (PEFT's `unload`); the handle is spent.
+   * `{ merge: true }` is the deprecated spelling of `mergeAndUnload()`.
    */
   unload(opts: { merge?: boolean } = {}): M {
+    return this.unloadLayers(opts.merge === true);
+  }
+
+  private unloadLayers(merge: boolean): M {
     for (const [path, layer] of this.layers) {
-      if (opts.merge) layer.merge();
+      if (merge) layer.merge();
       else layer.unmerge();
       // A private generator: the placeholder init must not advance the global one.
       const lin = new Linear(layer.inFeatures, layer.outFeatures, {
@@ -163,6 +186,7 @@ export class SvfModel<M extends Module = Module> {
       this.model.setSubmodule(path, lin);
     }
     (this.layers as Map<string, SvfLinear>).clear();
+    handles.delete(this.model);
     return this.model;
   }
 
@@ -229,19 +253,19 @@ export async function inject<M extends Module>(
   config: SvfConfig = {},
 ): Promise<SvfModel<M>> {
   const cfg = resolveSvfConfig(config);
-  const targets = model
+  const already = model
     .namedModules()
-    .filter(([path]) => path !== '' && matchesTarget(path, cfg.targetModules));
-  const already = targets.filter(([, m]) => m instanceof SvfLinear).map(([p]) => p);
+    .filter(([path, m]) => m instanceof SvfLinear && matchesTargetModules(path, cfg.targetModules))
+    .map(([p]) => p);
   if (already.length) throw new Error(`inject: ${preview(already)} already carry SVF adapters`);
-  const linears = targets.filter(([, m]) => m instanceof Linear) as [string, Linear][];
-  if (linears.length === 0) {
+  const paths = selectTargetModules(model, { targetModules: cfg.targetModules });
+  if (paths.length === 0) {
+    const list = typeof cfg.targetModules === 'string' ? [cfg.targetModules] : cfg.targetModules;
     throw new Error(
-      `inject: no Linear layer matches targetModules [${cfg.targetModules.map(String).join(', ')}]${
-        targets.length ? ` (matched non-Linear modules ${preview(targets.map(([p]) => p))})` : ''
-      }`,
+      `inject: no Linear layer matches targetModules [${list.map(String).join(', ')}]`,
     );
   }
+  const linears = paths.map((p): [string, Linear] => [p, model.getSubmodule(p) as Linear]);
   model.requiresGrad(false);
   const rng = new Rng(cfg.seed);
   const layers = new Map<string, SvfLinear>();
