@@ -134,7 +134,7 @@ function referenceAttention(
 }
 
 describe('wasm kernels build', () => {
-  it('the committed generated module matches a fresh build of wasm/*.ts', async () => {
+  it('the committed generated module matches a fresh build of assembly/*.ts', async () => {
     const fresh = renderGeneratedModule(await compileKernels());
     expect(readFileSync(generatedPath, 'utf8') === fresh, 'run `npm run build:wasm`').toBe(true);
   });
