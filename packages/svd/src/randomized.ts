@@ -1,4 +1,4 @@
-import { applyReflectors, blockedQr } from './kernels/blocked';
+import { applyReflectors, blockedQr } from './lapack/blocked';
 import { gemm, rowMajor } from './kernels/gemm';
 import { type MatrixLike, readMatrix } from './matrix';
 import { gaussianSamples } from './random';

@@ -1,8 +1,8 @@
 import { SvdConvergenceError } from './errors';
-import { bidiagonalDivideAndConquer } from './kernels/bdsdc';
-import { bidiagonalQr } from './kernels/bdsqr';
-import { applyReflectors, blockedQr } from './kernels/blocked';
-import { bidiagonalize, formOrthogonal } from './kernels/householder';
+import { bidiagonalDivideAndConquer } from './lapack/bdsdc';
+import { bidiagonalQr } from './lapack/bdsqr';
+import { applyReflectors, blockedQr } from './lapack/blocked';
+import { bidiagonalize, formOrthogonal } from './lapack/householder';
 import { type MatrixLike, readMatrix, transpose } from './matrix';
 
 export interface SvdOptions {

@@ -1,7 +1,7 @@
 // The bidiagonal solvers directly, on inputs that exercise deflation and splitting.
 import { describe, expect, it } from 'vitest';
-import { bidiagonalDivideAndConquer } from '../src/kernels/bdsdc';
-import { bidiagonalQr } from '../src/kernels/bdsqr';
+import { bidiagonalDivideAndConquer } from '../src/lapack/bdsdc';
+import { bidiagonalQr } from '../src/lapack/bdsqr';
 import { orthogonalityError, rng } from './helpers';
 
 const cases: Array<[string, number, (i: number, next: () => number) => [number, number]]> = [

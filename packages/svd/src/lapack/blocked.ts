@@ -2,7 +2,7 @@
 // LAPACK dlarft + dlarfb), so that almost all of the work is matrix multiplication; and the
 // blocked QR factorisation built on it (dgeqrf).
 
-import { gemm, rowMajor } from './gemm';
+import { gemm, rowMajor } from '../kernels/gemm';
 import { qrFactor } from './householder';
 
 const NB = 32;

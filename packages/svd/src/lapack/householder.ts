@@ -10,7 +10,7 @@
 // Reflectors are stored as in LAPACK, H = I − τ v vᵀ with v[0] = 1 implied: left ones in the
 // column below the diagonal, right ones in the row right of the superdiagonal.
 
-import { wasmEnabled, wasmKernels } from './wasm-kernels';
+import { wasmEnabled, wasmKernels } from '../kernels/wasm-kernels';
 
 /** Reflector for (alpha, x) given ssq = ‖x‖²: returns [tau, beta, 1/(alpha − beta)]. */
 function reflector(alpha: number, ssq: number, out: Float64Array): void {

@@ -5,7 +5,7 @@
 // and update the vectors with matrix multiplications.
 
 import { bidiagonalQr } from './bdsqr';
-import { gemm, rowMajor } from './gemm';
+import { gemm, rowMajor } from '../kernels/gemm';
 import { planeRotation, rot, rotateColumnPair } from './rotations';
 
 const LEAF = 25;
