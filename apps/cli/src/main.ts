@@ -5,6 +5,7 @@ import type { CommandIO } from './lib/command';
 import { describeError } from './lib/errors';
 import { commandHelp } from './lib/examples';
 import { applyGlobalFlags, resetGlobalFlags } from './lib/global-flags';
+import { loadPlugins, PLUGIN_USAGE } from './lib/methods';
 import { releaseOutputDirs } from './lib/output-dir';
 import { closestNames } from './lib/suggest';
 
@@ -14,7 +15,7 @@ export { commands };
 function help(): string {
   const width = Math.max(...commands.map((c) => c.name.length), 4);
   const lines = commands.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`);
-  return `t2 — adapt language models with Bone, SVF and Transformer².\n\nUsage: t2 <command> [options]\n\nCommands:\n${lines.join('\n')}\n\nRun 't2 <command> --help' for a command's options, defaults and an example; 't2 --version' for the version.\n`;
+  return `t2 — adapt language models with Bone, SVF and Transformer².\n\nUsage: t2 <command> [options]\n\nCommands:\n${lines.join('\n')}\n\nOptions of every command:\n${PLUGIN_USAGE}\nRun 't2 <command> --help' for a command's options, defaults and an example; 't2 --version' for the version.\n`;
 }
 
 /** The @t2/cli version (its package.json sits one folder above src/ and dist/). */
@@ -33,6 +34,13 @@ export function suggestCommands(name: string): string[] {
 
 /** Runs the CLI with `argv` (without node and script) and returns the exit code. */
 export async function main(argv: string[], io: CommandIO = processIO()): Promise<number> {
+  // Plugins register adapter methods, which help texts and every command then list.
+  try {
+    argv = await loadPlugins(argv);
+  } catch (err) {
+    io.stderr(`t2: ${describeError(err).message}\n`);
+    return 2;
+  }
   const [name, ...rest] = argv;
   if (!name || name === '--help' || name === '-h' || name === 'help') {
     io.stdout(help());

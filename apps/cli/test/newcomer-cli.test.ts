@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { adapterNameFor } from '../src/commands/adapters';
+import { adapterNameFor } from '../src/lib/adapters';
 import { newcomerFixture, t2, train as trainWith } from './newcomer-harness';
 
 const cliDir = fileURLToPath(new URL('..', import.meta.url));

@@ -10,6 +10,7 @@ import { inject, svfModelOf } from './model';
  */
 export const svfMethod: AdapterMethod<SvfConfig> = {
   name: 'svf',
+  label: 'SVF',
   summary: 'SVF singular-value experts (t2 expert files)',
   peftTypes: [],
   config: (o) => ({

@@ -47,7 +47,7 @@ import {
   TASK_MAX_NEW_TOKENS,
 } from '../lib/task-data';
 import { alphaBars, cemProgress } from '../lib/trace-view';
-import { installAdapter } from './adapters';
+import { installAdapter } from '../lib/adapters';
 
 const USAGE =
   't2 eval --model PATH (--task NAME[,NAME…] | --data FILE) [options]\n\n' +

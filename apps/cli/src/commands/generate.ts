@@ -1,9 +1,9 @@
 import { generate as generateTokens } from '@t2/llama';
+import { installAdapter } from '../lib/adapters';
 import { BACKEND_FLAG, backendUsage, useBackend } from '../lib/backend';
 import { type Command, UsageError } from '../lib/command';
 import { parseFlags, parseNumber, parseTokenList } from '../lib/flags';
 import { loadModelForCli } from '../lib/load-model';
-import { installAdapter } from './adapters';
 
 /** Text generation with the KV cache, streamed as it is produced. */
 export const generate: Command = {

@@ -1,9 +1,9 @@
 import { noGrad } from '@t2/tensor-core';
+import { installAdapter } from '../lib/adapters';
 import { BACKEND_FLAG, backendUsage, useBackend } from '../lib/backend';
 import { type Command, UsageError } from '../lib/command';
 import { parseFlags, parseTokenList } from '../lib/flags';
 import { loadModelForCli } from '../lib/load-model';
-import { installAdapter } from './adapters';
 
 const TOP = 5;
 

@@ -1,26 +1,34 @@
-import * as bone from '@t2/adapters-bone';
-import * as lora from '@t2/adapters-lora';
+import { AdapterModel, adapterMethods } from '@t2/tuners';
+import { installAdapter } from '../lib/adapters';
 import { BACKEND_FLAG, backendUsage, useBackend } from '../lib/backend';
 import { type Command, UsageError } from '../lib/command';
 import { parseFlags } from '../lib/flags';
 import { saveCompleteFolder } from '../lib/hf-out';
 import { loadModelForCli } from '../lib/load-model';
+import { peftMethods } from '../lib/methods';
 import { claimOutputDir } from '../lib/output-dir';
-import { installAdapter } from './adapters';
 
 export const merge: Command = {
   name: 'merge',
   summary: 'Merge PEFT adapters into the base weights and save a plain Hugging Face folder',
-  usage:
-    't2 merge --model PATH --adapter DIR [--adapter DIR …] --out DIR [--overwrite]\n\n' +
-    '  --model PATH           the base model the adapters were trained on (Hugging Face folder)\n' +
-    backendUsage() +
-    '  --adapter DIR          PEFT adapter folder (Bone, BAT, LoRA, PiSSA); repeatable: adapters\n' +
-    '                         of one kind stack, different kinds may not share a module\n' +
-    '  --out DIR              the merged model: a complete Hugging Face folder (config.json,\n' +
-    "                         model.safetensors, the base model's tokenizer files and\n" +
-    '                         generation_config.json, a README), for --model of any command\n' +
-    '  --overwrite            replace the files of a non-empty --out folder (default: refuse)',
+  // A getter: the methods come from the registry, plugins included.
+  get usage() {
+    const kinds = peftMethods()
+      .map((m) => `${m.label} (${m.peftTypes.join(', ')})`)
+      .join(', ');
+    return (
+      't2 merge --model PATH --adapter DIR [--adapter DIR …] --out DIR [--overwrite]\n\n' +
+      '  --model PATH           the base model the adapters were trained on (Hugging Face folder)\n' +
+      backendUsage() +
+      '  --adapter DIR          PEFT adapter folder; repeatable: adapters of one kind stack,\n' +
+      '                         different kinds may not share a module\n' +
+      `                         methods: ${kinds}\n` +
+      '  --out DIR              the merged model: a complete Hugging Face folder (config.json,\n' +
+      "                         model.safetensors, the base model's tokenizer files and\n" +
+      '                         generation_config.json, a README), for --model of any command\n' +
+      '  --overwrite            replace the files of a non-empty --out folder (default: refuse)'
+    );
+  },
   async run(argv, io) {
     const { values } = parseFlags(argv, {
       model: { type: 'string' },
@@ -62,9 +70,10 @@ async function mergeInto(
     installAdapter,
   });
   // Merging is idempotent per adapter: fold every stacked adapter in, then unwrap the layers.
-  for (const h of [bone.boneModelOf(model), lora.loraModelOf(model)]) {
+  for (const method of adapterMethods()) {
+    const h = method.handleOf(model);
     if (!h) continue;
-    for (const name of h.adapterNames) h.merge(name);
+    if (h instanceof AdapterModel) for (const name of h.adapterNames) h.merge(name);
     h.mergeAndUnload();
   }
   // A complete folder: generate/eval need the tokenizer, as any Hugging Face loader does.

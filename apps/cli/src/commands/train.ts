@@ -1,5 +1,3 @@
-import * as bone from '@t2/adapters-bone';
-import * as lora from '@t2/adapters-lora';
 import type { LlamaForCausalLM, TextTokenizer } from '@t2/llama';
 import { encodeExample, readSftJsonl, SftDataError, type StepInfo, trainSft } from '@t2/sft';
 import { Rng, type Tensor } from '@t2/tensor-core';
@@ -8,18 +6,30 @@ import { type Command, type CommandIO, UsageError } from '../lib/command';
 import { parseFlags, parseNumber } from '../lib/flags';
 import { saveCompleteFolder } from '../lib/hf-out';
 import { loadModelForCli } from '../lib/load-model';
+import { peftMethod, peftMethodNames } from '../lib/methods';
 import { claimOutputDir } from '../lib/output-dir';
 import { parameterShare } from '../lib/parameter-share';
 import { ProgressBar, trainingHooks } from '../lib/progress';
 import { parseTargets } from '../lib/targets';
 
-export const METHODS = ['bone', 'bat', 'lora', 'pissa', 'full'] as const;
-export type Method = (typeof METHODS)[number];
+/** Every `--method` name: the registered methods with PEFT folders (and variants), then `full`. */
+export function trainMethodNames(): string[] {
+  return [...peftMethodNames(), 'full'];
+}
+
+/** The `--method` names when the CLI loaded (the built-in methods; plugins add to `trainMethodNames()`). */
+export const METHODS: readonly string[] = trainMethodNames();
+export type Method = string;
 
 /** A method's trainable parameters on a model, and how to write the result. */
 export interface Trainable {
   params: [string, Tensor][];
   save(dir: string): Promise<void>;
+}
+
+/** `--method` help: each registered method with its variants ('bone (Bone; also bat)'). */
+function methodList(): string {
+  return peftMethodNames().join(', ');
 }
 
 /** Installs `method` on the model (adapters) or unfreezes it (full fine-tuning). */
@@ -49,32 +59,24 @@ export function prepareMethod(
         }),
     };
   }
-  if (method === 'bone' || method === 'bat') {
-    const h = bone.inject(
-      model,
-      {
-        r: opts.r,
-        targetModules,
-        initWeights: method === 'bat' ? 'bat' : true,
-        baseModelNameOrPath: opts.baseModel,
-      },
-      { rng: new Rng(opts.seed) },
-    );
-    return { params: h.namedAdapterParameters(), save: (dir) => h.save(dir) };
-  }
-  // The seed fixes LoRA's Kaiming-uniform A, so runs are reproducible.
-  const h = lora.inject(
-    model,
-    {
-      r: opts.r,
-      loraAlpha: opts.alpha ?? opts.r,
-      targetModules,
-      initLoraWeights: method === 'pissa' ? 'pissa' : true,
-      baseModelNameOrPath: opts.baseModel,
-    },
-    { rng: new Rng(opts.seed) },
-  );
+  const found = peftMethod(method);
+  if (!found) throw new UsageError(unknownMethod(method));
+  const config = found.config({
+    variant: method,
+    r: opts.r,
+    alpha: opts.alpha,
+    targetModules,
+    baseModelNameOrPath: opts.baseModel,
+  });
+  // The seed fixes random starts (LoRA's Kaiming-uniform A), so runs are reproducible.
+  const h = found.inject(model, config, { rng: new Rng(opts.seed) });
+  if (h instanceof Promise)
+    throw new Error(`${found.label}: inject must not be async for t2 train`);
   return { params: h.namedAdapterParameters(), save: (dir) => h.save(dir) };
+}
+
+function unknownMethod(method: string | undefined): string {
+  return `--method must be one of ${trainMethodNames().join(', ')}${method === undefined ? '' : ` (unknown method '${method}')`}`;
 }
 
 /** Tokenized training data from a JSONL file; bad lines are reported as file:line: why. */
@@ -107,33 +109,37 @@ export async function loadSftData(
 export const train: Command = {
   name: 'train',
   summary: 'Fine-tune a model with Bone, BAT, LoRA, PiSSA or all weights on JSONL data',
-  usage:
-    't2 train --model PATH --method bone|bat|lora|pissa|full --data train.jsonl [options]\n\n' +
-    '  --model PATH           Hugging Face folder with tokenizer.json\n' +
-    backendUsage() +
-    '  --method NAME          bone, bat (Bone with block interaction), lora, pissa, or full (all weights)\n' +
-    '  --data FILE            training JSONL, one object per line (see below)\n' +
-    '  --eval FILE            held-out JSONL; its loss is shown every --eval-every steps\n' +
-    '  --r R                  adapter rank (Bone: block size) (default 8)\n' +
-    '  --alpha A              LoRA/PiSSA scaling numerator (default R)\n' +
-    '  --target LIST          modules to adapt, comma-separated (q_proj,k_proj,v_proj,o_proj,gate_proj,\n' +
-    '                         up_proj,down_proj) or all-linear (default all-linear)\n' +
-    '  --steps N              optimizer steps (default 100)\n' +
-    '  --lr LR                peak learning rate (default 1e-3; 1e-4 with --method full)\n' +
-    '  --batch B              examples per step (default 8)\n' +
-    '  --grad-accum K         micro-batches accumulated per step (default 1)\n' +
-    '  --warmup W             linear warm-up steps (default min(10, N/10))\n' +
-    '  --eval-every N         steps between eval losses (default N/5 with --eval; 0: only at the end)\n' +
-    '  --max-length L         tokens per example, longer ones are cut (default 512)\n' +
-    '  --seed S               data order and adapter initialisation (default 0)\n' +
-    '  --out DIR              output folder (default out/METHOD): a PEFT adapter folder, or for\n' +
-    '                         --method full a complete Hugging Face folder (tokenizer included)\n' +
-    '  --overwrite            replace the files of a non-empty --out folder\n' +
-    '  --resume               continue from DIR/checkpoint (written every N/10 steps and on Ctrl-C)\n' +
-    '  --json                 JSON lines on stdout: {"event": "step"|"eval"|"done", …}\n\n' +
-    'Data: {"prompt": "12+35=", "answer": "47"} per line, the loss on the answer only ("completion"\n' +
-    'is accepted for "answer"); or {"messages": [{"role", "content"}, …]} (chat template, loss on\n' +
-    'the last assistant message); or {"text": "…"} (loss on every token).',
+  // A getter: the method list comes from the registry, plugins included.
+  get usage() {
+    return (
+      `t2 train --model PATH --method ${trainMethodNames().join('|')} --data train.jsonl [options]\n\n` +
+      '  --model PATH           Hugging Face folder with tokenizer.json\n' +
+      backendUsage() +
+      `  --method NAME          ${methodList()}, or full (all weights)\n` +
+      '  --data FILE            training JSONL, one object per line (see below)\n' +
+      '  --eval FILE            held-out JSONL; its loss is shown every --eval-every steps\n' +
+      '  --r R                  adapter rank (Bone: block size) (default 8)\n' +
+      '  --alpha A              LoRA/PiSSA scaling numerator (default R)\n' +
+      '  --target LIST          modules to adapt, comma-separated (q_proj,k_proj,v_proj,o_proj,gate_proj,\n' +
+      '                         up_proj,down_proj) or all-linear (default all-linear)\n' +
+      '  --steps N              optimizer steps (default 100)\n' +
+      '  --lr LR                peak learning rate (default 1e-3; 1e-4 with --method full)\n' +
+      '  --batch B              examples per step (default 8)\n' +
+      '  --grad-accum K         micro-batches accumulated per step (default 1)\n' +
+      '  --warmup W             linear warm-up steps (default min(10, N/10))\n' +
+      '  --eval-every N         steps between eval losses (default N/5 with --eval; 0: only at the end)\n' +
+      '  --max-length L         tokens per example, longer ones are cut (default 512)\n' +
+      '  --seed S               data order and adapter initialisation (default 0)\n' +
+      '  --out DIR              output folder (default out/METHOD): a PEFT adapter folder, or for\n' +
+      '                         --method full a complete Hugging Face folder (tokenizer included)\n' +
+      '  --overwrite            replace the files of a non-empty --out folder\n' +
+      '  --resume               continue from DIR/checkpoint (written every N/10 steps and on Ctrl-C)\n' +
+      '  --json                 JSON lines on stdout: {"event": "step"|"eval"|"done", …}\n\n' +
+      'Data: {"prompt": "12+35=", "answer": "47"} per line, the loss on the answer only ("completion"\n' +
+      'is accepted for "answer"); or {"messages": [{"role", "content"}, …]} (chat template, loss on\n' +
+      'the last assistant message); or {"text": "…"} (loss on every token).'
+    );
+  },
   async run(argv, io) {
     const { values } = parseFlags(argv, {
       model: { type: 'string' },
@@ -158,8 +164,8 @@ export const train: Command = {
       ...BACKEND_FLAG,
     });
     const method = values.method as Method;
-    if (!METHODS.includes(method))
-      throw new UsageError(`--method must be one of ${METHODS.join(', ')}`);
+    if (method === undefined || !trainMethodNames().includes(method))
+      throw new UsageError(unknownMethod(method));
     if (!values.data) throw new UsageError('--data train.jsonl is required');
     const steps = parseNumber(values.steps, '--steps', { integer: true, min: 1, fallback: 100 });
     const r = parseNumber(values.r, '--r', { integer: true, min: 1, fallback: 8 });

@@ -1,5 +1,5 @@
 import { type LlamaForCausalLM, loadModel, type TextTokenizer } from '@t2/llama';
-import { checkAdapterStack } from '../commands/adapters';
+import { checkAdapterStack } from './adapters';
 import { UsageError } from './command';
 
 /** What a command gets from `--model PATH`. */

@@ -8,6 +8,7 @@ import { type BonePeftType, blockKeySuffix, fromPeftConfig } from './peft-file';
 /** Bone as the tuners registry sees it; `--method bat` trains its BAT variant. */
 export const boneMethod: AdapterMethod<BoneConfig> = {
   name: 'bone',
+  label: 'Bone',
   variants: ['bat'],
   summary: 'Bone / BAT block-affine adapters (PEFT BONE, MISS)',
   peftTypes: ['BONE', 'MISS'],

@@ -8,6 +8,7 @@ import { fromPeftConfig } from './peft-file';
 /** LoRA as the tuners registry sees it; `--method pissa` starts it from W's top singular triplets. */
 export const loraMethod: AdapterMethod<LoraConfig> = {
   name: 'lora',
+  label: 'LoRA',
   variants: ['pissa'],
   summary: 'LoRA and PiSSA low-rank adapters (PEFT LORA)',
   peftTypes: ['LORA'],

@@ -53,8 +53,10 @@ export interface PeftFormat<Config> {
 
 /** One adapter method, as `registerAdapterMethod` takes it: PEFT's `register_peft_method`. */
 export interface AdapterMethod<Config = unknown> {
-  /** Lower-case name for `--method` and messages ('bone', 'lora', 'svf'). */
+  /** Lower-case name for `--method` ('bone', 'lora', 'svf'). */
   name: string;
+  /** The name people write ('Bone', 'LoRA', 'SVF'), for messages. */
+  label: string;
   /** Other `--method` names this method trains, each a preset of its config ('bat', 'pissa'). */
   variants?: readonly string[];
   /** One line for help texts. */

@@ -1,13 +1,13 @@
 import { basename, resolve } from 'node:path';
-import * as bone from '@t2/adapters-bone';
-import * as lora from '@t2/adapters-lora';
 import type { LlamaForCausalLM } from '@t2/llama';
 import { readTextFileChecked } from '@t2/tensor-core';
-import { UsageError } from '../lib/command';
+import { AdapterModel, adapterMethodForPeftType, adapterMethods, loadAdapter } from '@t2/tuners';
+import { UsageError } from './command';
+import { labelOfPeftType } from './methods';
 
 /** What the CLI reads of an adapter folder's adapter_config.json before loading it. */
 export interface AdapterHeader {
-  /** `BONE`, `MISS` or `LORA` (upper case). */
+  /** The PEFT type, upper case (`BONE`, `MISS`, `LORA`, or a registered method's). */
   type: string;
   /** PEFT's `target_modules`: module names, or a regular expression. */
   targets: string[] | string | null;
@@ -53,8 +53,6 @@ export async function readAdapterHeader(dir: string): Promise<AdapterHeader> {
   return { type: type.toUpperCase(), targets };
 }
 
-const KIND: Record<string, string> = { BONE: 'Bone', MISS: 'Bone', LORA: 'LoRA' };
-
 /**
  * Refuses, before any weight is read, adapters of different kinds (LoRA and Bone) on one
  * module: each kind wraps the layer in its own way and one wrapper cannot hold the other's
@@ -68,7 +66,9 @@ export async function checkAdapterStack(dirs: readonly string[]): Promise<void> 
     for (let j = 0; j < i; j++) {
       const a = headers[j]!;
       const b = headers[i]!;
-      if (!KIND[a.type] || !KIND[b.type] || KIND[a.type] === KIND[b.type]) continue;
+      const kindA = adapterMethodForPeftType(a.type);
+      const kindB = adapterMethodForPeftType(b.type);
+      if (!kindA || !kindB || kindA === kindB) continue;
       // Regular expressions are only resolved on the model: installAdapter reports those.
       if (!Array.isArray(a.targets) || !Array.isArray(b.targets)) continue;
       // PEFT lists names or dotted paths: `v_proj` and `model.layers.0.self_attn.v_proj` overlap.
@@ -85,7 +85,7 @@ function stackMessage(
   b: { dir: string; type: string },
   modules: string,
 ): string {
-  return `--adapter ${b.dir} (${KIND[b.type]}) and --adapter ${a.dir} (${KIND[a.type]}) both adapt ${modules}: adapters of different kinds cannot be stacked on one module. Merge one into the base first (t2 merge --model M --adapter ${a.dir} --out merged) and apply the other to --model merged`;
+  return `--adapter ${b.dir} (${labelOfPeftType(b.type)}) and --adapter ${a.dir} (${labelOfPeftType(a.type)}) both adapt ${modules}: adapters of different kinds cannot be stacked on one module. Merge one into the base first (t2 merge --model M --adapter ${a.dir} --out merged) and apply the other to --model merged`;
 }
 
 /**
@@ -104,31 +104,33 @@ export function adapterNameFor(dir: string, taken: readonly string[] = []): stri
 }
 
 /**
- * Installs a PEFT adapter folder on a model, whatever its method: Bone/BAT (`BONE`,
- * `MISS`) or LoRA/PiSSA (`LORA`). Several adapters may be stacked, each under a name made
- * from its folder's name (`adapterNameFor`).
+ * Installs a PEFT adapter folder on a model with the method registered for its peft_type
+ * (Bone/BAT: `BONE`, `MISS`; LoRA/PiSSA: `LORA`; or a plugin's). Several adapters may be
+ * stacked, each under a name made from its folder's name (`adapterNameFor`).
  */
 export async function installAdapter(model: LlamaForCausalLM, dir: string): Promise<void> {
   const { type } = await readAdapterHeader(dir);
-  const taken = [
-    ...(bone.boneModelOf(model)?.adapterNames ?? []),
-    ...(lora.loraModelOf(model)?.adapterNames ?? []),
-  ];
+  const method = adapterMethodForPeftType(type);
+  if (!method?.files) {
+    const known = adapterMethods().flatMap((m) => (m.files ? m.peftTypes : []));
+    throw new UsageError(
+      `--adapter ${dir}: peft_type '${type}' is not supported (${known.join(', ')})`,
+    );
+  }
+  const taken = adapterMethods().flatMap((m) => {
+    const h = m.handleOf(model);
+    return h instanceof AdapterModel ? h.adapterNames : [];
+  });
   const adapterName = adapterNameFor(dir, taken);
   try {
-    if (type === 'BONE' || type === 'MISS') await bone.load(dir, model, { adapterName });
-    else if (type === 'LORA') await lora.load(dir, model, { adapterName });
-    else
-      throw new UsageError(
-        `--adapter ${dir}: peft_type '${type}' is not supported (BONE, MISS, LORA)`,
-      );
+    await loadAdapter(dir, model, { adapterName, method });
   } catch (err) {
     const m = /'([^']+)' is already wrapped by another kind of adapter/.exec(
       (err as Error).message,
     );
     if (!m) throw err;
     throw new UsageError(
-      `--adapter ${dir} (${KIND[type]}) adapts ${m[1]}, which an adapter of another kind already adapts: adapters of different kinds cannot be stacked on one module. Merge the first into the base (t2 merge) and apply this one to the merged folder`,
+      `--adapter ${dir} (${method.label}) adapts ${m[1]}, which an adapter of another kind already adapts: adapters of different kinds cannot be stacked on one module. Merge the first into the base (t2 merge) and apply this one to the merged folder`,
     );
   }
 }
