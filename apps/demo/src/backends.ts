@@ -65,16 +65,21 @@ export function backendChoices(c: Capabilities): BackendChoice[] {
       available: c.webgpuAdapter !== null,
       why: c.webgpuMissing,
     },
-    { name: 'webgl2', label: 'WebGL2 (gpu.js)', available: c.webgl2, why: 'no WebGL2 context' },
-    { name: 'webgl', label: 'WebGL (gpu.js)', available: c.webgl, why: 'no WebGL context' },
     {
-      name: 'webasm',
+      name: 'gpujs-webgl2',
+      label: 'WebGL2 (gpu.js)',
+      available: c.webgl2,
+      why: 'no WebGL2 context',
+    },
+    { name: 'gpujs-webgl', label: 'WebGL (gpu.js)', available: c.webgl, why: 'no WebGL context' },
+    {
+      name: 'gpujs-webasm',
       label: 'WebAssembly (gpu.js)',
       available: c.wasm,
       why: 'no WebAssembly',
     },
     { name: 'wasm', label: 'WebAssembly SIMD (t2)', available: c.wasm, why: 'no WebAssembly' },
-    { name: 'cpu', label: 'CPU (gpu.js)', available: true },
+    { name: 'gpujs-cpu', label: 'CPU (gpu.js)', available: true },
     { name: 'js', label: 'plain JS', available: true },
   ];
 }
@@ -82,7 +87,7 @@ export function backendChoices(c: Capabilities): BackendChoice[] {
 /** WebGPU where an adapter exists, else WebGL2, else WebAssembly. */
 export function preferredBackend(c: Capabilities): string {
   if (c.webgpuAdapter) return 'webgpu';
-  if (c.webgl2) return 'webgl2';
-  if (c.wasm) return 'webasm';
+  if (c.webgl2) return 'gpujs-webgl2';
+  if (c.wasm) return 'gpujs-webasm';
   return 'js';
 }

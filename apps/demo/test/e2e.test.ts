@@ -124,7 +124,7 @@ suite('demo in Chromium', () => {
       expect(state.model.name).toBe('t2-tiny');
       expect(state.model.layers).toBe(2);
       expect(state.model.experts.map((e) => e.name)).toEqual(['arith', 'logic', 'string']);
-      expect(state.backend).toMatchObject({ requested: 'webgpu', active: 'webgl2' });
+      expect(state.backend).toMatchObject({ requested: 'webgpu', active: 'gpujs-webgl2' });
       await expect(page.textContent('[data-testid=capabilities]')).resolves.toMatch(
         /WebGPU adapter: .*swiftshader/,
       );
@@ -133,7 +133,7 @@ suite('demo in Chromium', () => {
       expect(await note.textContent()).toMatch(
         /webgpu \(adapter: .*\): .* the model computes on webgl2; the kernels tab runs tensor-core's kernel suite on WebGPU/,
       );
-      expect(await page.textContent('[data-testid=backend-active]')).toBe('webgl2');
+      expect(await page.textContent('[data-testid=backend-active]')).toBe('gpujs-webgl2');
       expect(await page.textContent('[data-testid=model-status]')).toMatch(/3 experts/);
       await shot(page, 'load-webgpu-fallback.png');
     });
@@ -387,14 +387,14 @@ suite('demo in Chromium', () => {
     test("tensor-core's op suite passes in the page's worker on webgl2", async () => {
       expect(
         await page.evaluate(() => (window as unknown as DemoWindow).t2demo.backend),
-      ).toMatchObject({ active: 'webgl2', requested: 'webgl2' });
+      ).toMatchObject({ active: 'gpujs-webgl2', requested: 'gpujs-webgl2' });
       await page.click('[data-testid=tab-kernels]');
       await page.click('[data-testid=selftest-worker]');
-      await page.waitForSelector('[data-testid=selftest-report][data-backend=webgl2]', {
+      await page.waitForSelector('[data-testid=selftest-report][data-backend=gpujs-webgl2]', {
         timeout: 120_000,
       });
       const report = await page.evaluate(() =>
-        (window as unknown as DemoWindow).t2demo.selftest('webgl2'),
+        (window as unknown as DemoWindow).t2demo.selftest('gpujs-webgl2'),
       );
       expect(failures(report)).toEqual([]);
       expect(report.results.length).toBeGreaterThan(80);
@@ -414,21 +414,24 @@ suite('demo in Chromium', () => {
         'true',
       );
       expect(
-        await page.getAttribute('[data-testid=selftest-report][data-backend=webgl2]', 'data-ok'),
+        await page.getAttribute(
+          '[data-testid=selftest-report][data-backend=gpujs-webgl2]',
+          'data-ok',
+        ),
       ).toBe('true');
       await shot(page, 'kernels-webgl2.png');
     });
 
     test('the op suite also passes on the main thread', async () => {
       const report = await page.evaluate(() =>
-        (window as unknown as DemoWindow).t2demo.selftest('webgl2', 'main'),
+        (window as unknown as DemoWindow).t2demo.selftest('gpujs-webgl2', 'main'),
       );
       expect(failures(report)).toEqual([]);
     });
 
     test('on WebGL1 too: the op suite, and the training step reads back only at its end', async () => {
       const report = await page.evaluate(() =>
-        (window as unknown as DemoWindow).t2demo.selftest('webgl', 'worker', {
+        (window as unknown as DemoWindow).t2demo.selftest('gpujs-webgl', 'worker', {
           variant: 'defaults',
         }),
       );
@@ -439,7 +442,7 @@ suite('demo in Chromium', () => {
 
     test("the op suite also passes with tensor-core's defaults (intermediates on the GPU)", async () => {
       const report = await page.evaluate(() =>
-        (window as unknown as DemoWindow).t2demo.selftest('webgl2', 'worker', {
+        (window as unknown as DemoWindow).t2demo.selftest('gpujs-webgl2', 'worker', {
           variant: 'defaults',
         }),
       );

@@ -40,7 +40,7 @@ describe('kernel self-test', () => {
     expect([...covered].sort()).toEqual([...KERNELS].sort());
   });
 
-  test.each(['cpu', 'webasm', 'wasm'])('passes on %s', async (name) => {
+  test.each(['gpujs-cpu', 'gpujs-webasm', 'wasm'])('passes on %s', async (name) => {
     const report = await runSelftest(name, 'main');
     expect(report.unavailable).toBeUndefined();
     expect(report.results.filter((r) => !r.ok).map((r) => `${r.kernel}: ${r.name}`)).toEqual([]);

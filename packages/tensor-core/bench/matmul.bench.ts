@@ -94,7 +94,7 @@ async function main(): Promise<void> {
     { name: 'gpujs_webasm_naive', fn: gpuJsNaiveWebasm() },
   ];
   // The brief's three backends always get a line; any other registered backend that works here too.
-  const backends = [...new Set(['js', 'cpu', 'webasm', ...available])];
+  const backends = [...new Set(['js', 'gpujs-cpu', 'gpujs-webasm', ...available])];
   for (const name of backends) {
     if (!available.includes(name))
       emit({ case: 'matmul', impl: name, skipped: `backend '${name}' is not available here` });

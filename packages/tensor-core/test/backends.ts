@@ -1,11 +1,11 @@
-import { type GpuJsMode, gpuJsModeSupported } from '../src/index';
+import { gpuJsModeOf, gpuJsModeSupported } from '../src/index';
 
 /** The backends every op suite runs on when T2_TEST_BACKENDS does not say otherwise. */
-const DEFAULT_TEST_BACKENDS = ['js', 'cpu', 'webasm', 'wasm'];
+const DEFAULT_TEST_BACKENDS = ['js', 'gpujs-cpu', 'gpujs-webasm', 'wasm'];
 
 /**
  * Backends the op suites run on: js, t2's WebAssembly SIMD backend, and the gpu.js modes
- * that work in this process (`cpu`, `webasm` under Node). `T2_TEST_BACKENDS=js,webasm` overrides the list; a
+ * that work in this process (`gpujs-cpu`, `gpujs-webasm` under Node). `T2_TEST_BACKENDS=js,wasm` overrides the list; a
  * name given there is used as is, so an unavailable one fails loudly.
  */
 export function testBackends(): string[] {
@@ -17,6 +17,6 @@ export function testBackends(): string[] {
       .filter((s) => s.length > 0);
   }
   return DEFAULT_TEST_BACKENDS.filter(
-    (name) => name === 'js' || name === 'wasm' || gpuJsModeSupported(name as GpuJsMode),
+    (name) => name === 'js' || name === 'wasm' || gpuJsModeSupported(gpuJsModeOf(name)!),
   );
 }

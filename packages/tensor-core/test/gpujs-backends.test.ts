@@ -1,11 +1,15 @@
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import {
   availableBackends,
   type Backend,
   chooseAutoBackend,
   createJsBackend,
   GPU_JS_MODES,
+  type GpuJsMode,
+  type GpuJsSyncMode,
   getBackend,
+  gpuJsBackendName,
+  gpuJsModeOf,
   gpuJsModeSupported,
   gpuJsUnsupportedReason,
   hostValues,
@@ -20,25 +24,46 @@ describe('gpu.js backend registration', () => {
     await setBackend('js');
   });
 
-  it('registers every gpu.js mode on import', () => {
-    expect(registeredBackends()).toEqual(expect.arrayContaining(['js', ...GPU_JS_MODES]));
+  const SYNC_MODES = GPU_JS_MODES.filter((m): m is GpuJsSyncMode => m !== 'webgpu');
+
+  it('registers every gpu.js mode with synchronous kernels on import, as gpujs-<mode>', () => {
+    expect(registeredBackends()).toEqual(
+      expect.arrayContaining(['js', ...SYNC_MODES.map(gpuJsBackendName)]),
+    );
+    // No backend is registered that cannot run: WebGPU's kernels are asynchronous.
+    expect(registeredBackends()).not.toContain('webgpu');
+    expect(registeredBackends().filter((n) => GPU_JS_MODES.includes(n as GpuJsMode))).toEqual([]);
+  });
+
+  it('accepts the old bare mode names for one release, with a warning', async () => {
+    const warn = vi.spyOn(console, 'warn').mockImplementation(() => {});
+    try {
+      const b = await setBackend('cpu');
+      expect(b.name).toBe('gpujs-cpu');
+      expect(warn.mock.calls.join(' ')).toMatch(/'cpu' is now called 'gpujs-cpu'/);
+    } finally {
+      warn.mockRestore();
+      await setBackend('js');
+    }
   });
 
   it('lists js and every supported mode that passes its smoke test', async () => {
     const names = await availableBackends();
     expect(names[0]).toBe('js');
     // gpu.js's cpu mode is plain JavaScript: it works everywhere.
-    expect(names).toContain('cpu');
-    const gpuJs = names.filter((n) => (GPU_JS_MODES as readonly string[]).includes(n));
-    expect(gpuJs).toEqual(GPU_JS_MODES.filter((m) => gpuJsModeSupported(m)));
+    expect(names).toContain('gpujs-cpu');
+    const gpuJs = names.filter((n) => gpuJsModeOf(n) !== null);
+    expect(gpuJs).toEqual(SYNC_MODES.filter((m) => gpuJsModeSupported(m)).map(gpuJsBackendName));
     // Backends registered elsewhere (none of them 'auto') are listed when they work.
     for (const n of names) expect(registeredBackends()).toContain(n);
   });
 
   it('refuses unavailable modes with the reason', async () => {
     await expect(setBackend('webgpu')).rejects.toThrow(/webgpu.*asynchronous/);
-    for (const mode of GPU_JS_MODES.filter((m) => !gpuJsModeSupported(m))) {
-      await expect(setBackend(mode)).rejects.toThrow(gpuJsUnsupportedReason(mode)!);
+    for (const mode of SYNC_MODES.filter((m) => !gpuJsModeSupported(m))) {
+      await expect(setBackend(gpuJsBackendName(mode))).rejects.toThrow(
+        gpuJsUnsupportedReason(mode)!,
+      );
     }
   });
 
@@ -46,7 +71,7 @@ describe('gpu.js backend registration', () => {
     if (process.env.T2_TEST_BACKENDS) return;
     const names = await availableBackends();
     expect(testBackends()).toEqual(
-      ['js', 'cpu', 'webasm', 'wasm'].filter((n) => names.includes(n)),
+      ['js', 'gpujs-cpu', 'gpujs-webasm', 'wasm'].filter((n) => names.includes(n)),
     );
   });
 

@@ -2,10 +2,10 @@ import {
   createGpuJsAsyncKernels,
   createGpuJsBackend,
   createJsBackend,
-  GPU_JS_MODES,
   type GpuJsAsyncKernels,
   type GpuJsBackend,
   type GpuJsMode,
+  gpuJsModeOf,
   hostValues,
   loadBackend,
 } from '@t2/tensor-core';
@@ -112,7 +112,7 @@ async function kernelsUnderTest(
   name: string,
   variant: 'page' | 'defaults',
 ): Promise<{ kernels: KernelsUnderTest; name: string; dispose?: () => void }> {
-  const gpuJs = (GPU_JS_MODES as readonly string[]).includes(name);
+  const gpuJs = gpuJsModeOf(name);
   if ((ASYNC_MODES as readonly string[]).includes(name)) {
     const mode = name as GpuJsMode;
     if (variant === 'page') {
@@ -123,7 +123,7 @@ async function kernelsUnderTest(
     return { kernels, name: kernels.name, dispose: () => kernels.dispose() };
   }
   if (variant === 'defaults' && gpuJs) {
-    const backend = createGpuJsBackend(name as GpuJsMode);
+    const backend = createGpuJsBackend(gpuJs);
     return { kernels: backend, name: backend.name, dispose: () => backend.dispose?.() };
   }
   const backend = await loadBackend(name);

@@ -6,6 +6,7 @@ import type { SvfExpert } from '@t2/adapters-svf';
 import type { LlamaForCausalLM } from '@t2/llama';
 import {
   getBackend,
+  gpuJsModeOf,
   gpuJsModeSupported,
   gpuJsUnsupportedReason,
   setBackend,
@@ -56,7 +57,7 @@ function need(): Session {
 }
 
 /** The order the page falls back in when a backend cannot run here. */
-const FALLBACKS = ['webgl2', 'webgl', 'webasm', 'js'] as const;
+const FALLBACKS = ['gpujs-webgl2', 'gpujs-webgl', 'gpujs-webasm', 'js'] as const;
 
 async function switchBackend(name: string, webgpuAdapter: string | null): Promise<BackendInfo> {
   try {
@@ -68,7 +69,8 @@ async function switchBackend(name: string, webgpuAdapter: string | null): Promis
         ? gpuJsUnsupportedReason('webgpu')!
         : (err as Error).message;
     for (const fallback of FALLBACKS) {
-      if (fallback !== 'js' && !gpuJsModeSupported(fallback)) continue;
+      const mode = gpuJsModeOf(fallback);
+      if (mode && !gpuJsModeSupported(mode)) continue;
       try {
         await setBackend(fallback);
         const adapter = name === 'webgpu' && webgpuAdapter ? ` (adapter: ${webgpuAdapter})` : '';

@@ -1,16 +1,47 @@
 import type { Backend } from './backend';
 import { createJsBackend } from './js/index';
 
-/** js: plain TypeScript; the others are gpu.js modes; auto picks by measurement. */
+/**
+ * js: t2's plain TypeScript kernels; wasm: t2's WebAssembly SIMD kernels; gpujs-*: gpu.js's
+ * kernels in one of its modes; auto picks by measurement.
+ */
 export type BackendName =
   | 'js'
-  | 'cpu'
-  | 'webasm'
-  | 'headlessgl'
-  | 'webgl2'
-  | 'webgl'
-  | 'webgpu'
+  | 'wasm'
+  | 'gpujs-cpu'
+  | 'gpujs-webasm'
+  | 'gpujs-headlessgl'
+  | 'gpujs-webgl2'
+  | 'gpujs-webgl'
   | 'auto';
+
+/** Names before 0.1 (bare gpu.js modes), still accepted with a warning for one release. */
+const RENAMED: Readonly<Record<string, string>> = {
+  cpu: 'gpujs-cpu',
+  webasm: 'gpujs-webasm',
+  headlessgl: 'gpujs-headlessgl',
+  webgl2: 'gpujs-webgl2',
+  webgl: 'gpujs-webgl',
+};
+const warnedRenames = new Set<string>();
+
+/** The registered name `name` stands for (an old name is mapped and warned about once). */
+function current(name: string, caller: string): string {
+  if (name === 'webgpu' && !factories.has(name)) {
+    throw new Error(
+      `${caller}: 'webgpu' is not a backend: gpu.js WebGPU kernels are asynchronous (every call returns a Promise) and the t2 Backend interface is synchronous; createGpuJsAsyncKernels('webgpu') runs them`,
+    );
+  }
+  const renamed = factories.has(name) ? undefined : RENAMED[name];
+  if (!renamed) return name;
+  if (!warnedRenames.has(name)) {
+    warnedRenames.add(name);
+    console.warn(
+      `${caller}: backend '${name}' is now called '${renamed}'; the old name goes in the next release`,
+    );
+  }
+  return renamed;
+}
 
 type Factory = () => Backend | Promise<Backend>;
 
@@ -89,7 +120,7 @@ export function registeredBackends(): string[] {
  * backend has to create its context (and `auto` measures the candidates).
  */
 export async function setBackend(name: BackendName | string = 'auto'): Promise<Backend> {
-  let resolved = name;
+  let resolved = current(name, 'setBackend');
   if (name === 'auto') resolved = autoChooser ? await autoChooser() : 'js';
   let backend = instances.get(resolved);
   if (!backend) {
@@ -133,7 +164,8 @@ export function withBackend<T>(backend: Backend, fn: () => T): T {
 }
 
 /** Creates (or returns the cached) backend without activating it. */
-export async function loadBackend(name: string): Promise<Backend> {
+export async function loadBackend(asked: string): Promise<Backend> {
+  const name = current(asked, 'loadBackend');
   let b = instances.get(name);
   if (!b) {
     const factory = factories.get(name);

@@ -1,6 +1,6 @@
 import type { Backend, DeviceData } from '../backend';
 import { createJsBackend } from '../js/index';
-import { GpuJsContext, type GpuJsMode } from './context';
+import { GpuJsContext, type GpuJsMode, type GpuJsSyncMode, gpuJsBackendName } from './context';
 import { GpuJsDeviceData } from './device-data';
 import { backendResult, GPU_JS_PLANS, type PlannedKernel } from './plans';
 import { runPlan } from './run-plan';
@@ -41,7 +41,8 @@ export function createGpuJsBackend(mode: GpuJsMode, opts: GpuJsBackendOptions = 
   const ctx = new GpuJsContext(mode, opts);
   const js = createJsBackend();
   const backend: Record<string, unknown> = {
-    name: mode,
+    // webgpu has no t2 backend name (its kernels are asynchronous) but can still be built here
+    name: mode === 'webgpu' ? mode : gpuJsBackendName(mode as GpuJsSyncMode),
     mode,
     context: ctx,
     holds: (d: DeviceData) => ctx.holds(d),

@@ -14,6 +14,23 @@ export const GPU_JS_MODES: readonly GpuJsMode[] = [
   'webgpu',
 ];
 
+/** gpu.js modes with synchronous kernels: each is a t2 backend, named `gpujs-<mode>`. */
+export type GpuJsSyncMode = Exclude<GpuJsMode, 'webgpu'>;
+
+/** The t2 backend name of a gpu.js mode: the prefix says whose kernels run ('cpu' alone read
+ * like t2's plain-JS backend, 'webasm' like t2's own WebAssembly one). */
+export type GpuJsBackendName = `gpujs-${GpuJsSyncMode}`;
+
+export const gpuJsBackendName = (mode: GpuJsSyncMode): GpuJsBackendName => `gpujs-${mode}`;
+
+/** The gpu.js mode behind a backend name ('gpujs-webgl2' → 'webgl2'), or null for other names. */
+export function gpuJsModeOf(name: string): GpuJsSyncMode | null {
+  const mode = name.startsWith('gpujs-') ? name.slice('gpujs-'.length) : null;
+  return mode && mode !== 'webgpu' && (GPU_JS_MODES as readonly string[]).includes(mode)
+    ? (mode as GpuJsSyncMode)
+    : null;
+}
+
 /** Modes whose intermediates stay on the device (textures, storage buffers) by default. */
 const DEVICE_MODES: ReadonlySet<GpuJsMode> = new Set(['headlessgl', 'webgl2', 'webgl', 'webgpu']);
 

@@ -1,14 +1,21 @@
 /**
- * gpu.js backends. Importing this module registers one backend per gpu.js mode
- * ('cpu', 'webasm', 'headlessgl', 'webgl2', 'webgl', 'webgpu') and the measuring
- * chooser behind `setBackend('auto')`. The 'webgpu' Backend always refuses (its kernels
- * are asynchronous); createGpuJsAsyncKernels('webgpu') runs the same kernels awaited.
+ * gpu.js backends. Importing this module registers one backend per gpu.js mode with
+ * synchronous kernels ('gpujs-cpu', 'gpujs-webasm', 'gpujs-headlessgl', 'gpujs-webgl2',
+ * 'gpujs-webgl') and the measuring chooser behind `setBackend('auto')`. gpu.js's WebGPU
+ * kernels are asynchronous, so WebGPU is not a backend; createGpuJsAsyncKernels('webgpu')
+ * runs the same kernels awaited.
  */
 import { type Backend, hostValues } from '../backend';
 import { loadBackend, registerBackend, registeredBackends, setAutoChooser } from '../registry';
 import { type AutoMeasurement, fastest, measureBackends } from './auto';
 import { createGpuJsBackend } from './backend';
-import { GPU_JS_MODES, type GpuJsMode, gpuJsModeSupported } from './context';
+import {
+  GPU_JS_MODES,
+  type GpuJsSyncMode,
+  gpuJsBackendName,
+  gpuJsModeOf,
+  gpuJsModeSupported,
+} from './context';
 
 export {
   type AsyncKernels,
@@ -20,14 +27,19 @@ export { type AutoMeasurement, measureBackends } from './auto';
 export { createGpuJsBackend, type GpuJsBackend, type GpuJsBackendOptions } from './backend';
 export {
   GPU_JS_MODES,
+  type GpuJsBackendName,
   type GpuJsCalls,
   type GpuJsMode,
+  type GpuJsSyncMode,
+  gpuJsBackendName,
+  gpuJsModeOf,
   gpuJsModeSupported,
   gpuJsUnsupportedReason,
 } from './context';
 
 for (const mode of GPU_JS_MODES) {
-  registerBackend(mode, () => createGpuJsBackend(mode));
+  if (mode === 'webgpu') continue;
+  registerBackend(gpuJsBackendName(mode), () => createGpuJsBackend(mode as GpuJsSyncMode));
 }
 
 /** A 2×3 · 3×2 product every working backend must get right. */
@@ -52,18 +64,15 @@ let available: Promise<string[]> | null = null;
 
 /**
  * Backends that work in this environment, in registration order: 'js' always, every
- * gpu.js mode that is supported here, and any other registered backend, each only if
+ * gpu.js backend whose mode is supported here, and any other registered backend, each only if
  * it can be created and passes a smoke test. Computed once per process.
  */
 export function availableBackends(): Promise<string[]> {
   available ??= (async () => {
     const names: string[] = [];
     for (const name of registeredBackends()) {
-      if (
-        (GPU_JS_MODES as readonly string[]).includes(name) &&
-        !gpuJsModeSupported(name as GpuJsMode)
-      )
-        continue;
+      const mode = gpuJsModeOf(name);
+      if (mode && !gpuJsModeSupported(mode)) continue;
       try {
         if (smokeTest(await loadBackend(name))) names.push(name);
       } catch {
