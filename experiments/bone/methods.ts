@@ -1,7 +1,8 @@
-import * as bone from '@t2/adapters-bone';
-import * as lora from '@t2/adapters-lora';
+import '@t2/adapters-bone';
+import '@t2/adapters-lora';
 import type { LlamaForCausalLM } from '@t2/llama';
 import { Rng, type Tensor } from '@t2/tensor-core';
+import { adapterMethod } from '@t2/tuners';
 
 export const METHODS = ['bone', 'bat', 'lora', 'pissa', 'full'] as const;
 export type Method = (typeof METHODS)[number];
@@ -39,27 +40,14 @@ export function prepareMethod(
   if (method === 'full') {
     model.requiresGrad(true);
     params = model.namedParameters();
-  } else if (method === 'bone' || method === 'bat') {
-    rank = ranks[method];
-    const handle = bone.inject(model, {
-      r: rank,
-      targetModules: 'all-linear',
-      initWeights: method === 'bat' ? 'bat' : true,
-    });
-    params = handle.namedAdapterParameters();
   } else {
     rank = ranks[method];
-    // loraAlpha = r (scale 1), PEFT's convention for PiSSA; the lr sweep absorbs the scale.
-    const handle = lora.inject(
-      model,
-      {
-        r: rank,
-        loraAlpha: rank,
-        targetModules: 'all-linear',
-        initLoraWeights: method === 'pissa' ? 'pissa' : true,
-      },
-      { rng: new Rng(seed) },
-    );
+    // The registry knows each name (bat and pissa are variants of bone and lora). LoRA's
+    // alpha = r (scale 1), PEFT's convention for PiSSA; the lr sweep absorbs the scale.
+    const m = adapterMethod(method)!;
+    const config = m.config({ variant: method, r: rank, alpha: rank, targetModules: 'all-linear' });
+    const handle = m.inject(model, config, { rng: new Rng(seed) });
+    if (handle instanceof Promise) throw new Error(`${method}: inject must be synchronous`);
     params = handle.namedAdapterParameters();
   }
   const trainableParameters = params.reduce((n, [, p]) => n + p.size, 0);

@@ -1,5 +1,5 @@
-import * as bone from '@t2/adapters-bone';
-import * as lora from '@t2/adapters-lora';
+import '@t2/adapters-bone';
+import '@t2/adapters-lora';
 import * as svf from '@t2/adapters-svf';
 import { generateBatch, type LlamaForCausalLM, type TextTokenizer } from '@t2/llama';
 import { ReinforceTrainer } from '@t2/rl-reinforce';
@@ -16,12 +16,11 @@ import {
   type Tensor,
   tidy,
 } from '@t2/tensor-core';
+import { AdapterModel, adapterMethod, type PeftAdapter } from '@t2/tuners';
 import type { DownloadFile, TrainResult, TrainSettings, WorkerEvent } from '../protocol';
 
 /** Task answers are at most 5 characters; with the newline that ends them this leaves room. */
 const ANSWER_TOKENS = 8;
-/** The MLP projections, SVF's default targets. */
-const MLP_TARGETS = ['gate_proj', 'up_proj', 'down_proj'];
 
 /** What a finished (or stopped) run leaves behind: files to download, an expert to chat with. */
 export interface TrainedAdapter {
@@ -114,13 +113,13 @@ export async function train(
 
   if (s.method === 'svf-reinforce') {
     const handle = await svf.inject(model, {
-      targetModules: MLP_TARGETS,
+      targetModules: svf.MLP_TARGETS,
       seed: s.seed,
       baseModelName: baseName,
     });
     const trainer = new ReinforceTrainer<Sample>({
       model,
-      params: handle.namedTrainableParameters(),
+      params: handle.namedAdapterParameters(),
       codec: {
         encode: (text) => tokenizer.encode(text),
         decode: (ids) => tokenizer.decode(ids, { skipSpecialTokens: true }),
@@ -128,7 +127,7 @@ export async function train(
       reward: (prompt, output, sample) => family.reward(prompt, output, sample.answer),
       trainSamples: (step, size) =>
         sampleTask(family, { n: size, seed: deriveSeed(s.seed, `train:${step}`), split: 'train' }),
-      setAdaptersEnabled: (flag) => handle.setEnabled(flag),
+      setAdaptersEnabled: (flag) => (flag ? handle.enable() : handle.disable()),
       config: {
         lr: s.lr,
         batchSize: s.batchSize,
@@ -185,32 +184,22 @@ export async function train(
     };
   }
 
-  let params: [string, Tensor][];
-  let files: () => DownloadFile[];
-  if (s.method === 'bone' || s.method === 'bat') {
-    const h = bone.inject(model, {
-      r: s.r,
-      targetModules: 'all-linear',
-      initWeights: s.method === 'bat' ? 'bat' : true,
-      baseModelNameOrPath: baseName,
-    });
-    params = h.namedAdapterParameters();
-    files = () => peftFiles(h.toPeft());
-  } else {
-    const h = lora.inject(
-      model,
-      {
-        r: s.r,
-        loraAlpha: s.r,
-        targetModules: 'all-linear',
-        initLoraWeights: s.method === 'pissa' ? 'pissa' : true,
-        baseModelNameOrPath: baseName,
-      },
-      { rng: new Rng(s.seed) },
-    );
-    params = h.namedAdapterParameters();
-    files = () => peftFiles(h.toPeft());
-  }
+  // Any registered method with PEFT folders (and its variants: bat, pissa), by name.
+  const method = adapterMethod(s.method);
+  if (!method?.files) throw new Error(`no adapter method with PEFT files is named '${s.method}'`);
+  const config = method.config({
+    variant: s.method,
+    r: s.r,
+    alpha: s.r,
+    targetModules: 'all-linear',
+    baseModelNameOrPath: baseName,
+  });
+  const h = method.inject(model, config, { rng: new Rng(s.seed) });
+  if (!(h instanceof AdapterModel)) throw new Error(`${method.label}: inject must be synchronous`);
+  const params: [string, Tensor][] = h.namedAdapterParameters();
+  // Built in memory (no file system in a worker): Bone's and LoRA's handles have toPeft.
+  const files = (): DownloadFile[] =>
+    peftFiles((h as unknown as { toPeft(): PeftAdapter }).toPeft());
   const data = sampleTask(family, {
     n: Math.min(2000, s.steps * s.batchSize),
     seed: s.seed,
