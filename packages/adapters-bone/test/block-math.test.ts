@@ -55,6 +55,16 @@ describe('invert (Gauss-Jordan with partial pivoting)', () => {
     }
   });
 
+  it('searches the pivot down the current column, not elsewhere in the row (4×4 permutation)', () => {
+    // Column 1's only nonzero below the diagonal is in row 2; row 1's other entries are 0, so
+    // a search that read the wrong entries would keep the zero pivot and call this singular.
+    const p = [1, 0, 0, 0, 0, 0, 1, 0, 0, 1, 0, 0, 0, 0, 0, 1];
+    const inv = invert(Float64Array.from(p), 4, 'm');
+    // a permutation's inverse is its transpose
+    close(inv, [1, 0, 0, 0, 0, 0, 1, 0, 0, 1, 0, 0, 0, 0, 0, 1]);
+    close(matmul(p, inv, 4), eye(4), 1e-12);
+  });
+
   it('the singular threshold is inclusive: |pivot| ≤ 1e-12 · max(scale, 1)', () => {
     expect(() => invert(Float64Array.from([1e-12, 0, 0, 1]), 2, 'm')).toThrow(/singular/);
     close(invert(Float64Array.from([2e-12, 0, 0, 1]), 2, 'm'), [5e11, 0, 0, 1], 1);
