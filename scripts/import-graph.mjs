@@ -4,7 +4,9 @@
  * - source files of a package or app import one another in a circle (relative imports under src/),
  * - a package imports another @t2 package it does not list in its package.json dependencies,
  *   or reaches into another package's files instead of its public `src/index.ts`,
- * - the @t2 packages depend on one another in a circle.
+ * - the @t2 packages depend on one another in a circle,
+ * - tensor-core mentions adapters, PEFT or target modules (the tuner framework lives in
+ *   @t2/tuners; tensor-core is tensors, autograd, ops, modules, optimizers, I/O, kernels).
  *
  *   node scripts/import-graph.mjs [--verbose]
  */
@@ -118,6 +120,20 @@ for (const dir of workspaces) {
     );
   }
   if (verbose) console.log(`${relative(root, dir)}: ${graph.size} files, ${found.length} circles`);
+}
+
+const core = join(root, 'packages', 'tensor-core');
+for (const dir of ['src', 'test', 'bench']) {
+  if (!existsSync(join(core, dir))) continue;
+  for (const file of sourceFiles(join(core, dir))) {
+    readFileSync(file, 'utf8')
+      .split('\n')
+      .forEach((line, i) => {
+        if (/peft|adapter|target.?module/i.test(line)) {
+          problems.push(`${relative(root, file)}:${i + 1}: tensor-core mentions tuner concepts`);
+        }
+      });
+  }
 }
 
 for (const scc of circles(packageDeps)) {

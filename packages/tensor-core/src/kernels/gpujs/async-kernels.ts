@@ -46,7 +46,7 @@ export async function createGpuJsAsyncKernels(
   if (mode === 'webgpu' && !(await GPU.isWebGPUAvailable())) {
     ctx.destroy();
     throw new Error(
-      "gpu.js backend 'webgpu' is unavailable: navigator.gpu.requestAdapter() found no adapter",
+      "gpu.js backend 'webgpu' is unavailable: navigator.gpu offers no GPU device here",
     );
   }
   const js = createJsBackend();
