@@ -241,3 +241,17 @@ describe.each([
     expectClose(noGrad(() => model.forward(x)).data, base, 1e-5);
   });
 });
+
+describe('adapter parameter names', () => {
+  it("names each trainable block <layer path>.bone_block, PEFT's key without the adapter", () => {
+    const model = new ToyModel();
+    const handle = inject(model, { r: 4, targetModules: ['q_proj'] });
+    const named = handle.namedAdapterParameters();
+    expect(named.map(([n]) => n)).toEqual([
+      'model.layers.0.self_attn.q_proj.bone_block',
+      'model.layers.1.self_attn.q_proj.bone_block',
+    ]);
+    // the same tensors the optimizer gets
+    expect(named.map(([, t]) => t)).toEqual(handle.trainableParameters());
+  });
+});
