@@ -381,6 +381,14 @@ export const modules = [
       },
       {
         file: 'src/cem/cem.ts',
+        line: '.sort((a, b) => compareScores(b.score, a.score) || a.index - b.index);',
+        original: 'a.index - b.index',
+        replacement: 'a.index + b.index',
+        reason:
+          'Array.prototype.sort is stable (ES2019) and the members arrive in index order, so the index never decides; V8 only compares (later, earlier) pairs, where both give > 0',
+      },
+      {
+        file: 'src/cem/cem.ts',
         line: 'return { alpha: best!.alpha.slice(), score: best!.score, history, evaluations };',
         original: 'best!.alpha.slice()',
         replacement: 'best!.alpha',
