@@ -69,6 +69,7 @@ export {
 } from './model/llama-model';
 export { LlamaMLP } from './model/mlp';
 export { applyRotary, type Positions, rotaryInvFreq } from './model/rotary';
+export { tokenizerCoverageProblem } from './tokenizer/coverage';
 export {
   type ChatMessage,
   checkTokenizerJson,

@@ -14,8 +14,28 @@ export {
   type ScoredAnswer,
   scoreAnswers,
 } from './evaluate';
+export {
+  type GreedyAnswerOptions,
+  greedyAnswers,
+  stopTokenIds,
+  tokenizerCodec,
+} from './greedy';
 export { type PolicyLoss, type PolicyLossOptions, policyLoss } from './loss';
 export { type RewardShaping, shapeRewards } from './rewards';
+export {
+  prepareRlAdapter,
+  RL_METHODS,
+  type RlAdapter,
+  type RlAdapterOptions,
+  type RlMethod,
+} from './setup/adapter';
+export { type RlRunInfo, resumeProblem, rlRunFiles, truncateLog } from './setup/run-files';
+export {
+  type CheckpointedTrainOptions,
+  createRlTrainer,
+  type RlTrainerOptions,
+  trainWithCheckpoints,
+} from './setup/trainer';
 export {
   type BestCheckpoint,
   ReinforceTrainer,

@@ -1,3 +1,5 @@
+/** @deprecated moved to `@t2/llama` (a tokenizer check); re-exported here for one release. */
+export { tokenizerCoverageProblem } from '@t2/llama';
 export { ALPHA_CACHE_FORMAT, AlphaCache, type TaskAlpha } from './alpha-cache/alpha-cache';
 export {
   type CemIteration,
@@ -9,6 +11,15 @@ export {
   cem,
   compareScores,
 } from './cem/cem';
+export {
+  type EvaluateStrategyOptions,
+  evaluateStrategy,
+  fewShotTask,
+  type StrategyEvaluation,
+  settleTaskAlpha,
+  type TaskAlphaInfo,
+  type TaskHooks,
+} from './evaluate/strategy';
 export { type LoadedRuntime, type LoadRuntimeOptions, loadRuntime } from './load-runtime';
 export {
   type AlphaShape,
@@ -45,7 +56,6 @@ export {
   type ProbeVerdictKind,
   probeHeadroom,
   probeVerdict,
-  tokenizerCoverageProblem,
   wilsonInterval,
 } from './probe/probe';
 export { expertFilesIn, type LoadExpertsOptions, loadExpertRegistry } from './registry/load';

@@ -1,17 +1,107 @@
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { createConfig, LlamaForCausalLM, loadModel, saveHfFolder, TextTokenizer } from '@t2/llama';
+import { createConfig, LlamaForCausalLM, loadModel, TextTokenizer } from '@t2/llama';
 import { type EncodedExample, type StepInfo, trainSft } from '@t2/sft';
-import { getBackend, Rng, writeFileAtomic } from '@t2/tensor-core';
+import { getBackend, Rng } from '@t2/tensor-core';
 import { useBackend } from '../lib/backend';
-import { type Command, UsageError } from '../lib/command';
+import { type Command, type CommandIO, UsageError } from '../lib/command';
 import { parseFlags, parseNumber } from '../lib/flags';
 import { claimOutputDir, lockFolder, removeStaleTemps } from '../lib/output-dir';
 import { ProgressBar, trainingHooks } from '../lib/progress';
-import { familyAccuracies } from '../pretrain/base-eval';
+import { type FamilyAccuracy, familyAccuracies } from '../pretrain/base-eval';
 import { charTokenizerFiles } from '../pretrain/char-tokenizer';
-import { packSequences, pretrainDocuments } from '../pretrain/corpus';
-import { modelCard } from '../pretrain/model-card';
+import { pretrainExamples } from '../pretrain/corpus';
+import { writePretrainedFolder } from '../pretrain/model-folder';
+
+const PRETRAIN_FLAGS = {
+  out: { type: 'string', default: 'models/t2-tiny' },
+  steps: { type: 'string' },
+  batch: { type: 'string' },
+  seq: { type: 'string' },
+  lr: { type: 'string' },
+  dim: { type: 'string' },
+  layers: { type: 'string' },
+  heads: { type: 'string' },
+  'kv-heads': { type: 'string' },
+  hidden: { type: 'string' },
+  problems: { type: 'string' },
+  classification: { type: 'string' },
+  'held-out': { type: 'string' },
+  'distractor-rate': { type: 'string' },
+  init: { type: 'string' },
+  seed: { type: 'string' },
+  'eval-n': { type: 'string' },
+  backend: { type: 'string', default: 'auto' },
+  resume: { type: 'boolean', default: false },
+  overwrite: { type: 'boolean', default: false },
+  json: { type: 'boolean', default: false },
+} as const;
+
+type PretrainValues = ReturnType<typeof parseFlags<typeof PRETRAIN_FLAGS>>['values'];
+
+/** The run's settings, checked. */
+function pretrainOptions(values: PretrainValues) {
+  const int = (v: string | undefined, flag: string, fallback: number) =>
+    parseNumber(v, flag, { integer: true, min: 1, fallback });
+  const dim = int(values.dim, '--dim', 128);
+  const heads = int(values.heads, '--heads', 4);
+  return {
+    architecture: {
+      dim,
+      heads,
+      hidden: int(values.hidden, '--hidden', Math.round((dim * 8) / 3 / 8) * 8),
+      layers: int(values.layers, '--layers', 4),
+      kvHeads: int(values['kv-heads'], '--kv-heads', Math.max(1, heads / 2)),
+    },
+    out: values.out!,
+    steps: int(values.steps, '--steps', 3000),
+    batch: int(values.batch, '--batch', 16),
+    seqLength: int(values.seq, '--seq', 128),
+    lr: parseNumber(values.lr, '--lr', { min: 0, fallback: 3e-3 }),
+    seed: parseNumber(values.seed, '--seed', { integer: true, min: 0, fallback: 0 }),
+    problems: int(values.problems, '--problems', 100_000),
+    classification: int(values.classification, '--classification', 10_000),
+    heldOut: parseNumber(values['held-out'], '--held-out', { integer: true, min: 0, fallback: 0 }),
+    distractorRate: parseNumber(values['distractor-rate'], '--distractor-rate', {
+      min: 0,
+      max: 1,
+      fallback: 0,
+    }),
+    evalN: int(values['eval-n'], '--eval-n', 200),
+  };
+}
+
+type PretrainOptions = ReturnType<typeof pretrainOptions>;
+
+/**
+ * A new model of the flags' architecture, or the `--init` folder's model (a second
+ * pretraining stage keeps that model's architecture; the architecture flags do not apply).
+ */
+async function initialModel(values: PretrainValues, opts: PretrainOptions, vocabSize: number) {
+  const init = values.init ? await loadModel(values.init, { skipTokenizer: true }) : undefined;
+  if (init && init.config.vocabSize !== vocabSize) {
+    throw new UsageError(
+      `--init ${values.init}: vocabulary of ${init.config.vocabSize} tokens, t2's character tokenizer has ${vocabSize}`,
+    );
+  }
+  if (init) return { model: init.model, config: init.config };
+  const a = opts.architecture;
+  const config = createConfig({
+    hiddenSize: a.dim,
+    intermediateSize: a.hidden,
+    numHiddenLayers: a.layers,
+    numAttentionHeads: a.heads,
+    numKeyValueHeads: a.kvHeads,
+    vocabSize,
+    maxPositionEmbeddings: 256,
+    rmsNormEps: 1e-5,
+    bosTokenId: 1,
+    eosTokenIds: [2],
+    padTokenId: 0,
+    tieWordEmbeddings: true,
+  });
+  return { model: new LlamaForCausalLM(config, { rng: new Rng(opts.seed) }), config };
+}
 
 export const pretrain: Command = {
   name: 'pretrain',
@@ -41,52 +131,9 @@ export const pretrain: Command = {
     '  --resume               continue the interrupted run of the same flags (Ctrl-C checkpoints)\n' +
     '  --json                 JSON lines on stdout: {"event": "step"|"eval"|"done", …}',
   async run(argv, io) {
-    const { values } = parseFlags(argv, {
-      out: { type: 'string', default: 'models/t2-tiny' },
-      steps: { type: 'string' },
-      batch: { type: 'string' },
-      seq: { type: 'string' },
-      lr: { type: 'string' },
-      dim: { type: 'string' },
-      layers: { type: 'string' },
-      heads: { type: 'string' },
-      'kv-heads': { type: 'string' },
-      hidden: { type: 'string' },
-      problems: { type: 'string' },
-      classification: { type: 'string' },
-      'held-out': { type: 'string' },
-      'distractor-rate': { type: 'string' },
-      init: { type: 'string' },
-      seed: { type: 'string' },
-      'eval-n': { type: 'string' },
-      backend: { type: 'string', default: 'auto' },
-      resume: { type: 'boolean', default: false },
-      overwrite: { type: 'boolean', default: false },
-      json: { type: 'boolean', default: false },
-    });
-    const int = (v: string | undefined, flag: string, fallback: number) =>
-      parseNumber(v, flag, { integer: true, min: 1, fallback });
-    const steps = int(values.steps, '--steps', 3000);
-    const batch = int(values.batch, '--batch', 16);
-    const seqLength = int(values.seq, '--seq', 128);
-    const lr = parseNumber(values.lr, '--lr', { min: 0, fallback: 3e-3 });
-    const seed = parseNumber(values.seed, '--seed', { integer: true, min: 0, fallback: 0 });
-    const dim = int(values.dim, '--dim', 128);
-    const heads = int(values.heads, '--heads', 4);
-    const problems = int(values.problems, '--problems', 100_000);
-    const classification = int(values.classification, '--classification', 10_000);
-    const heldOut = parseNumber(values['held-out'], '--held-out', {
-      integer: true,
-      min: 0,
-      fallback: 0,
-    });
-    const distractorRate = parseNumber(values['distractor-rate'], '--distractor-rate', {
-      min: 0,
-      max: 1,
-      fallback: 0,
-    });
-    const evalN = int(values['eval-n'], '--eval-n', 200);
-    const out = values.out!;
+    const { values } = parseFlags(argv, PRETRAIN_FLAGS);
+    const opts = pretrainOptions(values);
+    const { out } = opts;
     // Never over a model that is there (models/t2-tiny by default) unless --overwrite; one run
     // per folder and per checkpoint cache.
     await claimOutputDir(out, {
@@ -96,160 +143,136 @@ export const pretrain: Command = {
     });
     await useBackend(values.backend);
     const say = (t: string) => (values.json ? io.stderr(t) : io.stdout(t));
-
     const { tokenizerJson, tokenizerConfig, vocabSize } = charTokenizerFiles();
     const tokenizer = new TextTokenizer(tokenizerJson, tokenizerConfig);
-    // --init continues from a model folder (a second pretraining stage); the architecture
-    // is then that model's, and the architecture flags do not apply.
-    const init = values.init ? await loadModel(values.init, { skipTokenizer: true }) : undefined;
-    if (init && init.config.vocabSize !== vocabSize) {
-      throw new UsageError(
-        `--init ${values.init}: vocabulary of ${init.config.vocabSize} tokens, t2's character tokenizer has ${vocabSize}`,
-      );
-    }
-    const config =
-      init?.config ??
-      createConfig({
-        hiddenSize: dim,
-        intermediateSize: int(values.hidden, '--hidden', Math.round((dim * 8) / 3 / 8) * 8),
-        numHiddenLayers: int(values.layers, '--layers', 4),
-        numAttentionHeads: heads,
-        numKeyValueHeads: int(values['kv-heads'], '--kv-heads', Math.max(1, heads / 2)),
-        vocabSize,
-        maxPositionEmbeddings: 256,
-        rmsNormEps: 1e-5,
-        bosTokenId: 1,
-        eosTokenIds: [2],
-        padTokenId: 0,
-        tieWordEmbeddings: true,
-      });
-    const model = init?.model ?? new LlamaForCausalLM(config, { rng: new Rng(seed) });
-
-    const docs = pretrainDocuments({
-      problems,
-      classification,
-      heldOut,
-      distractorRate,
-      seed,
-    }).map((d) => tokenizer.encode(d, { addSpecialTokens: false }));
-    new Rng(seed + 2).shuffle(docs);
-    const sequences = packSequences(docs, seqLength, tokenizer.bosTokenId ?? 1);
-    const examples: EncodedExample[] = sequences.map((s) => ({ inputIds: s, labels: s }));
-    const evalSet = examples.splice(0, Math.min(64, Math.floor(examples.length / 20)));
+    const { model, config } = await initialModel(values, opts, vocabSize);
+    const corpus = pretrainExamples(opts, tokenizer);
     say(
-      `t2 pretrain: ${model.numParameters().toLocaleString('en-US')} parameters, ${examples.length.toLocaleString('en-US')} sequences of ${seqLength} tokens, backend ${getBackend().name}\n`,
+      `t2 pretrain: ${model.numParameters().toLocaleString('en-US')} parameters, ${corpus.examples.length.toLocaleString('en-US')} sequences of ${opts.seqLength} tokens, backend ${getBackend().name}\n`,
     );
-
-    const controller = new AbortController();
-    const onSigint = () => controller.abort();
-    process.once('SIGINT', onSigint);
-    const bar = new ProgressBar(steps, io.stderr, io.isTTY, {
-      label: 'pretrain',
-      unit: 'steps',
-      everyPercent: 5,
-    });
     const cacheDir = `.t2-cache/pretrain/${out.replace(/[^a-zA-Z0-9_-]+/g, '_')}`;
-    await mkdir(cacheDir, { recursive: true });
-    await lockFolder(cacheDir, 't2 pretrain', '--out');
-    await removeStaleTemps(dirname(cacheDir), 1);
-    let result: Awaited<ReturnType<typeof trainSft>>;
-    try {
-      result = await trainSft(
-        model,
-        model.namedParameters(),
-        examples,
-        {
-          steps,
-          lr,
-          batchSize: batch,
-          warmupSteps: Math.min(200, Math.floor(steps / 20)),
-          minLrRatio: 0.05,
-          weightDecay: 0.01,
-          maxGradNorm: 1,
-          seed,
-          evalData: evalSet,
-          evalEvery: Math.max(1, Math.floor(steps / 10)),
-          checkpointDir: cacheDir,
-          checkpointEvery: Math.max(1, Math.floor(steps / 20)),
-          resume: values.resume,
-        },
-        {
-          signal: controller.signal,
-          // Rate and ETA of this run's steps after --resume; eval losses shown.
-          ...trainingHooks<StepInfo>(bar, io, values.json, (s) => ({
-            loss: s.loss,
-            'tok/s': Math.round(s.tokensPerSecond),
-          })),
-        },
-      );
-    } finally {
-      process.off('SIGINT', onSigint);
-    }
-    bar.finish();
+    const result = await pretrainModel(io, model, corpus, opts, {
+      cacheDir,
+      resume: values.resume,
+      json: values.json,
+    });
     if (result.stopped) {
       say(
-        `stopped at step ${result.steps}/${steps}; checkpoint in ${cacheDir} — rerun with --resume to continue\n`,
+        `stopped at step ${result.steps}/${opts.steps}; checkpoint in ${cacheDir} — rerun with --resume to continue\n`,
       );
       return 130;
     }
-    const accuracy = familyAccuracies(model, tokenizer, { n: evalN, seed: seed + 100 });
-    await mkdir(out, { recursive: true });
-    await saveHfFolder(model, out);
-    await writeFile(`${out}/tokenizer.json`, `${JSON.stringify(tokenizerJson, null, 2)}\n`);
-    await writeFile(
-      `${out}/tokenizer_config.json`,
-      `${JSON.stringify(tokenizerConfig, null, 2)}\n`,
-    );
-    await writeFileAtomic(
-      `${out}/eval.json`,
-      `${JSON.stringify({ accuracy, evalLoss: result.evalLoss, finalLoss: result.finalLoss }, null, 2)}\n`,
-    );
-    await writeFileAtomic(
-      `${out}/README.md`,
-      modelCard({
-        name: out.split('/').pop() ?? out,
-        command:
-          `npx t2 pretrain ${argv.filter((a) => a !== '--resume' && a !== '--json').join(' ')}`.trim(),
-        config,
-        parameters: model.numParameters(),
-        corpus: {
-          problems,
-          classification,
-          heldOut,
-          distractorRate,
-          sequences: sequences.length,
-          seqLength,
-        },
-        init: values.init,
-        training: {
-          steps: result.steps,
-          batch,
-          lr,
-          seed,
-          finalLoss: result.finalLoss,
-          evalLoss: result.evalLoss,
-          wallSeconds: result.wallSeconds,
-          tokensPerSecond: result.tokensPerSecond,
-          backend: getBackend().name,
-        },
-        accuracy,
-        date: new Date().toISOString().slice(0, 10),
-      }),
-    );
-    const table = accuracy
-      .map(
-        (a) =>
-          `  ${a.family.padEnd(8)} ${a.heldOut ? '(held out) ' : '           '}${(100 * a.accuracy).toFixed(1)}%`,
-      )
-      .join('\n');
-    if (values.json)
-      io.stdout(
-        `${JSON.stringify({ event: 'done', out, finalLoss: result.finalLoss, evalLoss: result.evalLoss, accuracy })}\n`,
-      );
-    else
-      io.stdout(
-        `saved ${out}: final loss ${result.finalLoss.toFixed(4)}, ${result.evalLoss === null ? 'no eval loss' : `eval loss ${result.evalLoss.toFixed(4)}`}\naccuracy (greedy, test split):\n${table}\n`,
-      );
+    const accuracy = familyAccuracies(model, tokenizer, { n: opts.evalN, seed: opts.seed + 100 });
+    await writePretrainedFolder(out, model, {
+      name: out.split('/').pop() ?? out,
+      command:
+        `npx t2 pretrain ${argv.filter((a) => a !== '--resume' && a !== '--json').join(' ')}`.trim(),
+      config,
+      parameters: model.numParameters(),
+      corpus: {
+        problems: opts.problems,
+        classification: opts.classification,
+        heldOut: opts.heldOut,
+        distractorRate: opts.distractorRate,
+        sequences: corpus.sequences,
+        seqLength: opts.seqLength,
+      },
+      init: values.init,
+      training: {
+        steps: result.steps,
+        batch: opts.batch,
+        lr: opts.lr,
+        seed: opts.seed,
+        finalLoss: result.finalLoss,
+        evalLoss: result.evalLoss,
+        wallSeconds: result.wallSeconds,
+        tokensPerSecond: result.tokensPerSecond,
+        backend: getBackend().name,
+      },
+      accuracy,
+      date: new Date().toISOString().slice(0, 10),
+    });
+    printDone(io, values.json, out, result, accuracy);
     return 0;
   },
 };
+
+/** Trains every weight on the corpus with checkpoints in `cacheDir`; Ctrl-C stops between steps. */
+async function pretrainModel(
+  io: CommandIO,
+  model: LlamaForCausalLM,
+  corpus: { examples: EncodedExample[]; evalSet: EncodedExample[] },
+  opts: PretrainOptions,
+  run: { cacheDir: string; resume: boolean; json: boolean },
+) {
+  const { steps, seed } = opts;
+  const controller = new AbortController();
+  const onSigint = () => controller.abort();
+  process.once('SIGINT', onSigint);
+  const bar = new ProgressBar(steps, io.stderr, io.isTTY, {
+    label: 'pretrain',
+    unit: 'steps',
+    everyPercent: 5,
+  });
+  await mkdir(run.cacheDir, { recursive: true });
+  await lockFolder(run.cacheDir, 't2 pretrain', '--out');
+  await removeStaleTemps(dirname(run.cacheDir), 1);
+  try {
+    const result = await trainSft(
+      model,
+      model.namedParameters(),
+      corpus.examples,
+      {
+        steps,
+        lr: opts.lr,
+        batchSize: opts.batch,
+        warmupSteps: Math.min(200, Math.floor(steps / 20)),
+        minLrRatio: 0.05,
+        weightDecay: 0.01,
+        maxGradNorm: 1,
+        seed,
+        evalData: corpus.evalSet,
+        evalEvery: Math.max(1, Math.floor(steps / 10)),
+        checkpointDir: run.cacheDir,
+        checkpointEvery: Math.max(1, Math.floor(steps / 20)),
+        resume: run.resume,
+      },
+      {
+        signal: controller.signal,
+        // Rate and ETA of this run's steps after --resume; eval losses shown.
+        ...trainingHooks<StepInfo>(bar, io, run.json, (s) => ({
+          loss: s.loss,
+          'tok/s': Math.round(s.tokensPerSecond),
+        })),
+      },
+    );
+    bar.finish();
+    return result;
+  } finally {
+    process.off('SIGINT', onSigint);
+  }
+}
+
+function printDone(
+  io: CommandIO,
+  json: boolean,
+  out: string,
+  result: { finalLoss: number; evalLoss: number | null },
+  accuracy: FamilyAccuracy[],
+): void {
+  if (json) {
+    io.stdout(
+      `${JSON.stringify({ event: 'done', out, finalLoss: result.finalLoss, evalLoss: result.evalLoss, accuracy })}\n`,
+    );
+    return;
+  }
+  const table = accuracy
+    .map(
+      (a) =>
+        `  ${a.family.padEnd(8)} ${a.heldOut ? '(held out) ' : '           '}${(100 * a.accuracy).toFixed(1)}%`,
+    )
+    .join('\n');
+  io.stdout(
+    `saved ${out}: final loss ${result.finalLoss.toFixed(4)}, ${result.evalLoss === null ? 'no eval loss' : `eval loss ${result.evalLoss.toFixed(4)}`}\naccuracy (greedy, test split):\n${table}\n`,
+  );
+}

@@ -3,14 +3,21 @@ import { mkdir, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { expertDomains, getFamily, mixableFamilies, type Sample, type TaskFamily } from '@t2/tasks';
 import { getBackend, writeFileAtomic } from '@t2/tensor-core';
-import type { StrategyName, Transformer2Runtime } from '@t2/transformer2-runtime';
+import {
+  evaluateStrategy,
+  type FewShotOptions,
+  type StrategyName,
+  settleTaskAlpha,
+  type TaskAlphaInfo,
+  type Transformer2Runtime,
+} from '@t2/transformer2-runtime';
 import { BACKEND_FLAG, backendUsage, useBackend } from '../lib/backend';
 import { type Command, type CommandIO, UsageError } from '../lib/command';
 import { parseFlags, parseNumber } from '../lib/flags';
 import { refuseInputs } from '../lib/output-dir';
 import { parameterShare } from '../lib/parameter-share';
 import { formatDuration, ProgressBar } from '../lib/progress';
-import { fewShotFlags, openRuntime, RUNTIME_FLAGS } from '../lib/runtime';
+import { fewShotFlags, type OpenedRuntime, openRuntime, RUNTIME_FLAGS } from '../lib/runtime';
 import { drawSamples, TASK_MAX_NEW_TOKENS } from '../lib/task-data';
 import { alphaBars, cemProgress, eraseProgress } from '../lib/trace-view';
 import { renderAccuracyTable, type TableRow } from '../quickstart/accuracy-table';
@@ -19,7 +26,6 @@ import { demoAnswers, renderDemo } from '../quickstart/demo';
 import { renderExperts } from '../quickstart/experts-table';
 import { BUNDLED_MODEL, missingModelMessage } from '../quickstart/missing-model';
 import { quickstartReport } from '../quickstart/report';
-import { evaluateStrategy, settleTaskAlpha, type TaskAlphaInfo } from './eval';
 
 const USAGE =
   't2 quickstart [--model DIR] [options]\n\n' +
@@ -78,57 +84,83 @@ function indent(lines: readonly string[], by = '   '): string {
   return lines.map((l) => `${by}${l}`).join('\n') + (lines.length ? '\n' : '');
 }
 
+const QUICKSTART_FLAGS = {
+  model: { type: 'string', default: BUNDLED_MODEL },
+  'per-task': { type: 'string' },
+  prompts: { type: 'string' },
+  shots: { type: 'string' },
+  'bone-task': { type: 'string', default: 'count' },
+  'bone-steps': { type: 'string' },
+  'bone-r': { type: 'string' },
+  'bone-lr': { type: 'string' },
+  'bone-n': { type: 'string' },
+  'skip-bone': { type: 'boolean', default: false },
+  out: { type: 'string', default: 'out' },
+  seed: { type: 'string' },
+  ...RUNTIME_FLAGS,
+  ...BACKEND_FLAG,
+} as const;
+
+type QuickstartValues = ReturnType<typeof parseFlags<typeof QUICKSTART_FLAGS>>['values'];
+
+/** The tour's settings, checked. */
+interface TourOptions {
+  model: string;
+  expertsDir: string;
+  out: string;
+  /** Test problems per task (not --n: --n of t2 eval counts the problems in all). */
+  n: number;
+  numPrompts: number;
+  numShots: number;
+  seed: number;
+  fewShot: FewShotOptions;
+  bone?: { family: TaskFamily; steps: number; r: number; n: number; lr: number };
+}
+
+function tourOptions(values: QuickstartValues): TourOptions {
+  const int = (v: string | undefined, flag: string, fallback: number, min = 1) =>
+    parseNumber(v, flag, { integer: true, min, fallback });
+  let boneFamily: TaskFamily;
+  try {
+    boneFamily = getFamily(values['bone-task']!);
+  } catch (err) {
+    throw new UsageError(`--bone-task: ${(err as Error).message}`);
+  }
+  const bone = {
+    family: boneFamily,
+    steps: int(values['bone-steps'], '--bone-steps', 60),
+    r: int(values['bone-r'], '--bone-r', 8),
+    n: int(values['bone-n'], '--bone-n', 100),
+    lr: parseNumber(values['bone-lr'], '--bone-lr', { min: Number.MIN_VALUE, fallback: 3e-3 }),
+  };
+  return {
+    model: values.model!,
+    expertsDir: values.experts ?? join(values.model!, 'experts'),
+    out: values.out!,
+    n: int(values['per-task'], '--per-task', 50),
+    numPrompts: int(values.prompts, '--prompts', families.length, 0),
+    numShots: int(values.shots, '--shots', 8),
+    seed: int(values.seed, '--seed', 0, 0),
+    // A smaller CEM budget than t2 run's, so the tour stays within a few minutes.
+    fewShot: fewShotFlags({
+      ...values,
+      'cem-iterations': values['cem-iterations'] ?? '5',
+      population: values.population ?? '16',
+    }),
+    ...(!values['skip-bone'] && { bone }),
+  };
+}
+
 export const quickstart: Command = {
   name: 'quickstart',
   summary: 'Tour Transformer² on the bundled model: experts, strategies, accuracy, a Bone adapter',
   usage: USAGE,
   async run(argv, io) {
-    const { values } = parseFlags(argv, {
-      model: { type: 'string', default: BUNDLED_MODEL },
-      'per-task': { type: 'string' },
-      prompts: { type: 'string' },
-      shots: { type: 'string' },
-      'bone-task': { type: 'string', default: 'count' },
-      'bone-steps': { type: 'string' },
-      'bone-r': { type: 'string' },
-      'bone-lr': { type: 'string' },
-      'bone-n': { type: 'string' },
-      'skip-bone': { type: 'boolean', default: false },
-      out: { type: 'string', default: 'out' },
-      seed: { type: 'string' },
-      ...RUNTIME_FLAGS,
-      ...BACKEND_FLAG,
-    });
-    const int = (v: string | undefined, flag: string, fallback: number, min = 1) =>
-      parseNumber(v, flag, { integer: true, min, fallback });
-    // Per task, so not --n: --n of t2 eval counts the problems in all.
-    const n = int(values['per-task'], '--per-task', 50);
-    const numPrompts = int(values.prompts, '--prompts', families.length, 0);
-    const numShots = int(values.shots, '--shots', 8);
-    const seed = int(values.seed, '--seed', 0, 0);
-    const boneSteps = int(values['bone-steps'], '--bone-steps', 60);
-    const boneR = int(values['bone-r'], '--bone-r', 8);
-    const boneN = int(values['bone-n'], '--bone-n', 100);
-    const boneLr = parseNumber(values['bone-lr'], '--bone-lr', {
-      min: Number.MIN_VALUE,
-      fallback: 3e-3,
-    });
-    let boneFamily: TaskFamily;
-    try {
-      boneFamily = getFamily(values['bone-task']!);
-    } catch (err) {
-      throw new UsageError(`--bone-task: ${(err as Error).message}`);
-    }
-    // A smaller CEM budget than t2 run's, so the tour stays within a few minutes.
-    const fewShot = fewShotFlags({
-      ...values,
-      'cem-iterations': values['cem-iterations'] ?? '5',
-      population: values.population ?? '16',
-    });
-    const model = values.model!;
-    const expertsDir = values.experts ?? join(model, 'experts');
+    const { values } = parseFlags(argv, QUICKSTART_FLAGS);
+    const opts = tourOptions(values);
+    const { model, expertsDir } = opts;
     // The tour writes its adapter and report under --out, never into the model or experts.
-    refuseInputs(values.out!, [
+    refuseInputs(opts.out, [
       { flag: '--model', path: model },
       { flag: '--experts', path: expertsDir },
     ]);
@@ -142,8 +174,6 @@ export const quickstart: Command = {
     }
     const started = performance.now();
     await useBackend(values.backend);
-
-    // 1. The experts.
     const opened = await openRuntime({
       model,
       experts: values.experts,
@@ -153,157 +183,32 @@ export const quickstart: Command = {
     });
     const runtime = opened.runtime as Transformer2Runtime<unknown, unknown>;
     const hasClassifier = runtime.registry.classifier() !== undefined;
-    io.stdout(
-      `t2 quickstart — Transformer² on ${model} (${opened.parameters.toLocaleString('en-US')} parameters, backend ${getBackend().name})\n`,
-    );
-    heading(
-      io,
-      1,
-      'The experts: SVF vectors z that scale the singular values of the adapted weights',
-    );
-    io.stdout(indent(renderExperts(opened.experts)));
-    io.stdout(
-      `   loaded and checked against the base weights in ${(opened.loadMs / 1000).toFixed(1)} s\n`,
-    );
-    if (!hasClassifier) {
-      io.stdout(
-        `   (no classifier.safetensors in ${opened.expertsDir}: the classifier strategy is skipped)\n`,
-      );
-    }
-
-    // 2. Few-shot α per task.
-    heading(
-      io,
-      2,
-      `Few-shot adaptation: CEM searches α per task on ${numShots} labelled validation examples (${fewShot.iterations} iterations × ${fewShot.population} candidates)`,
-    );
-    const alphas: Record<string, TaskAlphaInfo> = {};
-    for (const f of families) {
-      const shots = drawSamples([f], { n: numShots, seed, split: 'validation', unique: true });
-      alphas[f.name] = await settleTaskAlpha(
-        runtime,
-        f.name,
-        shots.map((s) => ({ prompt: s.prompt, answer: s.answer })),
-        { ...fewShot, reward: f.reward },
-        (task) => cemProgress(io, `CEM ${task}`, fewShot.iterations!, { erase: true }),
-      );
-      const a = alphas[f.name]!;
-      const how =
-        a.source === 'cache' ? 'from the cache' : `searched in ${(a.adaptMs / 1000).toFixed(1)} s`;
-      const score = a.score
-        ? `, ${Math.round(a.score.accuracy * a.examples)}/${a.examples} shots right`
-        : '';
-      io.stdout(`   ${f.name}${f.heldOut ? ' (held out)' : ''}: ${how}${score}\n`);
-      io.stdout(indent(a.alpha ? alphaBars(a.alpha, opened.experts) : ['base model'], '     '));
-    }
-    io.stdout(
-      `   α cache: ${opened.alphaCacheFile} (the next run reuses it; --refresh searches again)\n`,
-    );
-
     const strategyRows = STRATEGY_ROWS.filter((r) => r.strategy !== 'classifier' || hasClassifier);
-
-    // 3. A handful of prompts with every strategy.
-    if (numPrompts > 0) {
-      heading(
-        io,
-        3,
-        'Answers with each strategy: pass 1 picks α over the experts, pass 2 answers with the mixed weights',
-      );
-      io.stdout(
-        '   none: the base model · prompt: the base model names the category · classifier: the\n' +
-          "   classification expert names it · few-shot: the task's α from step 2 · oracle: the true category\n",
-      );
-      // Round robin over the tasks, from another seed than the table's problems.
-      const perTask = Math.ceil(numPrompts / families.length);
-      const drawn = families.map((f) =>
-        drawSamples([f], { n: perTask, seed: seed + 1, split: 'test', unique: true }),
-      );
-      const demo: Sample[] = Array.from(
-        { length: numPrompts },
-        (_, i) => drawn[i % families.length]![Math.floor(i / families.length)]!,
-      );
-      const prompts = await demoAnswers(
-        runtime,
-        demo,
-        strategyRows.map((r) => r.strategy),
-        (sample, output) =>
-          getFamily(sample.family!).reward(sample.prompt, output, sample.answer) > 0,
-      );
-      io.stdout(indent(renderDemo(prompts)));
-    }
-
-    // 4. Accuracy of every strategy on a mix of all tasks.
-    heading(io, 4, `Accuracy on the test split: ${n} problems per task, greedy answers`);
-    const samples = families.flatMap((f) =>
-      drawSamples([f], { n, seed, split: 'test', unique: true }),
-    );
-    const rows: TableRow[] = [];
-    for (const row of strategyRows) {
-      const bar = new ProgressBar(samples.length, io.stderr, io.isTTY, {
-        label: row.name,
-        unit: 'prompts',
-        everyPercent: 25,
-      });
-      const result = await evaluateStrategy(runtime, samples, row.strategy, {
-        fewShot: { ...fewShot, refresh: false },
-        onProgress: (done) => bar.update(done),
-      });
-      eraseProgress(io, bar);
-      rows.push({ name: row.name, result });
-    }
-    io.stdout(indent(renderAccuracyTable(rows, families)));
-    io.stdout(
-      '   the same comparison on 1000 problems per task with 3 seeds of expert training, with\n' +
-        '   p-values: experiments/REPORT.md (npm run experiment:t2)\n',
-    );
-
-    // 5. A Bone adapter on one domain.
-    let boneResult: BoneRunResult | undefined;
-    if (!values['skip-bone']) {
-      heading(
-        io,
-        5,
-        `Fine-tuning a Bone adapter (r ${boneR}, all linear layers) on ${boneFamily.name}${boneFamily.heldOut ? ' (held out: no expert covers it)' : ''} for ${boneSteps} steps`,
-      );
-      const trainBar = new ProgressBar(boneSteps, io.stderr, io.isTTY, {
-        label: 'bone',
-        unit: 'steps',
-      });
-      boneResult = await fineTuneBone({
-        modelPath: model,
-        family: boneFamily,
-        steps: boneSteps,
-        r: boneR,
-        lr: boneLr,
-        batch: 16,
-        n: boneN,
-        seed,
-        dir: join(values.out!, 'quickstart-bone'),
-        onStep: (s) => trainBar.update(s.step, { loss: s.loss }),
-      });
-      eraseProgress(io, trainBar);
-      const b = boneResult;
-      io.stdout(
-        `   ${parameterShare(b.trainable, b.parameters)}, ${b.trainExamples} training examples, ${b.seconds.toFixed(1)} s, final loss ${b.finalLoss.toFixed(3)}\n`,
-      );
-      io.stdout(
-        `   accuracy on ${b.testProblems} ${boneFamily.name} test problems: before ${b.before.toFixed(2)} → after ${b.after.toFixed(2)}\n`,
-      );
-      io.stdout(`   saved in PEFT format: ${b.files.join(', ')}\n`);
-      io.stdout(`   try: t2 eval --model ${model} --adapter ${b.dir} --task ${boneFamily.name}\n`);
-    }
-
-    await mkdir(values.out!, { recursive: true });
-    const report = join(values.out!, 'quickstart.json');
+    showExperts(io, opts, opened, hasClassifier);
+    const alphas = await adaptFewShot(io, opts, opened);
+    if (opts.numPrompts > 0) await showAnswers(io, opts, runtime, strategyRows);
+    const rows = await accuracyTable(io, opts, runtime, strategyRows);
+    const bone = opts.bone && (await fineTuneSection(io, opts, opts.bone));
+    await mkdir(opts.out, { recursive: true });
+    const report = join(opts.out, 'quickstart.json');
     const summary = quickstartReport({
       model,
       experts: opened.experts,
-      n,
-      seed,
-      fewShot: { shots: numShots, iterations: fewShot.iterations, population: fewShot.population },
+      n: opts.n,
+      seed: opts.seed,
+      fewShot: {
+        shots: opts.numShots,
+        iterations: opts.fewShot.iterations,
+        population: opts.fewShot.population,
+      },
       alphas,
       rows,
-      bone: boneResult && { task: boneFamily.name, steps: boneSteps, r: boneR, result: boneResult },
+      bone: bone && {
+        task: opts.bone!.family.name,
+        steps: opts.bone!.steps,
+        r: opts.bone!.r,
+        result: bone,
+      },
       backend: getBackend().name,
       seconds: (performance.now() - started) / 1000,
     });
@@ -314,3 +219,173 @@ export const quickstart: Command = {
     return 0;
   },
 };
+
+/** 1. The experts. */
+function showExperts(
+  io: CommandIO,
+  opts: TourOptions,
+  opened: OpenedRuntime,
+  hasClassifier: boolean,
+): void {
+  io.stdout(
+    `t2 quickstart — Transformer² on ${opts.model} (${opened.parameters.toLocaleString('en-US')} parameters, backend ${getBackend().name})\n`,
+  );
+  heading(
+    io,
+    1,
+    'The experts: SVF vectors z that scale the singular values of the adapted weights',
+  );
+  io.stdout(indent(renderExperts(opened.experts)));
+  io.stdout(
+    `   loaded and checked against the base weights in ${(opened.loadMs / 1000).toFixed(1)} s\n`,
+  );
+  if (!hasClassifier) {
+    io.stdout(
+      `   (no classifier.safetensors in ${opened.expertsDir}: the classifier strategy is skipped)\n`,
+    );
+  }
+}
+
+/** 2. Few-shot α per task. */
+async function adaptFewShot(
+  io: CommandIO,
+  opts: TourOptions,
+  opened: OpenedRuntime,
+): Promise<Record<string, TaskAlphaInfo>> {
+  const { fewShot, numShots, seed } = opts;
+  heading(
+    io,
+    2,
+    `Few-shot adaptation: CEM searches α per task on ${numShots} labelled validation examples (${fewShot.iterations} iterations × ${fewShot.population} candidates)`,
+  );
+  const alphas: Record<string, TaskAlphaInfo> = {};
+  for (const f of families) {
+    const shots = drawSamples([f], { n: numShots, seed, split: 'validation', unique: true });
+    const a = await settleTaskAlpha(
+      opened.runtime as Transformer2Runtime<unknown, unknown>,
+      f.name,
+      shots.map((s) => ({ prompt: s.prompt, answer: s.answer })),
+      { ...fewShot, reward: f.reward },
+      (task) => cemProgress(io, `CEM ${task}`, fewShot.iterations!, { erase: true }),
+    );
+    alphas[f.name] = a;
+    const how =
+      a.source === 'cache' ? 'from the cache' : `searched in ${(a.adaptMs / 1000).toFixed(1)} s`;
+    const score = a.score
+      ? `, ${Math.round(a.score.accuracy * a.examples)}/${a.examples} shots right`
+      : '';
+    io.stdout(`   ${f.name}${f.heldOut ? ' (held out)' : ''}: ${how}${score}\n`);
+    io.stdout(indent(a.alpha ? alphaBars(a.alpha, opened.experts) : ['base model'], '     '));
+  }
+  io.stdout(
+    `   α cache: ${opened.alphaCacheFile} (the next run reuses it; --refresh searches again)\n`,
+  );
+  return alphas;
+}
+
+/** 3. A handful of prompts with every strategy. */
+async function showAnswers(
+  io: CommandIO,
+  opts: TourOptions,
+  runtime: Transformer2Runtime<unknown, unknown>,
+  strategyRows: typeof STRATEGY_ROWS,
+): Promise<void> {
+  heading(
+    io,
+    3,
+    'Answers with each strategy: pass 1 picks α over the experts, pass 2 answers with the mixed weights',
+  );
+  io.stdout(
+    '   none: the base model · prompt: the base model names the category · classifier: the\n' +
+      "   classification expert names it · few-shot: the task's α from step 2 · oracle: the true category\n",
+  );
+  // Round robin over the tasks, from another seed than the table's problems.
+  const perTask = Math.ceil(opts.numPrompts / families.length);
+  const drawn = families.map((f) =>
+    drawSamples([f], { n: perTask, seed: opts.seed + 1, split: 'test', unique: true }),
+  );
+  const demo: Sample[] = Array.from(
+    { length: opts.numPrompts },
+    (_, i) => drawn[i % families.length]![Math.floor(i / families.length)]!,
+  );
+  const prompts = await demoAnswers(
+    runtime,
+    demo,
+    strategyRows.map((r) => r.strategy),
+    (sample, output) => getFamily(sample.family!).reward(sample.prompt, output, sample.answer) > 0,
+  );
+  io.stdout(indent(renderDemo(prompts)));
+}
+
+/** 4. Accuracy of every strategy on a mix of all tasks. */
+async function accuracyTable(
+  io: CommandIO,
+  opts: TourOptions,
+  runtime: Transformer2Runtime<unknown, unknown>,
+  strategyRows: typeof STRATEGY_ROWS,
+): Promise<TableRow[]> {
+  heading(io, 4, `Accuracy on the test split: ${opts.n} problems per task, greedy answers`);
+  const samples = families.flatMap((f) =>
+    drawSamples([f], { n: opts.n, seed: opts.seed, split: 'test', unique: true }),
+  );
+  const rows: TableRow[] = [];
+  for (const row of strategyRows) {
+    const bar = new ProgressBar(samples.length, io.stderr, io.isTTY, {
+      label: row.name,
+      unit: 'prompts',
+      everyPercent: 25,
+    });
+    const result = await evaluateStrategy(runtime, samples, row.strategy, {
+      fewShot: { ...opts.fewShot, refresh: false },
+      onProgress: (done) => bar.update(done),
+    });
+    eraseProgress(io, bar);
+    rows.push({ name: row.name, result });
+  }
+  io.stdout(indent(renderAccuracyTable(rows, families)));
+  io.stdout(
+    '   the same comparison on 1000 problems per task with 3 seeds of expert training, with\n' +
+      '   p-values: experiments/REPORT.md (npm run experiment:t2)\n',
+  );
+  return rows;
+}
+
+/** 5. A Bone adapter on one domain. */
+async function fineTuneSection(
+  io: CommandIO,
+  opts: TourOptions,
+  bone: NonNullable<TourOptions['bone']>,
+): Promise<BoneRunResult> {
+  const { family } = bone;
+  heading(
+    io,
+    5,
+    `Fine-tuning a Bone adapter (r ${bone.r}, all linear layers) on ${family.name}${family.heldOut ? ' (held out: no expert covers it)' : ''} for ${bone.steps} steps`,
+  );
+  const trainBar = new ProgressBar(bone.steps, io.stderr, io.isTTY, {
+    label: 'bone',
+    unit: 'steps',
+  });
+  const b = await fineTuneBone({
+    modelPath: opts.model,
+    family,
+    steps: bone.steps,
+    r: bone.r,
+    lr: bone.lr,
+    batch: 16,
+    n: bone.n,
+    seed: opts.seed,
+    dir: join(opts.out, 'quickstart-bone'),
+    onStep: (s) => trainBar.update(s.step, { loss: s.loss }),
+  });
+  eraseProgress(io, trainBar);
+  io.stdout(
+    `   ${parameterShare(b.trainable, b.parameters)}, ${b.trainExamples} training examples, ${b.seconds.toFixed(1)} s, final loss ${b.finalLoss.toFixed(3)}\n`,
+  );
+  io.stdout(
+    `   accuracy on ${b.testProblems} ${family.name} test problems: before ${b.before.toFixed(2)} → after ${b.after.toFixed(2)}\n`,
+  );
+  io.stdout(`   saved in PEFT format: ${b.files.join(', ')}\n`);
+  io.stdout(`   try: t2 eval --model ${opts.model} --adapter ${b.dir} --task ${family.name}\n`);
+  return b;
+}

@@ -1,6 +1,7 @@
 import { basename, extname, join } from 'node:path';
 import { answerLine } from '@t2/tasks';
 import { getBackend } from '@t2/tensor-core';
+import type { StrategyName } from '@t2/transformer2-runtime';
 import { BACKEND_FLAG, backendUsage, useBackend } from '../lib/backend';
 import { DEFAULT_SVD_CACHE } from '../lib/cache-dirs';
 import { type Command, UsageError } from '../lib/command';
@@ -8,6 +9,7 @@ import { parseFlags, parseNumber } from '../lib/flags';
 import {
   CLASSIFIER_FILE,
   fewShotFlags,
+  type OpenedRuntime,
   openRuntime,
   parseStrategy,
   RUNTIME_FLAGS,
@@ -38,23 +40,66 @@ const USAGE =
   backendUsage() +
   '  --json                 print {"prompt", "answer", "output", "trace"} only';
 
+const RUN_FLAGS = {
+  model: { type: 'string' },
+  prompt: { type: 'string' },
+  strategy: { type: 'string' },
+  shots: { type: 'string' },
+  task: { type: 'string' },
+  seed: { type: 'string' },
+  'max-new-tokens': { type: 'string' },
+  json: { type: 'boolean', default: false },
+  ...RUNTIME_FLAGS,
+  ...BACKEND_FLAG,
+} as const;
+
+type RunValues = ReturnType<typeof parseFlags<typeof RUN_FLAGS>>['values'];
+
+/** The few-shot task: `--task`, else the `--shots` file name; its examples when given. */
+async function fewShotInput(values: RunValues, strategy: StrategyName) {
+  if (strategy !== 'few-shot' && (values.shots !== undefined || values.task !== undefined)) {
+    throw new UsageError('--shots and --task belong to --strategy few-shot');
+  }
+  const shots = values.shots === undefined ? undefined : await readShots(values.shots);
+  const task =
+    values.task ?? (values.shots ? basename(values.shots, extname(values.shots)) : undefined);
+  if (strategy === 'few-shot' && task === undefined) {
+    throw new UsageError(
+      '--strategy few-shot needs --shots FILE (JSONL of {"prompt", "answer"} examples of the task), or --task ID of a task whose α is cached',
+    );
+  }
+  return { shots, task };
+}
+
+/** Refuses a strategy the experts cannot serve: no classifier, or no α cached and no shots. */
+function checkServable(
+  opened: OpenedRuntime,
+  strategy: StrategyName,
+  fewShot: { shots: unknown; task: string | undefined; refresh: boolean },
+): void {
+  const { runtime } = opened;
+  if (strategy === 'classifier' && !runtime.registry.classifier()) {
+    throw new UsageError(
+      `--strategy classifier needs the classification expert ${join(opened.expertsDir, CLASSIFIER_FILE)} (train it with t2 rl on classification data)`,
+    );
+  }
+  if (
+    strategy === 'few-shot' &&
+    !fewShot.shots &&
+    (fewShot.refresh || !runtime.alphaCache.has(fewShot.task!))
+  ) {
+    throw new UsageError(
+      `--strategy few-shot: no α cached for task '${fewShot.task}' in ${opened.alphaCacheFile}; give --shots FILE with labelled examples to search it`,
+    );
+  }
+}
+
 export const run: Command = {
   name: 'run',
   summary: 'Answer a prompt with Transformer² (two passes over SVF experts) and show the trace',
   usage: USAGE,
   async run(argv, io) {
-    const { values } = parseFlags(argv, {
-      model: { type: 'string' },
-      prompt: { type: 'string' },
-      strategy: { type: 'string' },
-      shots: { type: 'string' },
-      task: { type: 'string' },
-      seed: { type: 'string' },
-      'max-new-tokens': { type: 'string' },
-      json: { type: 'boolean', default: false },
-      ...RUNTIME_FLAGS,
-      ...BACKEND_FLAG,
-    });
+    const { values } = parseFlags(argv, RUN_FLAGS);
     const strategy = parseStrategy(values.strategy, ['none', 'prompt', 'classifier', 'few-shot']);
     if (values.prompt === undefined) throw new UsageError('--prompt TEXT is required');
     const fewShot = fewShotFlags(values);
@@ -63,19 +108,8 @@ export const run: Command = {
       min: 1,
       fallback: RUN_MAX_NEW_TOKENS,
     });
-    if (strategy !== 'few-shot' && (values.shots !== undefined || values.task !== undefined)) {
-      throw new UsageError('--shots and --task belong to --strategy few-shot');
-    }
-    const shots = values.shots === undefined ? undefined : await readShots(values.shots);
-    const task =
-      values.task ?? (values.shots ? basename(values.shots, extname(values.shots)) : undefined);
-    if (strategy === 'few-shot' && task === undefined) {
-      throw new UsageError(
-        '--strategy few-shot needs --shots FILE (JSONL of {"prompt", "answer"} examples of the task), or --task ID of a task whose α is cached',
-      );
-    }
+    const { shots, task } = await fewShotInput(values, strategy);
     await useBackend(values.backend);
-
     const opened = await openRuntime({
       model: values.model,
       experts: values.experts,
@@ -84,25 +118,13 @@ export const run: Command = {
       maxNewTokens,
     });
     const { runtime, experts } = opened;
-    if (strategy === 'classifier' && !runtime.registry.classifier()) {
-      throw new UsageError(
-        `--strategy classifier needs the classification expert ${join(opened.expertsDir, CLASSIFIER_FILE)} (train it with t2 rl on classification data)`,
+    checkServable(opened, strategy, { shots, task, refresh: values.refresh });
+    if (!values.json) {
+      const taskExperts = experts.filter((e) => e.role === 'task').map((e) => e.name);
+      io.stdout(
+        `t2 run: ${strategy} on ${values.model} (experts ${taskExperts.join(', ')}${runtime.registry.classifier() ? ' + classifier' : ''}; backend ${getBackend().name})\n`,
       );
     }
-    if (strategy === 'few-shot' && !shots && (values.refresh || !runtime.alphaCache.has(task!))) {
-      throw new UsageError(
-        `--strategy few-shot: no α cached for task '${task}' in ${opened.alphaCacheFile}; give --shots FILE with labelled examples to search it`,
-      );
-    }
-    const say = (text: string) => (values.json ? undefined : io.stdout(text));
-    say(
-      `t2 run: ${strategy} on ${values.model} (experts ${experts
-        .filter((e) => e.role === 'task')
-        .map((e) => e.name)
-        .join(
-          ', ',
-        )}${runtime.registry.classifier() ? ' + classifier' : ''}; backend ${getBackend().name})\n`,
-    );
     const progress =
       strategy === 'few-shot' ? cemProgress(io, `CEM ${task}`, fewShot.iterations!) : undefined;
     let result: Awaited<ReturnType<typeof runtime.generate>>;

@@ -1,5 +1,4 @@
 import type { TextTokenizer } from '@t2/llama';
-import type { TokenCodec } from '@t2/rl-reinforce';
 import {
   families,
   getFamily,
@@ -69,28 +68,6 @@ export async function readDataFile(path: string): Promise<Sample[]> {
 export function defaultLabel(fams: readonly TaskFamily[]): string {
   const categories = [...new Set(fams.map((f) => f.category))];
   return categories.length === 1 ? categories[0]! : fams.map((f) => f.name).join('+');
-}
-
-/** The tokenizer as the trainer's codec: BOS is added to prompts, special tokens are dropped from answers. */
-export function codecOf(tokenizer: TextTokenizer): TokenCodec {
-  return {
-    encode: (text) => tokenizer.encode(text),
-    decode: (ids) => tokenizer.decode(ids, { skipSpecialTokens: true }),
-  };
-}
-
-/**
- * The model's EOS ids plus the newline token when the tokenizer has a single one: task
- * answers end at the first newline (`answerLine`), so nothing after it is ever scored and
- * stopping there saves the decoding steps.
- */
-export function stopTokenIds(tokenizer: TextTokenizer, eos: readonly number[]): number[] {
-  const ids = tokenizer.encode('\n', { addSpecialTokens: false });
-  const stops = [...eos];
-  if (ids.length === 1 && tokenizer.decode(ids) === '\n' && !stops.includes(ids[0]!)) {
-    stops.push(ids[0]!);
-  }
-  return stops;
 }
 
 /** Answer budget for user data: the longest answer in tokens, its newline, and a little slack. */

@@ -1,6 +1,6 @@
-import { generateBatch, type LlamaForCausalLM, type TextTokenizer } from '@t2/llama';
+import type { LlamaForCausalLM, TextTokenizer } from '@t2/llama';
+import { greedyAnswers } from '@t2/rl-reinforce';
 import { families, sampleTask, type TaskFamily } from '@t2/tasks';
-import { noGrad } from '@t2/tensor-core';
 
 export interface FamilyAccuracy {
   family: string;
@@ -10,38 +10,20 @@ export interface FamilyAccuracy {
   n: number;
 }
 
-/** Greedy answers of the model for `prompts`, cut at the end of the answer line. */
-export function greedyAnswers(
-  model: LlamaForCausalLM,
-  tokenizer: TextTokenizer,
-  prompts: readonly string[],
-  maxNewTokens = 16,
-  batchSize = 32,
-): string[] {
-  const out: string[] = [];
-  model.eval();
-  noGrad(() => {
-    for (let i = 0; i < prompts.length; i += batchSize) {
-      const ids = prompts.slice(i, i + batchSize).map((p) => tokenizer.encode(p));
-      const res = generateBatch(model, ids, { maxNewTokens, tokenizer, stopStrings: ['\n'] });
-      out.push(...res.map((r) => r.text ?? ''));
-    }
-  });
-  return out;
-}
-
 /** Test-split accuracy of the model on every task family, held-out ones included. */
 export function familyAccuracies(
   model: LlamaForCausalLM,
   tokenizer: TextTokenizer,
   opts: { n: number; seed: number; families?: readonly TaskFamily[] },
 ): FamilyAccuracy[] {
+  model.eval();
   return (opts.families ?? families).map((f) => {
     const samples = sampleTask(f, { n: opts.n, seed: opts.seed, split: 'test' });
     const answers = greedyAnswers(
       model,
       tokenizer,
       samples.map((s) => s.prompt),
+      { maxNewTokens: 16, batch: 32 },
     );
     const correct = samples.filter((s, i) => f.reward(s.prompt, answers[i]!, s.answer) > 0).length;
     return {

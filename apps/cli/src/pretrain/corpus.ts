@@ -1,3 +1,5 @@
+import type { TextTokenizer } from '@t2/llama';
+import type { EncodedExample } from '@t2/sft';
 import {
   classificationTask,
   expertDomains,
@@ -9,6 +11,7 @@ import {
   type Sample,
   writtenAnswer,
 } from '@t2/tasks';
+import { Rng as TensorRng } from '@t2/tensor-core';
 
 export interface CorpusOptions {
   /** Task problems drawn from the expert domains (train split). */
@@ -77,4 +80,17 @@ export function packSequences(docs: readonly number[][], length: number, bos: nu
   }
   if (cur.length > 1) out.push(cur);
   return out;
+}
+
+/** The pretraining examples: the corpus tokenized, shuffled, packed, with a held-back eval set. */
+export function pretrainExamples(
+  opts: CorpusOptions & { seqLength: number },
+  tokenizer: TextTokenizer,
+): { examples: EncodedExample[]; evalSet: EncodedExample[]; sequences: number } {
+  const docs = pretrainDocuments(opts).map((d) => tokenizer.encode(d, { addSpecialTokens: false }));
+  new TensorRng(opts.seed + 2).shuffle(docs);
+  const sequences = packSequences(docs, opts.seqLength, tokenizer.bosTokenId ?? 1);
+  const examples: EncodedExample[] = sequences.map((s) => ({ inputIds: s, labels: s }));
+  const evalSet = examples.splice(0, Math.min(64, Math.floor(examples.length / 20)));
+  return { examples, evalSet, sequences: sequences.length };
 }

@@ -1,5 +1,5 @@
 import { pairedComparison, type TaskFamily } from '@t2/tasks';
-import type { StrategyEvaluation } from '../commands/eval';
+import type { StrategyEvaluation } from '@t2/transformer2-runtime';
 
 /** What the table shows for one strategy. */
 export interface TableRow {

@@ -1,8 +1,8 @@
 import { join } from 'node:path';
 import * as bone from '@t2/adapters-bone';
+import { greedyAnswers } from '@t2/rl-reinforce';
 import { encodeExample, type StepInfo, trainSft } from '@t2/sft';
 import { ANSWER_END, evaluate, type Sample, type TaskFamily } from '@t2/tasks';
-import { greedyAnswers } from '../commands/eval';
 import { UsageError } from '../lib/command';
 import { loadModelForCli } from '../lib/load-model';
 import { drawSamples, TASK_MAX_NEW_TOKENS } from '../lib/task-data';
@@ -56,11 +56,16 @@ export async function fineTuneBone(opts: BoneRunOptions): Promise<BoneRunResult>
     unique: true,
   });
   const score = async () => {
-    const outputs = greedyAnswers(model, tokenizer, test, {
-      maxNewTokens: TASK_MAX_NEW_TOKENS,
-      batch: 16,
-      onProgress: (done) => opts.onEvalProgress?.(done, test.length),
-    });
+    const outputs = greedyAnswers(
+      model,
+      tokenizer,
+      test.map((s) => s.prompt),
+      {
+        maxNewTokens: TASK_MAX_NEW_TOKENS,
+        batch: 16,
+        onProgress: (done) => opts.onEvalProgress?.(done, test.length),
+      },
+    );
     return accuracyOf(test, outputs);
   };
   const before = await score();

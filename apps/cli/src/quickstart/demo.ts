@@ -1,6 +1,6 @@
 import type { Sample } from '@t2/tasks';
 import type { StrategyName, Trace, Transformer2Runtime } from '@t2/transformer2-runtime';
-import { fewShotTask } from '../commands/eval';
+import { fewShotTask } from '@t2/transformer2-runtime';
 import { inlineAlpha } from './alpha-inline';
 
 export interface DemoAnswer {

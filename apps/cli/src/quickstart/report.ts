@@ -1,4 +1,4 @@
-import type { TaskAlphaInfo } from '../commands/eval';
+import type { TaskAlphaInfo } from '@t2/transformer2-runtime';
 import type { ExpertInfo } from '../lib/runtime';
 import type { TableRow } from './accuracy-table';
 import type { BoneRunResult } from './bone';
