@@ -1,22 +1,23 @@
+import { tokenizerCoverageProblem } from '@t2/llama';
 import { deriveSeed, type Sample, splitSamples, type TaskFamily } from '@t2/tasks';
 import {
   overlapProblem,
   PROBE_DEFAULTS,
   PROBE_TARGETS,
   type ProbeAccuracy,
+  type ProbeProgress,
   type ProbeResult,
   type ProbeStage,
   probeHeadroom,
-  tokenizerCoverageProblem,
 } from '@t2/transformer2-runtime';
 import { BACKEND_FLAG, backendUsage, useBackend } from '../lib/backend';
 import { DEFAULT_SVD_CACHE } from '../lib/cache-dirs';
-import { type Command, UsageError } from '../lib/command';
+import { type Command, type CommandIO, UsageError } from '../lib/command';
 import { parseFlags, parseNumber } from '../lib/flags';
 import { loadModelForCli } from '../lib/load-model';
 import { ProgressBar } from '../lib/progress';
-import { parseRewardSpec } from '../lib/rewards';
-import { parseTargets } from '../lib/targets';
+import { parseRewardSpec, type RewardSpec } from '../lib/rewards';
+import { checkTargets, parseTargetList } from '../lib/targets';
 import {
   answerBudget,
   drawSamples,
@@ -83,100 +84,102 @@ function row(name: string, a: ProbeAccuracy, note = ''): string {
   return `${head.padEnd(36)}${count}${note ? `  ${note}` : ''}\n`;
 }
 
+const PROBE_FLAGS = {
+  model: { type: 'string' },
+  task: { type: 'string' },
+  data: { type: 'string' },
+  reward: { type: 'string' },
+  n: { type: 'string' },
+  k: { type: 'string' },
+  'fit-steps': { type: 'string' },
+  'fit-batch': { type: 'string' },
+  'fit-lr': { type: 'string' },
+  target: { type: 'string' },
+  'max-new-tokens': { type: 'string' },
+  batch: { type: 'string' },
+  cache: { type: 'string' },
+  seed: { type: 'string' },
+  json: { type: 'boolean', default: false },
+  ...BACKEND_FLAG,
+} as const;
+
+type ProbeValues = ReturnType<typeof parseFlags<typeof PROBE_FLAGS>>['values'];
+
+function probeSettings(values: ProbeValues) {
+  const int = (v: string | undefined, flag: string, fallback: number, min = 1) =>
+    parseNumber(v, flag, { integer: true, min, fallback });
+  const n = int(values.n, '--n', 200, 0);
+  if (n === 0) throw new UsageError('--n 0: no problems to probe (give --n 1 or more)');
+  const settings = {
+    n,
+    k: int(values.k, '--k', D.k),
+    fitSteps: int(values['fit-steps'], '--fit-steps', D.fitSteps, 0),
+    fitBatch: int(values['fit-batch'], '--fit-batch', D.fitBatch),
+    fitLr: parseNumber(values['fit-lr'], '--fit-lr', { min: Number.MIN_VALUE, fallback: D.fitLr }),
+    batchSize: int(values.batch, '--batch', D.batchSize),
+    seed: int(values.seed, '--seed', 0, 0),
+    targets: parseTargetList(values.target, [...PROBE_TARGETS]),
+  };
+  if (settings.targets === 'all-linear')
+    throw new UsageError('--target all-linear: name the layers SVF should adapt');
+  return { ...settings, targets: settings.targets };
+}
+
+type ProbeSettings = ReturnType<typeof probeSettings>;
+
+/** Test-split problems to evaluate and train-split ones for the fit (none without a fit). */
+async function probeSamples(
+  values: ProbeValues,
+  fams: TaskFamily[] | undefined,
+  s: ProbeSettings,
+): Promise<{ evalSamples: Sample[]; trainSamples: Sample[]; what: string }> {
+  const { n, seed, fitSteps } = s;
+  if (fams) {
+    const evalSamples = drawSamples(fams, { n, seed, split: 'test', unique: true });
+    const trainSamples =
+      fitSteps > 0
+        ? drawSamples(fams, {
+            n: Math.min(fitSteps * s.fitBatch, 20_000),
+            seed: deriveSeed(seed, 'probe-fit'),
+            split: 'train',
+          })
+        : [];
+    const what = `${fams.map((f) => f.name).join('+')} (test split, ${evalSamples.length} problems, seed ${seed})`;
+    return { evalSamples, trainSamples, what };
+  }
+  const all = await readDataFile(values.data!);
+  if (all.length === 0) throw new UsageError(`--data ${values.data}: no samples`);
+  const split = splitSamples(all);
+  const evalSamples = split.test.slice(0, n);
+  const trainSamples = split.train;
+  if (evalSamples.length === 0) {
+    throw new UsageError(
+      `--data ${values.data}: none of its ${all.length} samples falls in the test split`,
+    );
+  }
+  if (fitSteps > 0 && trainSamples.length === 0) {
+    throw new UsageError(
+      `--data ${values.data}: none of its ${all.length} samples falls in the train split (the fit needs some; --fit-steps 0 skips it)`,
+    );
+  }
+  const what = `${values.data} (test split, ${evalSamples.length} of ${split.test.length} samples; ${trainSamples.length} train samples)`;
+  return { evalSamples, trainSamples, what };
+}
+
 export const probe: Command = {
   name: 'probe',
   summary: 'Headroom probe: greedy, pass@k and a supervised SVF ceiling, with a verdict',
   usage: USAGE,
   async run(argv, io) {
-    const { values } = parseFlags(argv, {
-      model: { type: 'string' },
-      task: { type: 'string' },
-      data: { type: 'string' },
-      reward: { type: 'string' },
-      n: { type: 'string' },
-      k: { type: 'string' },
-      'fit-steps': { type: 'string' },
-      'fit-batch': { type: 'string' },
-      'fit-lr': { type: 'string' },
-      target: { type: 'string' },
-      'max-new-tokens': { type: 'string' },
-      batch: { type: 'string' },
-      cache: { type: 'string' },
-      seed: { type: 'string' },
-      json: { type: 'boolean', default: false },
-      ...BACKEND_FLAG,
-    });
+    const { values } = parseFlags(argv, PROBE_FLAGS);
     if ((values.task === undefined) === (values.data === undefined)) {
       throw new UsageError('give exactly one of --task NAME or --data FILE');
     }
-    const n = parseNumber(values.n, '--n', { integer: true, min: 0, fallback: 200 });
-    if (n === 0) throw new UsageError('--n 0: no problems to probe (give --n 1 or more)');
-    const k = parseNumber(values.k, '--k', { integer: true, min: 1, fallback: D.k });
-    const fitSteps = parseNumber(values['fit-steps'], '--fit-steps', {
-      integer: true,
-      min: 0,
-      fallback: D.fitSteps,
-    });
-    const fitBatch = parseNumber(values['fit-batch'], '--fit-batch', {
-      integer: true,
-      min: 1,
-      fallback: D.fitBatch,
-    });
-    const fitLr = parseNumber(values['fit-lr'], '--fit-lr', {
-      min: Number.MIN_VALUE,
-      fallback: D.fitLr,
-    });
-    const batch = parseNumber(values.batch, '--batch', {
-      integer: true,
-      min: 1,
-      fallback: D.batchSize,
-    });
-    const seed = parseNumber(values.seed, '--seed', { integer: true, min: 0, fallback: 0 });
-    const targets =
-      values.target === undefined
-        ? [...PROBE_TARGETS]
-        : values.target
-            .split(',')
-            .map((t) => t.trim())
-            .filter(Boolean);
-    if (targets.length === 0) throw new UsageError('--target: no layer names');
-    const fams: TaskFamily[] | undefined =
-      values.task === undefined ? undefined : parseFamilies(values.task);
+    const s = probeSettings(values);
+    const fams = values.task === undefined ? undefined : parseFamilies(values.task);
     const reward = await parseRewardSpec(values.reward, { task: fams !== undefined });
-
     // Data before the model: bad input fails fast.
-    let evalSamples: Sample[];
-    let trainSamples: Sample[];
-    let what: string;
-    if (fams) {
-      evalSamples = drawSamples(fams, { n, seed, split: 'test', unique: true });
-      trainSamples =
-        fitSteps > 0
-          ? drawSamples(fams, {
-              n: Math.min(fitSteps * fitBatch, 20_000),
-              seed: deriveSeed(seed, 'probe-fit'),
-              split: 'train',
-            })
-          : [];
-      what = `${fams.map((f) => f.name).join('+')} (test split, ${evalSamples.length} problems, seed ${seed})`;
-    } else {
-      const all = await readDataFile(values.data!);
-      if (all.length === 0) throw new UsageError(`--data ${values.data}: no samples`);
-      const split = splitSamples(all);
-      evalSamples = split.test.slice(0, n);
-      trainSamples = split.train;
-      if (evalSamples.length === 0) {
-        throw new UsageError(
-          `--data ${values.data}: none of its ${all.length} samples falls in the test split`,
-        );
-      }
-      if (fitSteps > 0 && trainSamples.length === 0) {
-        throw new UsageError(
-          `--data ${values.data}: none of its ${all.length} samples falls in the train split (the fit needs some; --fit-steps 0 skips it)`,
-        );
-      }
-      what = `${values.data} (test split, ${evalSamples.length} of ${split.test.length} samples; ${trainSamples.length} train samples)`;
-    }
+    const { evalSamples, trainSamples, what } = await probeSamples(values, fams, s);
     const source = values.data ?? `--task ${values.task}`;
     reward.check(evalSamples, source);
     const overlap = overlapProblem(trainSamples, evalSamples);
@@ -189,8 +192,7 @@ export const probe: Command = {
       throw new UsageError(
         `${loaded.source} has no tokenizer.json: t2 probe needs one to read text prompts`,
       );
-    if (values.target !== undefined && parseTargets(values.target, model) === 'all-linear')
-      throw new UsageError('--target all-linear: name the layers SVF should adapt');
+    checkTargets(s.targets, model);
     const coverage = tokenizerCoverageProblem(tokenizer, [...evalSamples, ...trainSamples]);
     if (coverage) throw new UsageError(`${loaded.source}: ${coverage}`);
     const maxNewTokens = parseNumber(values['max-new-tokens'], '--max-new-tokens', {
@@ -198,11 +200,9 @@ export const probe: Command = {
       min: 1,
       fallback: fams ? TASK_MAX_NEW_TOKENS : answerBudget(tokenizer, evalSamples),
     });
-
     const say = (text: string) => (values.json ? io.stderr(text) : io.stdout(text));
     say(`t2 probe: ${what} on ${loaded.source}, reward ${reward.spec}\n`);
-    let bar: ProgressBar | null = null;
-    let stage: ProbeStage | null = null;
+    const progress = stageProgress(io);
     let result: ProbeResult;
     try {
       result = await probeHeadroom({
@@ -211,27 +211,17 @@ export const probe: Command = {
         evalSamples,
         trainSamples,
         reward: (prompt, output, _answer, sample) => reward.score(prompt, output, sample),
-        k,
+        k: s.k,
+        batchSize: s.batchSize,
+        fitSteps: s.fitSteps,
+        fitBatch: s.fitBatch,
+        fitLr: s.fitLr,
+        targets: s.targets,
+        seed: s.seed,
         maxNewTokens,
-        batchSize: batch,
-        fitSteps,
-        fitBatch,
-        fitLr,
-        targets,
         cacheDir: values.cache ?? DEFAULT_SVD_CACHE,
         baseModelName: loaded.source,
-        seed,
-        onProgress: (e) => {
-          if (e.stage !== stage) {
-            bar?.finish();
-            stage = e.stage;
-            bar = new ProgressBar(e.total, io.stderr, io.isTTY, {
-              label: STAGE_LABEL[e.stage].padEnd(8),
-              unit: e.stage === 'fit' ? 'steps' : 'answers',
-            });
-          }
-          bar!.update(e.done, e.loss === undefined ? {} : { loss: e.loss });
-        },
+        onProgress: progress.update,
       });
     } catch (err) {
       // The library's own refusals (a reward that is not a number, a missing layer) as one line.
@@ -239,41 +229,69 @@ export const probe: Command = {
       if (/^probeHeadroom: |^inject: /.test(message)) throw new UsageError(message);
       throw err;
     }
-    (bar as ProgressBar | null)?.finish();
-
-    if (values.json) {
-      io.stdout(
-        `${JSON.stringify({ task: values.task ?? null, data: values.data ?? null, model: loaded.source, reward: reward.spec, ...result })}\n`,
-      );
-      return 0;
-    }
-    const t = result.timings;
-    const fit = result.fit;
-    io.stdout(`\n${row('greedy', result.greedy)}`);
-    io.stdout(
-      row(
-        `pass@${result.k} (T=${result.temperature})`,
-        result.passAtK,
-        `(${(100 * result.sampled.accuracy).toFixed(1)}% of the ${result.sampled.total} samples)`,
-      ),
-    );
-    if (result.ceiling) {
-      const loss =
-        fit.firstLoss === null
-          ? ''
-          : `, loss ${fit.firstLoss.toFixed(2)} → ${fit.lastLoss!.toFixed(2)}`;
-      io.stdout(
-        row(
-          'supervised SVF',
-          result.ceiling,
-          `(${fit.steps} steps × ${fit.batch}, lr ${fit.lr}, ${fit.trainableValues} values${loss})`,
-        ),
-      );
-    }
-    io.stdout(`\n${result.verdict.line}\n`);
-    io.stdout(
-      `(${(t.totalMs / 1000).toFixed(1)} s: greedy ${(t.greedyMs / 1000).toFixed(1)}, sampling ${(t.sampleMs / 1000).toFixed(1)}, fit ${(t.fitMs / 1000).toFixed(1)}, supervised eval ${(t.ceilingMs / 1000).toFixed(1)}; a gain counts from ${(100 * result.threshold).toFixed(1)} points)\n`,
-    );
+    progress.finish();
+    printProbe(io, values, { source: loaded.source, reward }, result);
     return 0;
   },
 };
+
+/** One progress bar per stage of the probe (greedy, sampling, fit, supervised eval). */
+function stageProgress(io: CommandIO) {
+  let bar: ProgressBar | null = null;
+  let stage: ProbeStage | null = null;
+  return {
+    update: (e: ProbeProgress) => {
+      if (e.stage !== stage) {
+        bar?.finish();
+        stage = e.stage;
+        bar = new ProgressBar(e.total, io.stderr, io.isTTY, {
+          label: STAGE_LABEL[e.stage].padEnd(8),
+          unit: e.stage === 'fit' ? 'steps' : 'answers',
+        });
+      }
+      bar!.update(e.done, e.loss === undefined ? {} : { loss: e.loss });
+    },
+    finish: () => bar?.finish(),
+  };
+}
+
+function printProbe(
+  io: CommandIO,
+  values: ProbeValues,
+  run: { source: string; reward: RewardSpec },
+  result: ProbeResult,
+): void {
+  if (values.json) {
+    io.stdout(
+      `${JSON.stringify({ task: values.task ?? null, data: values.data ?? null, model: run.source, reward: run.reward.spec, ...result })}\n`,
+    );
+    return;
+  }
+  const t = result.timings;
+  const fit = result.fit;
+  io.stdout(`\n${row('greedy', result.greedy)}`);
+  io.stdout(
+    row(
+      `pass@${result.k} (T=${result.temperature})`,
+      result.passAtK,
+      `(${(100 * result.sampled.accuracy).toFixed(1)}% of the ${result.sampled.total} samples)`,
+    ),
+  );
+  if (result.ceiling) {
+    const loss =
+      fit.firstLoss === null
+        ? ''
+        : `, loss ${fit.firstLoss.toFixed(2)} → ${fit.lastLoss!.toFixed(2)}`;
+    io.stdout(
+      row(
+        'supervised SVF',
+        result.ceiling,
+        `(${fit.steps} steps × ${fit.batch}, lr ${fit.lr}, ${fit.trainableValues} values${loss})`,
+      ),
+    );
+  }
+  io.stdout(`\n${result.verdict.line}\n`);
+  io.stdout(
+    `(${(t.totalMs / 1000).toFixed(1)} s: greedy ${(t.greedyMs / 1000).toFixed(1)}, sampling ${(t.sampleMs / 1000).toFixed(1)}, fit ${(t.fitMs / 1000).toFixed(1)}, supervised eval ${(t.ceilingMs / 1000).toFixed(1)}; a gain counts from ${(100 * result.threshold).toFixed(1)} points)\n`,
+  );
+}
