@@ -13,8 +13,25 @@ export type ModelSourceSpec =
 export const STRATEGY_NAMES = ['prompt', 'classifier', 'oracle', 'none'] as const;
 export type ChatStrategy = (typeof STRATEGY_NAMES)[number];
 
-export const TRAIN_METHODS = ['bone', 'bat', 'lora', 'pissa', 'svf-reinforce'] as const;
-export type TrainMethod = (typeof TRAIN_METHODS)[number];
+/** A method's name as the train view offers it ('bone', 'pissa', 'svf-reinforce'). */
+export type TrainMethod = string;
+
+/**
+ * One choice of the train view. The worker builds the list from the @t2/tuners registry
+ * (see worker/methods.ts), so a newly registered method shows up without a page edit.
+ */
+export interface TrainMethodInfo {
+  name: TrainMethod;
+  label: string;
+  /** The registry's one-line description of the method. */
+  summary: string;
+  /** How it learns: next-token loss on the answers, or REINFORCE on the task's reward. */
+  trainer: 'sft' | 'reinforce';
+  /** Whether the rank / block field applies (SVF scales every singular value). */
+  usesRank: boolean;
+  /** A learning rate that works for it on the bundled model. */
+  defaultLr: number;
+}
 
 export interface TrainSettings {
   method: TrainMethod;
@@ -90,6 +107,7 @@ export interface DownloadFile {
 export type Request =
   | { type: 'setBackend'; name: string; webgpuAdapter: string | null }
   | { type: 'load'; source: ModelSourceSpec }
+  | { type: 'trainMethods' }
   | {
       type: 'chat';
       prompt: string;
@@ -109,21 +127,23 @@ export type ReplyOf<R extends Request['type']> = R extends 'setBackend'
   ? BackendInfo
   : R extends 'load'
     ? ModelInfo
-    : R extends 'chat'
-      ? { output: string; trace: ChatTrace }
-      : R extends 'train'
-        ? TrainResult
-        : R extends 'download'
-          ? DownloadFile[]
-          : R extends 'useTrainedExpert'
-            ? ModelInfo
-            : R extends 'spectrum'
-              ? Spectrum
-              : R extends 'selftest'
-                ? SelftestReport
-                : R extends 'bench'
-                  ? BrowserBenchRow[] | GlTrainingBenchRow[]
-                  : null;
+    : R extends 'trainMethods'
+      ? TrainMethodInfo[]
+      : R extends 'chat'
+        ? { output: string; trace: ChatTrace }
+        : R extends 'train'
+          ? TrainResult
+          : R extends 'download'
+            ? DownloadFile[]
+            : R extends 'useTrainedExpert'
+              ? ModelInfo
+              : R extends 'spectrum'
+                ? Spectrum
+                : R extends 'selftest'
+                  ? SelftestReport
+                  : R extends 'bench'
+                    ? BrowserBenchRow[] | GlTrainingBenchRow[]
+                    : null;
 
 /** Pass 1's decision as the page shows it. */
 export interface ChatTrace {

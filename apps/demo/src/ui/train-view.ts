@@ -1,23 +1,9 @@
 import { families } from '@t2/tasks';
 import type { App } from '../app';
-import { TRAIN_METHODS, type TrainMethod, type TrainResult } from '../protocol';
+import type { TrainMethod, TrainResult } from '../protocol';
 import { drawChart, type Series } from './chart';
 import { field, fmt, h, select } from './dom';
-
-const METHOD_LABELS: Record<TrainMethod, string> = {
-  bone: 'Bone',
-  bat: 'BAT',
-  lora: 'LoRA',
-  pissa: 'PiSSA',
-  'svf-reinforce': 'SVF (REINFORCE)',
-};
-const DEFAULT_LR: Record<TrainMethod, number> = {
-  bone: 1e-2,
-  bat: 1e-2,
-  lora: 1e-2,
-  pissa: 5e-3,
-  'svf-reinforce': 2e-3,
-};
+import { methodChoice } from './method-choice';
 
 export interface TrainingLog {
   method: TrainMethod | null;
@@ -37,10 +23,9 @@ function download(name: string, bytes: Uint8Array, type: string): HTMLAnchorElem
 
 /** View 2: train an adapter on a task and watch its curves; download it as PEFT files. */
 export function trainView(app: App): HTMLElement {
-  const method = select(
-    TRAIN_METHODS.map((m) => ({ value: m, label: METHOD_LABELS[m] })),
-    { 'data-testid': 'method' },
-  );
+  // The choices come from the worker, which reads them off the @t2/tuners registry.
+  const methods = methodChoice(app.client, { 'data-testid': 'method' });
+  const method = methods.select;
   const task = select(
     families.map((f) => ({
       value: f.name,
@@ -60,13 +45,25 @@ export function trainView(app: App): HTMLElement {
     });
   const steps = num(40, 'steps', '1');
   const batch = num(8, 'batch', '1');
-  const lr = num(DEFAULT_LR.bone, 'lr');
+  const lr = num(1e-2, 'lr');
   const r = num(4, 'rank', '1');
   const evalEvery = num(10, 'eval-every', '1');
-  method.onchange = () => {
-    lr.value = String(DEFAULT_LR[method.value as TrainMethod]);
-    r.disabled = method.value === 'svf-reinforce';
+  const summary = h('div', { class: 'muted small', 'data-testid': 'method-summary' });
+  const showMethod = () => {
+    const m = methods.current();
+    if (!m) return;
+    lr.value = String(m.defaultLr);
+    r.disabled = !m.usesRank;
+    summary.textContent = `${m.summary} · ${
+      m.trainer === 'reinforce'
+        ? 'learns from ±1 rewards (REINFORCE)'
+        : 'learns from the answers (next-token loss)'
+    }`;
   };
+  method.onchange = showMethod;
+  methods.ready.then(showMethod, (err: Error) =>
+    app.status(`training methods: ${err.message}`, 'error'),
+  );
   const start = h('button', { 'data-testid': 'train-start' }, 'Start');
   const stop = h('button', { 'data-testid': 'train-stop', disabled: true }, 'Stop');
   const dl = h('button', { 'data-testid': 'train-download', disabled: true }, 'Download adapter');
@@ -96,7 +93,7 @@ export function trainView(app: App): HTMLElement {
   (window as unknown as { t2demo: { training: TrainingLog } }).t2demo.training = log;
 
   const redraw = () => {
-    const rl = log.method === 'svf-reinforce';
+    const rl = methods.get(log.method)?.trainer === 'reinforce';
     drawChart(
       lossChart,
       [{ name: rl ? 'policy loss' : 'loss', color: '#2563eb', points: log.losses }],
@@ -139,8 +136,9 @@ export function trainView(app: App): HTMLElement {
   });
 
   start.onclick = async () => {
-    if (!app.model) return;
-    const m = method.value as TrainMethod;
+    const chosen = methods.current();
+    if (!app.model || !chosen) return;
+    const m = chosen.name;
     const total = Math.max(1, Number(steps.value) | 0);
     Object.assign(log, {
       method: m,
@@ -176,7 +174,8 @@ export function trainView(app: App): HTMLElement {
       log.result = result;
       progress.textContent = `${result.stopped ? 'stopped' : 'done'} after ${result.steps} steps in ${fmt(result.ms / 1000, 1)} s · ${result.trainable.toLocaleString('en-US')} trainable values`;
       dl.disabled = false;
-      use.disabled = m !== 'svf-reinforce';
+      // Only REINFORCE (SVF) leaves an expert that chat can use.
+      use.disabled = chosen.trainer !== 'reinforce';
     } catch (err) {
       log.error = (err as Error).message;
       progress.replaceChildren(h('span', { class: 'error' }, log.error));
@@ -221,7 +220,7 @@ export function trainView(app: App): HTMLElement {
     h(
       'p',
       { class: 'lead' },
-      'Pick a method and a task, press Start and watch it learn. Bone, BAT, LoRA and PiSSA learn from the answers (next-token loss); SVF learns a singular-value mask from ±1 rewards (REINFORCE).',
+      'Pick a method and a task, press Start and watch it learn. Adapters with PEFT files learn from the answers (next-token loss); SVF learns a singular-value mask from ±1 rewards (REINFORCE).',
     ),
     h(
       'div',
@@ -234,6 +233,7 @@ export function trainView(app: App): HTMLElement {
       field('Rank / block', r),
       field('Eval every', evalEvery),
     ),
+    summary,
     h('div', { class: 'row' }, start, stop, dl, use, files),
     progress,
     h('div', { class: 'charts' }, lossChart, rewardChart),

@@ -24,6 +24,7 @@ import { runSelftest } from '../selftest/selftest';
 import { benchGlTraining, benchWasmMatmul } from './bench';
 import { type ChatSession, createChat } from './chat';
 import { buildModel, type LoadedFolder, loadFolder } from './load';
+import { trainMethods } from './methods';
 import { openSource } from './source';
 import { linearPaths, spectrum } from './spectrum';
 import { type TrainedAdapter, train } from './train';
@@ -45,8 +46,8 @@ interface Session {
 
 let session: Session | null = null;
 let trained: TrainedAdapter | null = null;
-let training = false;
-let stopRequested = false;
+/** The running training's Stop: set while a run goes. */
+let stopTraining: AbortController | null = null;
 
 const emit = (event: WorkerEvent) => scope.postMessage({ id: null, event } satisfies WorkerMessage);
 const say = (text: string) => emit({ event: 'progress', text });
@@ -153,6 +154,8 @@ async function handle(req: Request): Promise<unknown> {
       trained = null;
       return modelInfo(session);
     }
+    case 'trainMethods':
+      return trainMethods();
     case 'chat': {
       const s = need();
       if (!s.chat) throw new Error(s.chatError ?? 'chat is not available for this model');
@@ -164,9 +167,9 @@ async function handle(req: Request): Promise<unknown> {
     }
     case 'train': {
       const s = need();
-      if (training) throw new Error('a training run is already going');
-      training = true;
-      stopRequested = false;
+      if (stopTraining) throw new Error('a training run is already going');
+      const stop = new AbortController();
+      stopTraining = stop;
       try {
         const { model } = buildModel(s.folder);
         const run = await train(
@@ -175,16 +178,16 @@ async function handle(req: Request): Promise<unknown> {
           req.settings,
           s.folder.name,
           emit,
-          () => stopRequested,
+          stop.signal,
         );
         trained = run.adapter;
         return run.result;
       } finally {
-        training = false;
+        stopTraining = null;
       }
     }
     case 'stopTraining':
-      stopRequested = true;
+      stopTraining?.abort();
       return null;
     case 'download':
       if (!trained) throw new Error('nothing trained yet');
