@@ -68,11 +68,36 @@ function alphaTable(alpha: MixWeights, k: number, targets: number): number[][] {
 }
 
 /**
- * Mixes experts in mask space, `m' = Σ_k α_k m_k` (Transformer²): α is one weight per
- * expert, or one per expert per adapted weight in the order of the first expert's keys.
- * Every expert must adapt the same weights with the same ranks.
+ * How `mix` combines masks. `convex` is Transformer²'s `m' = Σ_k α_k m_k` (the runtime
+ * normalises α to sum to 1 first). `additive` adds what each expert learned, measured from
+ * the mask SVF training starts at (z = 0, m₀ = maxMult/2; the default init z = 0.1 is within
+ * 0.025·maxMult of it): `m' = m₀ + Σ_k α_k (m_k − m₀)`, α not normalised, so two experts at
+ * α = 1 each apply in full (task arithmetic). One-hot α gives the same masks in both.
  */
-export function mix(experts: readonly SvfExpert[], alpha: MixWeights): SvfMasks {
+export type Mixing = 'convex' | 'additive';
+
+export const MIXINGS: readonly Mixing[] = ['convex', 'additive'];
+
+export interface MixOptions {
+  /** Default 'convex' (the reference). */
+  mixing?: Mixing;
+}
+
+/**
+ * Mixes experts in mask space, `m' = Σ_k α_k m_k` (Transformer²; see `Mixing` for the
+ * additive form): α is one weight per expert, or one per expert per adapted weight in the
+ * order of the first expert's keys. Every expert must adapt the same weights with the same
+ * ranks (and, for additive mixing, the same maxMult).
+ */
+export function mix(
+  experts: readonly SvfExpert[],
+  alpha: MixWeights,
+  opts: MixOptions = {},
+): SvfMasks {
+  const mixing = opts.mixing ?? 'convex';
+  if (!MIXINGS.includes(mixing)) {
+    throw new Error(`mix: mixing must be one of ${MIXINGS.join(', ')}, got '${String(mixing)}'`);
+  }
   if (experts.length === 0) throw new Error('mix: no experts');
   const paths = [...experts[0]!.z.keys()];
   experts.forEach((e, i) => {
@@ -86,6 +111,16 @@ export function mix(experts: readonly SvfExpert[], alpha: MixWeights): SvfMasks 
   });
   const table = alphaTable(alpha, experts.length, paths.length);
   const masks = experts.map(expertMasks);
+  let centre = 0;
+  if (mixing === 'additive') {
+    centre = experts[0]!.maxMult / 2;
+    const other = experts.findIndex((e) => e.maxMult !== experts[0]!.maxMult);
+    if (other >= 0) {
+      throw new Error(
+        `mix: additive mixing needs one maxMult, expert ${other} has ${experts[other]!.maxMult}, expert 0 ${experts[0]!.maxMult}`,
+      );
+    }
+  }
   const out: SvfMasks = new Map();
   paths.forEach((path, j) => {
     const len = masks[0]!.get(path)!.length;
@@ -97,8 +132,10 @@ export function mix(experts: readonly SvfExpert[], alpha: MixWeights): SvfMasks 
           `mix: expert ${i} has ${mk.length} values for '${path}', expert 0 has ${len}`,
         );
       const a = table[i]![j]!;
-      for (let t = 0; t < len; t++) m[t]! += a * mk[t]!;
+      for (let t = 0; t < len; t++) m[t]! += a * (mk[t]! - centre);
     });
+    // additive: back from differences to a mask; a singular value cannot be scaled below 0
+    if (mixing === 'additive') for (let t = 0; t < len; t++) m[t] = Math.max(0, m[t]! + centre);
     out.set(path, m);
   });
   return out;

@@ -17,6 +17,9 @@ export {
 } from './config';
 export {
   expertMasks,
+  MIXINGS,
+  type Mixing,
+  type MixOptions,
   type MixWeights,
   mix,
   type SvfExpert,

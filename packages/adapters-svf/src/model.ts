@@ -2,7 +2,14 @@ import { Linear, type Module, Rng, type Tensor } from '@t2/tensor-core';
 import { BaseTuner, matchesTargetModules, selectTargetModules } from '@t2/tuners';
 import { loadOrDecompose } from './cache';
 import { type ResolvedSvfConfig, resolveSvfConfig, type SvfConfig } from './config';
-import { type MixWeights, mix, type SvfExpert, type SvfExpertMeta, type SvfMasks } from './expert';
+import {
+  type MixOptions,
+  type MixWeights,
+  mix,
+  type SvfExpert,
+  type SvfExpertMeta,
+  type SvfMasks,
+} from './expert';
 import { saveExpert } from './expert-file';
 import { baseFingerprint, weightHash } from './hash';
 import { SvfLinear } from './layer';
@@ -102,12 +109,12 @@ export class SvfModel<M extends Module = Module> extends BaseTuner {
     for (const [path, layer] of this.layers) layer.setMask(masks.get(path)!);
   }
 
-  /** `setMask(mix(experts, alpha))`: a Transformer² mixture of experts. */
-  setMixture(experts: readonly SvfExpert[], alpha: MixWeights): SvfMasks {
+  /** `setMask(mix(experts, alpha, opts))`: a Transformer² mixture of experts. */
+  setMixture(experts: readonly SvfExpert[], alpha: MixWeights, opts: MixOptions = {}): SvfMasks {
     experts.forEach((e, i) => {
       this.checkBase(e, `setMixture (expert ${i})`);
     });
-    const masks = mix(experts, alpha);
+    const masks = mix(experts, alpha, opts);
     this.setMask(masks);
     return masks;
   }

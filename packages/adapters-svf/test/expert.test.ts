@@ -75,6 +75,46 @@ describe('mix', () => {
     expect(() => mix([a, partial], [0.5, 0.5])).toThrow(/missing gate_proj/);
   });
 
+  it("additive mixing adds each expert's change from m₀ = maxMult/2: m′ = m₀ + Σ α_k (m_k − m₀)", async () => {
+    const { svf, a, b } = await twoExperts();
+    const ma = expertMasks(a);
+    const mb = expertMasks(b);
+    const m0 = a.maxMult / 2;
+    const both = mix([a, b], [1, 1], { mixing: 'additive' });
+    const some = mix([a, b], [0.25, 0.5], { mixing: 'additive' });
+    for (const p of svf.targets) {
+      const want = ma.get(p)!.map((v, i) => Math.max(0, m0 + (v - m0) + (mb.get(p)![i]! - m0)));
+      expect(relErr(both.get(p)!, want)).toBeLessThan(1e-6);
+      const wantSome = ma
+        .get(p)!
+        .map((v, i) => Math.max(0, m0 + 0.25 * (v - m0) + 0.5 * (mb.get(p)![i]! - m0)));
+      expect(relErr(some.get(p)!, wantSome)).toBeLessThan(1e-6);
+    }
+    // one-hot α: the same masks as convex mixing, the expert's own
+    for (const p of svf.targets) {
+      expect(relErr(mix([a, b], [0, 1], { mixing: 'additive' }).get(p)!, mb.get(p)!)).toBeLessThan(
+        1e-6,
+      );
+    }
+    // α = 0 everywhere is the centre, a constant mask (the base weights after the rescale)
+    for (const m of mix([a, b], [0, 0], { mixing: 'additive' }).values()) {
+      for (const v of m) expect(v).toBeCloseTo(m0, 6);
+    }
+    // a mask cannot go below 0: two experts pulling a value down past m₀ − m₀
+    const low: SvfExpert = { ...a, z: new Map([...a.z].map(([p, z]) => [p, z.map(() => -30)])) };
+    for (const m of mix([low, low, low], [1, 1, 1], { mixing: 'additive' }).values()) {
+      for (const v of m) expect(v).toBe(0);
+    }
+    expect(() => mix([a, b], [1, 1], { mixing: 'sum' as 'additive' })).toThrow(
+      /mixing must be one of convex, additive/,
+    );
+    expect(() => mix([a, { ...b, maxMult: 2 }], [1, 1], { mixing: 'additive' })).toThrow(
+      /one maxMult/,
+    );
+    // setMixture passes the mixing on
+    expect(svf.setMixture([a, b], [1, 1], { mixing: 'additive' })).toEqual(both);
+  });
+
   it('a one-hot mixture gives the expert itself; setMask(null) returns to z', async () => {
     const { svf, a, b } = await twoExperts();
     const x = randn([3, 6], { rng: new Rng(4) });
