@@ -27,7 +27,7 @@ export type ProbeReward<S extends ProbeSample = ProbeSample> = (
 ) => number;
 
 /** The SVF layers the probe's supervised fit adapts when none are named: SVF's and `t2 rl`'s. */
-export const PROBE_TARGETS: readonly string[] = ['gate_proj', 'up_proj', 'down_proj'];
+export const PROBE_TARGETS: readonly string[] = svf.MLP_TARGETS;
 
 export const PROBE_DEFAULTS = {
   k: 8,
