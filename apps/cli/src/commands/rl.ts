@@ -31,7 +31,6 @@ import { type RlData, rlData, someTrainSamples } from '../lib/rl-data';
 import { checkTargets, parseTargetList } from '../lib/targets';
 import { answerBudget, defaultLabel, parseFamilies, TASK_MAX_NEW_TOKENS } from '../lib/task-data';
 
-
 const USAGE =
   't2 rl --model PATH (--task NAME[,NAME…] | --data FILE) [options]\n\n' +
   '  --model PATH           Hugging Face folder with tokenizer.json\n' +
