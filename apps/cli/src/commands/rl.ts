@@ -197,18 +197,8 @@ async function rlInto(
     min: 1,
     fallback: fams ? TASK_MAX_NEW_TOKENS : answerBudget(tokenizer, data.trainSamples as Sample[]),
   });
-  const run: RlRunInfo = {
-    format: 't2-rl-run',
-    method: s.method,
-    task: fams ? s.taskName : null,
-    data: fams ? null : values.data!,
-    reward: reward.spec,
-    label: s.label,
-    targets: s.targets,
-    r: s.method === 'lora' ? s.r : null,
-    model: source,
-  };
-  const trainer = await prepareRun(values, s, {
+  const run = runInfo(s, { task: fams ? s.taskName : null, data: values.data, reward, source });
+  const { trainer, adapter } = await prepareRun(values, s, {
     model,
     tokenizer,
     source,
@@ -217,20 +207,37 @@ async function rlInto(
     run,
     maxNewTokens,
   });
-  const say = (text: string) => (values.json ? io.stderr(text) : io.stdout(text));
-  const { adapter } = trainer;
   const numTrainable = adapter.params.reduce((n, [, p]) => n + p.size, 0);
+  const say = (text: string) => (values.json ? io.stderr(text) : io.stdout(text));
+  const resuming = values.resume ? `, resuming at step ${trainer.step}` : '';
+  const svd = adapter.svd
+    ? `SVD factors: ${adapter.svd.cached} from ${adapter.svd.cacheDir}, ${adapter.svd.decomposed} computed\n`
+    : '';
   say(
-    `t2 rl: ${s.method} on ${source} — ${numTrainable.toLocaleString('en-US')} trainable values, ${data.note}, reward ${reward.spec}` +
-      `${values.resume ? `, resuming at step ${trainer.trainer.step}` : ''}\n` +
-      (adapter.svd
-        ? `SVD factors: ${adapter.svd.cached} from ${adapter.svd.cacheDir}, ${adapter.svd.decomposed} computed\n`
-        : ''),
+    `t2 rl: ${s.method} on ${source} — ${numTrainable.toLocaleString('en-US')} trainable values, ${data.note}, reward ${reward.spec}${resuming}\n${svd}`,
   );
   if (data.validationSamples.length === 0 || s.validateEvery === 0) {
     say('no validation: the saved adapter is the last one, not the best\n');
   }
-  return trainAndSave(io, trainer.trainer, adapter, { values, s, data, numTrainable, signal });
+  return trainAndSave(io, trainer, adapter, { values, s, data, numTrainable, signal });
+}
+
+/** run.json: what a resumed run must share with this one. */
+function runInfo(
+  s: RlSettings,
+  ctx: { task: string | null; data: string | undefined; reward: RewardSpec; source: string },
+): RlRunInfo {
+  return {
+    format: 't2-rl-run',
+    method: s.method,
+    task: ctx.task,
+    data: ctx.task === null ? ctx.data! : null,
+    reward: ctx.reward.spec,
+    label: s.label,
+    targets: s.targets,
+    r: s.method === 'lora' ? s.r : null,
+    model: ctx.source,
+  };
 }
 
 /** Refuses data the tokenizer cannot read and layer names the model does not have. */
