@@ -32,7 +32,13 @@ export {
   uniformAlpha,
 } from './mixture/alpha';
 export { CompositionCache, type CompositionStats } from './mixture/lru';
-export type { AdaptableModel, AlphaTable, GenerateOptions, ScoreRequest } from './model/adaptable';
+export type {
+  AdaptableModel,
+  AlphaTable,
+  GenerateOptions,
+  Mixing,
+  ScoreRequest,
+} from './model/adaptable';
 export { ComposedLinear } from './model/composed-linear';
 export { type LlamaTextOptions, llamaTextModel } from './model/llama-text';
 export {

@@ -243,6 +243,86 @@ describe('strategy few-shot', () => {
   });
 });
 
+describe('few-shot with additive mixing', () => {
+  /** A task that needs the string and the logic expert both in full: no convex mixture has it. */
+  function twoSkillModel(): StubModel {
+    const model = new StubModel();
+    model.answer = (w) =>
+      w && coefficient(w, 'string') >= 0.7 && coefficient(w, 'logic') >= 0.7 ? 'yes' : 'no';
+    model.logLik = (w) =>
+      w ? -((1 - coefficient(w, 'string')) ** 2 + (1 - coefficient(w, 'logic')) ** 2) : -9;
+    return model;
+  }
+  const options = { iterations: 8, population: 32, seed: 3 };
+
+  it('searches α unnormalised and composes additively, where convex mixing cannot reach', async () => {
+    const cache = new AlphaCache();
+    const convex = new Transformer2Runtime<StubExpert, StubWeights>({
+      model: twoSkillModel(),
+      registry: stubRegistry(),
+      alphaCache: cache,
+    });
+    const c = await convex.adapt('both', examples, options);
+    expect(c.score.accuracy).toBe(0);
+    expect(cache.get('both')!.mixing).toBe('convex');
+
+    const model = twoSkillModel();
+    const additive = new Transformer2Runtime<StubExpert, StubWeights>({
+      model,
+      registry: stubRegistry(),
+      alphaCache: cache,
+      mixing: 'additive',
+    });
+    expect(additive.mixing).toBe('additive');
+    // the convex α cached under the same task and examples is not reused: searched again
+    const r = await additive.generate('q9', {
+      strategy: 'few-shot',
+      task: 'both',
+      examples,
+      fewShot: options,
+    });
+    expect(r.trace.alphaSource).toBe('search');
+    const a = await additive.adapt('both', examples, options);
+    expect(a.score.accuracy).toBe(1);
+    // what answers use is the raw CEM vector, not rescaled to sum to 1
+    expect(Array.from(a.normalised)).toEqual(Array.from(a.alpha));
+    expect(a.normalised[1]! + a.normalised[2]!).toBeGreaterThan(1.3);
+    const entry = cache.get('both')!;
+    expect(entry.mixing).toBe('additive');
+    expect(entry.alpha).toEqual(Array.from(a.alpha));
+    await additive.generate('q9', { strategy: 'few-shot', task: 'both' });
+    expect(model.log.at(-1)!.weights).toMatch(/string=0\.[7-9]|string=1\.00/);
+    expect(model.current === null || model.current.mixing === 'additive').toBe(true);
+  });
+
+  it('passes the mixing to compose for every mixture, and refuses an unknown one', async () => {
+    const model = twoSkillModel();
+    const composed: (string | undefined)[] = [];
+    const compose = model.compose.bind(model);
+    model.compose = (e, alpha, mixing) => {
+      composed.push(mixing);
+      return compose(e, alpha, mixing);
+    };
+    const rt = new Transformer2Runtime<StubExpert, StubWeights>({
+      model,
+      registry: stubRegistry(),
+      mixing: 'additive',
+    });
+    await rt.adapt('both', examples, { iterations: 1, population: 4 });
+    await rt.generate('q1', { strategy: 'oracle', label: 'logic' });
+    expect(composed.length).toBeGreaterThan(4);
+    expect(new Set(composed)).toEqual(new Set(['additive']));
+    expect(
+      () =>
+        new Transformer2Runtime<StubExpert, StubWeights>({
+          model,
+          registry: stubRegistry(),
+          mixing: 'sum' as 'additive',
+        }),
+    ).toThrow(/mixing must be 'convex' or 'additive'/);
+  });
+});
+
 describe('AlphaCache file', () => {
   it('persists α per task atomically and is reused by a new runtime', async () => {
     const dir = tempDir();

@@ -3,6 +3,7 @@ import {
   type AlphaTable,
   ExpertRegistry,
   type GenerateOptions,
+  type Mixing,
   type ScoreRequest,
 } from '../src/index';
 
@@ -15,6 +16,8 @@ export interface StubWeights {
   id: number;
   experts: string[];
   alpha: AlphaTable;
+  /** How compose was asked to mix (undefined: the runtime did not say). */
+  mixing?: Mixing;
 }
 
 export const CLASSIFY = 'CLASSIFY';
@@ -65,10 +68,10 @@ export class StubModel implements AdaptableModel<StubExpert, StubWeights> {
 
   constructor(readonly numTargets = 2) {}
 
-  compose(experts: readonly StubExpert[], alpha: AlphaTable): StubWeights {
+  compose(experts: readonly StubExpert[], alpha: AlphaTable, mixing?: Mixing): StubWeights {
     this.composeCalls++;
     this.clock += 3;
-    return { id: this.composeCalls, experts: experts.map((e) => e.name), alpha };
+    return { id: this.composeCalls, experts: experts.map((e) => e.name), alpha, mixing };
   }
 
   use(weights: StubWeights | null): void {

@@ -167,6 +167,29 @@ describe('loadRuntime on stories260K', () => {
     }
   });
 
+  it('composes an additive mixture: m₀ + Σ α_k (m_k − m₀), not rescaled to sum to 1', async () => {
+    const { adaptable, svf, runtime } = loaded;
+    const experts = runtime.registry.taskExperts().map((e) => e.expert);
+    const alpha = experts.map(() => 1);
+    const composed = adaptable.compose(experts, alpha, 'additive');
+    try {
+      const path = adaptable.targetNames![0]!;
+      const layer = svf.layers.get(path)!;
+      const m0 = experts[0]!.maxMult / 2;
+      const mask = new Float32Array(layer.rank).fill(m0);
+      for (const e of experts) {
+        const m = expertMasks(e).get(path)!;
+        for (let i = 0; i < mask.length; i++) mask[i]! += m[i]! - m0;
+      }
+      for (let i = 0; i < mask.length; i++) mask[i] = Math.max(0, mask[i]!);
+      const want = composeWeightFromMask(layer.factors, mask);
+      const got = composed.layers.get(path)!.composed;
+      for (let i = 0; i < want.size; i++) expect(got.data[i]).toBeCloseTo(want.data[i]!, 5);
+    } finally {
+      adaptable.release(composed);
+    }
+  });
+
   it('searches a few-shot α on the real model, then reuses it', async () => {
     const { runtime } = loaded;
     const examples = [

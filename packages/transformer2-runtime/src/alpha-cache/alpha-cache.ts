@@ -7,8 +7,13 @@ export interface TaskAlpha {
   experts: string[];
   /** Adapted weights per expert when α is per layer, else null. */
   targets: number | null;
-  /** Normalised coefficients, `experts.length × (targets ?? 1)` values, row-major by expert. */
+  /**
+   * Coefficients as answers use them (normalised for convex mixing), `experts.length ×
+   * (targets ?? 1)` values, row-major by expert.
+   */
   alpha: number[];
+  /** How the experts were mixed when α was searched; absent (older files) means 'convex'. */
+  mixing?: 'convex' | 'additive';
   /** Score of α on the examples it was searched on. */
   score?: CemScore;
   /** How many labelled examples the search used. */
@@ -69,6 +74,9 @@ function checkEntry(task: string, e: unknown, where: string): TaskAlpha {
     !entry.alpha.every((a) => Number.isFinite(a))
   ) {
     throw bad(`"alpha" must be ${n} finite numbers`);
+  }
+  if (entry.mixing !== undefined && entry.mixing !== 'convex' && entry.mixing !== 'additive') {
+    throw bad('"mixing" must be "convex" or "additive"');
   }
   for (const k of ['key', 'model'] as const) {
     if (entry[k] !== undefined && typeof entry[k] !== 'string')

@@ -1,3 +1,6 @@
+/** How a mixture combines experts (the same names as @t2/adapters-svf's `Mixing`). */
+export type Mixing = 'convex' | 'additive';
+
 /** Decoding settings for one pass; adapters map them onto their model's generate. */
 export interface GenerateOptions {
   /** Upper bound on generated tokens. */
@@ -31,8 +34,11 @@ export interface AdaptableModel<E, W> {
   readonly numTargets: number;
   /** Names of the adapted weights, in the order of a per-layer α's columns (for traces). */
   readonly targetNames?: readonly string[];
-  /** Builds the weights of the mixture `Σ_k α_k expert_k` (α already normalised). */
-  compose(experts: readonly E[], alpha: AlphaTable): W;
+  /**
+   * Builds the weights of the mixture `Σ_k α_k expert_k` (α already normalised), or with
+   * `mixing` 'additive' of each expert's change added up (see `Mixing` in @t2/adapters-svf).
+   */
+  compose(experts: readonly E[], alpha: AlphaTable, mixing?: Mixing): W;
   /** Makes later `generate`/`score` calls use `weights`; null means the base model. */
   use(weights: W | null): void;
   /** Frees weights the runtime no longer holds (they are not in use when this is called). */

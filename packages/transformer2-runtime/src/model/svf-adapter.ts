@@ -1,6 +1,12 @@
 import { composeWeightFromMask, mix, type SvfExpert, type SvfModel } from '@t2/adapters-svf';
 import { keep, type Module, noGrad, type Tensor, tidy } from '@t2/tensor-core';
-import type { AdaptableModel, AlphaTable, GenerateOptions, ScoreRequest } from './adaptable';
+import type {
+  AdaptableModel,
+  AlphaTable,
+  GenerateOptions,
+  Mixing,
+  ScoreRequest,
+} from './adaptable';
 import { ComposedLinear } from './composed-linear';
 
 /** The text side of a model: generation and scoring (see `llamaTextModel`). */
@@ -45,7 +51,11 @@ export function adaptSvfModel(svf: SvfModel, text: TextModel): SvfAdaptableModel
     svf,
     numTargets: targets.length,
     targetNames: targets,
-    compose(experts: readonly SvfExpert[], alpha: AlphaTable): SvfComposition {
+    compose(
+      experts: readonly SvfExpert[],
+      alpha: AlphaTable,
+      mixing: Mixing = 'convex',
+    ): SvfComposition {
       if (experts.length === 0) throw new Error('compose: no experts');
       const own = [...experts[0]!.z.keys()];
       const missing = targets.filter((p) => !experts[0]!.z.has(p));
@@ -77,7 +87,7 @@ export function adaptSvfModel(svf: SvfModel, text: TextModel): SvfAdaptableModel
               }
               return own.map((p) => row[column.get(p)!]!);
             });
-      const masks = mix(experts, table);
+      const masks = mix(experts, table, { mixing });
       const layers = new Map<string, ComposedLinear>();
       for (const [path, layer] of svf.layers) {
         const mask = masks.get(path)!;

@@ -11,7 +11,7 @@ import {
   uniformAlpha,
 } from '../mixture/alpha';
 import { CompositionCache, type CompositionStats } from '../mixture/lru';
-import type { AdaptableModel, GenerateOptions } from '../model/adaptable';
+import type { AdaptableModel, GenerateOptions, Mixing } from '../model/adaptable';
 import type { ExpertRegistry } from '../registry/registry';
 import { strategies } from '../strategies/index';
 import type {
@@ -44,6 +44,14 @@ export interface RuntimeOptions<E, W> {
   fewShot?: FewShotOptions;
   /** Decoding of answers (pass 2). */
   generate?: GenerateOptions;
+  /**
+   * How a mixture combines the experts. 'convex' (default, the reference): α normalised to
+   * sum to 1, `m' = Σ α_k m_k`. 'additive': α as searched (each in [0, 1]), each expert's
+   * change from the starting mask added, so two experts can both apply in full — what a
+   * task needing two experts' skills at once calls for (measured in experiments/REPORT.md).
+   * One-hot routing (prompt, classifier, oracle) gives the same weights either way.
+   */
+  mixing?: Mixing;
   /** Composed mixtures kept for reuse. Default 8. */
   cacheSize?: number;
   /** Where few-shot α are kept per task. Default: in memory only. */
@@ -96,7 +104,10 @@ export interface RunResult {
 
 export interface AdaptResult extends CemResult {
   task: string;
-  /** The found α, normalised (what answers use); `alpha` is the raw CEM coefficient vector. */
+  /**
+   * The found α as answers use it (normalised for convex mixing); `alpha` is the raw CEM
+   * coefficient vector.
+   */
   normalised: Float64Array;
   shape: AlphaShape;
   ms: number;
@@ -122,6 +133,7 @@ export class Transformer2Runtime<E = unknown, W = unknown> {
   private readonly options: RuntimeOptions<E, W>;
   private readonly compositions: CompositionCache<W>;
   private readonly now: () => number;
+  readonly mixing: Mixing;
   /** Key of the weights the model uses now: null = base model, undefined = unknown. */
   private installed: string | null | undefined;
   private queue: Promise<unknown> = Promise.resolve();
@@ -132,6 +144,12 @@ export class Transformer2Runtime<E = unknown, W = unknown> {
     this.registry = options.registry;
     this.alphaCache = options.alphaCache ?? new AlphaCache();
     this.now = options.now ?? (() => performance.now());
+    this.mixing = options.mixing ?? 'convex';
+    if (this.mixing !== 'convex' && this.mixing !== 'additive') {
+      throw new Error(
+        `Transformer2Runtime: mixing must be 'convex' or 'additive', got '${String(this.mixing)}'`,
+      );
+    }
     this.compositions = new CompositionCache<W>(options.cacheSize ?? 8, (w) => {
       this.model.release?.(w);
     });
@@ -307,8 +325,20 @@ export class Transformer2Runtime<E = unknown, W = unknown> {
         this.model.compose(
           experts.map((e) => e.expert),
           alphaTable(alpha, shape),
+          this.mixing,
         ),
     );
+  }
+
+  /** A CEM candidate as answers use it: normalised for convex mixing, as is for additive. */
+  private mixtureAlpha(raw: ArrayLike<number>, shape: AlphaShape): Float64Array {
+    if (this.mixing === 'convex') return normaliseAlpha(raw, shape);
+    const alpha = Float64Array.from(raw);
+    alpha.forEach((a, i) => {
+      if (!Number.isFinite(a) || a < 0)
+        throw new Error(`mixture: alpha[${i}] is ${a}; coefficients must be finite and ≥ 0`);
+    });
+    return alpha;
   }
 
   private useWeights(key: string | null, compose: () => W | null): { hit: boolean } {
@@ -338,6 +368,8 @@ export class Transformer2Runtime<E = unknown, W = unknown> {
     return contentKey([
       this.options.fingerprint ?? '',
       ...this.registry.taskExperts().map((e) => e.name),
+      // convex keys stay as they were, so α cached before mixing existed is still found
+      ...(this.mixing === 'convex' ? [] : [`mixing:${this.mixing}`]),
       ...examples.flatMap((e) => [e.prompt, e.answer]),
     ]);
   }
@@ -361,6 +393,7 @@ export class Transformer2Runtime<E = unknown, W = unknown> {
       entry.experts.every((n, i) => n === names[i]) &&
       entry.targets === shape.targets &&
       entry.alpha.length === alphaSize(shape) &&
+      (entry.mixing ?? 'convex') === this.mixing &&
       (fingerprint === undefined || entry.model === fingerprint) &&
       (!examples?.length || entry.key === this.alphaKey(examples));
     return fits ? Float64Array.from(entry.alpha) : null;
@@ -401,7 +434,7 @@ export class Transformer2Runtime<E = unknown, W = unknown> {
     const shape = this.shapeFor(opts.perLayer ?? false);
     const t0 = this.now();
     const result = await cem(
-      (raw) => this.scoreAlpha(normaliseAlpha(raw, shape), shape, examples, opts),
+      (raw) => this.scoreAlpha(this.mixtureAlpha(raw, shape), shape, examples, opts),
       {
         dim: alphaSize(shape),
         population: opts.population ?? 32,
@@ -415,11 +448,12 @@ export class Transformer2Runtime<E = unknown, W = unknown> {
         onIteration: opts.onIteration,
       },
     );
-    const normalised = normaliseAlpha(result.alpha, shape);
+    const normalised = this.mixtureAlpha(result.alpha, shape);
     const entry: TaskAlpha = {
       experts: this.registry.taskExperts().map((e) => e.name),
       targets: shape.targets,
       alpha: Array.from(normalised),
+      mixing: this.mixing,
       score: result.score,
       examples: examples.length,
       updatedAt: new Date().toISOString(),
@@ -444,6 +478,7 @@ export class Transformer2Runtime<E = unknown, W = unknown> {
     const weights = this.model.compose(
       experts.map((e) => e.expert),
       alphaTable(alpha, shape),
+      this.mixing,
     );
     try {
       this.model.use(weights);
