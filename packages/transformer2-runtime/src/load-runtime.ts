@@ -9,7 +9,7 @@ import { type RuntimeOptions, Transformer2Runtime } from './runtime/runtime';
 export interface LoadRuntimeOptions
   extends Pick<
     RuntimeOptions<SvfExpert, SvfComposition>,
-    'classification' | 'fewShot' | 'generate' | 'cacheSize'
+    'classification' | 'fewShot' | 'generate' | 'cacheSize' | 'mixing'
   > {
   /** A Hugging Face model folder with a tokenizer (or anything `loadModel` of @t2/llama reads). */
   modelPath: string;
@@ -82,6 +82,7 @@ export async function loadRuntime(options: LoadRuntimeOptions): Promise<LoadedRu
     fewShot: options.fewShot,
     generate: options.generate,
     cacheSize: options.cacheSize,
+    mixing: options.mixing,
     alphaCache: options.alphaCacheFile ? await AlphaCache.open(options.alphaCacheFile) : undefined,
     // Cached α are reused only with these weights and these experts (by content).
     fingerprint: await runtimeFingerprint(svf.baseFingerprint, files),
