@@ -92,6 +92,38 @@ export const modules = [
     // the reading side: header length, header parse and layout checks, decoding
     mutate: ['src/io/header.ts:20-221', 'src/io/safetensors.ts:40-85'],
     tests: ['test/io-*.test.ts', 'test/safetensors-rules.test.ts'],
+    equivalent: [
+      {
+        file: 'src/io/header.ts',
+        line: 'if (hi !== 0 || n > MAX_HEADER_BYTES) {',
+        original: 'hi !== 0',
+        replacement: 'false',
+        reason: 'hi ≠ 0 means n ≥ 2^32, which n > MAX_HEADER_BYTES (10^8) refuses as well',
+      },
+      {
+        file: 'src/io/header.ts',
+        line: 'while (i < n) {',
+        original: 'i < n',
+        replacement: 'i <= n',
+        reason: 'one more step at i = n reads charCodeAt(n), NaN, which matches no character',
+      },
+      ...['true', 'j <= n'].map((replacement) => ({
+        file: 'src/io/header.ts',
+        line: 'while (j < n && text.charCodeAt(j) !== 0x22)',
+        original: 'j < n',
+        replacement,
+        reason:
+          'the text is valid JSON (JSON.parse ran first), so every string closes before its end',
+      })),
+      ...['true', 'k <= n'].map((replacement) => ({
+        file: 'src/io/header.ts',
+        line: 'while (k < n && /\\s/.test(text[k]!)) k++;',
+        original: 'k < n',
+        replacement,
+        reason:
+          'past the end text[k] is undefined, which /\\s/ does not match, so the loop stops there anyway',
+      })),
+    ],
   },
   {
     name: 'rope',

@@ -170,10 +170,29 @@ describe('parseHeader', () => {
         8,
       ).entries,
     ).toHaveLength(3);
+    // ... also when the header lists it after the tensor that starts where it is
+    expect(
+      parse(
+        `{"a":${entry('F32', [1], [0, 4])},"b":${entry('F32', [1], [4, 8])},"z":${entry('F32', [0], [4, 4])}}`,
+        8,
+      ).entries.map((e) => e.name),
+    ).toEqual(['a', 'b', 'z']);
     // adjacent tensors do not overlap
     expect(
       parse(`{"a":${entry('F32', [1], [0, 4])},"b":${entry('F32', [1], [4, 8])}}`, 8).entries,
     ).toHaveLength(2);
+  });
+
+  it('names the known dtypes and the byte span in its errors', () => {
+    expect(() => parse(`{"a":${entry('Q4', [1], [0, 4])}}`, 4)).toThrow(
+      "f: tensor 'a': unknown dtype 'Q4' (known: BOOL, U8, I8, F8_E5M2, F8_E4M3, I16, U16, F16, BF16, I32, U32, F32, F64, I64",
+    );
+    // the span is end − begin, here from a tensor that does not start at 0
+    expect(() =>
+      parse(`{"a":${entry('F32', [1], [0, 4])},"b":${entry('F32', [3], [4, 12])}}`, 12),
+    ).toThrow(
+      "f: tensor 'b': data_offsets [4, 12] span 8 bytes but shape [3] × F32 (4 bytes) needs 12",
+    );
   });
 
   it('refuses a key named twice, at any depth', () => {
