@@ -104,9 +104,13 @@ export function registerAdapterMethod<Config>(method: AdapterMethod<Config>): vo
   methods.set(m.name, m);
 }
 
-/** Registered methods, in registration order. */
+/** Registered methods, in name order. */
 export function adapterMethods(): AdapterMethod<unknown>[] {
-  return [...methods.values()] as AdapterMethod<unknown>[];
+  // Name order, not registration order: which package a program happens to import first
+  // must not change `--help`, error messages or the demo's list.
+  return ([...methods.values()] as AdapterMethod<unknown>[]).sort((a, b) =>
+    a.name < b.name ? -1 : a.name > b.name ? 1 : 0,
+  );
 }
 
 /** Every name `--method` accepts: each method's name and variants. */
