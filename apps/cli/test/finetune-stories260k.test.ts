@@ -3,7 +3,7 @@ import { fusedDecodingUnavailable, generate, type LlamaForCausalLM, loadModel } 
 import { type EncodedExample, evalLoss, trainSft } from '@t2/sft';
 import { createWasmBackend, Rng, type WasmBackend, withBackend } from '@t2/tensor-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { METHODS, prepareMethod } from '../src/commands/train';
+import { METHODS, prepareMethod } from '../src/lib/train-setup';
 
 const shared =
   process.env.T2_SHARED ?? fileURLToPath(new URL('../../../../shared', import.meta.url));

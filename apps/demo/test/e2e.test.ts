@@ -131,7 +131,7 @@ suite('demo in Chromium', () => {
       const note = page.locator('[data-testid=backend-note]');
       expect(await note.isVisible()).toBe(true);
       expect(await note.textContent()).toMatch(
-        /webgpu \(adapter: .*\): .* the model computes on webgl2; the kernels tab runs tensor-core's kernel suite on WebGPU/,
+        /webgpu \(adapter: .*\): .* the model computes on gpujs-webgl2; the kernels tab runs tensor-core's kernel suite on WebGPU/,
       );
       expect(await page.textContent('[data-testid=backend-active]')).toBe('gpujs-webgl2');
       expect(await page.textContent('[data-testid=model-status]')).toMatch(/3 experts/);
@@ -176,7 +176,7 @@ suite('demo in Chromium', () => {
       const bar = page.locator('.turn:first-child .alpha-row[data-expert=arith]');
       expect(await bar.getAttribute('data-alpha')).toBe('1');
       expect(await page.textContent('.turn:first-child [data-testid=timings]')).toMatch(
-        /pass 1 .* pass 2 .* on webgl2/,
+        /pass 1 .* pass 2 .* on gpujs-webgl2/,
       );
       await shot(page, 'chat.png');
     });
@@ -365,7 +365,7 @@ suite('demo in Chromium', () => {
     let page: Page;
     beforeAll(async () => {
       browser = await launchChromium('webgl2');
-      page = await openPage(browser, `${server.url}?backend=webgl2`);
+      page = await openPage(browser, `${server.url}?backend=gpujs-webgl2`);
     });
     afterAll(async () => {
       await browser?.close();

@@ -1,7 +1,7 @@
-import { generate as generateTokens } from '@t2/llama';
+import { generate as generateTokens, type LlamaForCausalLM, type TextTokenizer } from '@t2/llama';
 import { installAdapter } from '../lib/adapters';
 import { BACKEND_FLAG, backendUsage, useBackend } from '../lib/backend';
-import { type Command, UsageError } from '../lib/command';
+import { type Command, type CommandIO, UsageError } from '../lib/command';
 import { parseFlags, parseNumber, parseTokenList } from '../lib/flags';
 import { loadModelForCli } from '../lib/load-model';
 
@@ -29,93 +29,25 @@ export const generate: Command = {
     'prompt such as "12+35=") also ends at the end of its answer line, the newline not printed;\n' +
     '--multiline, --chat or a prompt with a newline in it lets it run on.',
   async run(argv, io) {
-    const { values } = parseFlags(argv, {
-      model: { type: 'string' },
-      adapter: { type: 'string', multiple: true },
-      prompt: { type: 'string' },
-      tokens: { type: 'string' },
-      chat: { type: 'boolean', default: false },
-      'max-new-tokens': { type: 'string' },
-      temperature: { type: 'string' },
-      'top-p': { type: 'string' },
-      'top-k': { type: 'string' },
-      seed: { type: 'string' },
-      stop: { type: 'string', multiple: true },
-      multiline: { type: 'boolean', default: false },
-      json: { type: 'boolean', default: false },
-      ...BACKEND_FLAG,
-    });
+    const { values } = parseFlags(argv, GENERATE_FLAGS);
     if ((values.tokens === undefined) === (values.prompt === undefined)) {
       throw new UsageError('give exactly one of --prompt TEXT or --tokens LIST');
     }
     if (values.chat && values.prompt === undefined) throw new UsageError('--chat needs --prompt');
-    const options = {
-      maxNewTokens: parseNumber(values['max-new-tokens'], '--max-new-tokens', {
-        integer: true,
-        min: 0,
-        fallback: 64,
-      }),
-      temperature: parseNumber(values.temperature, '--temperature', { min: 0, fallback: 0 }),
-      topP: parseNumber(values['top-p'], '--top-p', { min: 0, max: 1, fallback: 1 }),
-      topK: parseNumber(values['top-k'], '--top-k', { integer: true, min: 0, fallback: 0 }),
-      seed: parseNumber(values.seed, '--seed', { integer: true, min: 0, fallback: 0 }),
-    };
-    if (options.topP === 0) throw new UsageError('--top-p: expected a number in (0, 1], got 0');
+    const options = samplingOptions(values);
     await useBackend(values.backend);
     const { model, tokenizer } = await loadModelForCli(values.model, {
       adapters: values.adapter,
       installAdapter,
     });
-    const stopStrings = [...(values.stop ?? [])];
-    // A one-line task prompt ("12+35=") is answered on that line: stop at its end.
-    const answerLine =
-      values.prompt !== undefined &&
-      !values.chat &&
-      !values.multiline &&
-      !values.prompt.includes('\n') &&
-      tokenizer !== undefined;
-    if (answerLine && !stopStrings.includes('\n')) stopStrings.push('\n');
-    if (stopStrings.length && !tokenizer)
-      throw new UsageError('--stop needs a model folder with tokenizer.json');
-
-    let prompt: number[];
-    if (values.tokens !== undefined) {
-      prompt = parseTokenList(values.tokens, model.config.vocabSize);
-    } else {
-      if (!tokenizer) throw new UsageError(`${values.model} has no tokenizer.json; pass --tokens`);
-      if (values.chat) {
-        if (!tokenizer.hasChatTemplate)
-          throw new UsageError(`${values.model} has no chat template`);
-        // The rendered template already holds its special tokens.
-        const text = tokenizer.applyChatTemplate([{ role: 'user', content: values.prompt! }]);
-        prompt = tokenizer.encode(text, { addSpecialTokens: false });
-      } else {
-        prompt = tokenizer.encode(values.prompt!);
-      }
-      if (prompt.length === 0) throw new UsageError('--prompt: the text encodes to no tokens');
-    }
-    if (prompt.length >= model.config.maxPositionEmbeddings) {
-      throw new UsageError(
-        `the prompt's ${prompt.length} tokens leave no room in ${model.config.maxPositionEmbeddings} positions`,
-      );
-    }
-
+    const stopStrings = stopStringsFor(values, tokenizer);
+    const prompt = promptTokens(values, model, tokenizer);
     const started = performance.now();
-    let first = true;
     const result = generateTokens(model, prompt, {
       ...options,
       tokenizer,
       stopStrings,
-      onToken: values.json
-        ? undefined
-        : (e) => {
-            if (tokenizer) {
-              if (e.text) io.stdout(e.text);
-            } else {
-              io.stdout(`${first ? '' : ' '}${e.token}`);
-              first = false;
-            }
-          },
+      onToken: values.json ? undefined : streamer(io, tokenizer),
     });
     const seconds = (performance.now() - started) / 1000;
     if (values.json) {
@@ -132,3 +64,95 @@ export const generate: Command = {
     return 0;
   },
 };
+
+const GENERATE_FLAGS = {
+  model: { type: 'string' },
+  adapter: { type: 'string', multiple: true },
+  prompt: { type: 'string' },
+  tokens: { type: 'string' },
+  chat: { type: 'boolean', default: false },
+  'max-new-tokens': { type: 'string' },
+  temperature: { type: 'string' },
+  'top-p': { type: 'string' },
+  'top-k': { type: 'string' },
+  seed: { type: 'string' },
+  stop: { type: 'string', multiple: true },
+  multiline: { type: 'boolean', default: false },
+  json: { type: 'boolean', default: false },
+  ...BACKEND_FLAG,
+} as const;
+
+type GenerateValues = ReturnType<typeof parseFlags<typeof GENERATE_FLAGS>>['values'];
+
+function samplingOptions(values: GenerateValues) {
+  const options = {
+    maxNewTokens: parseNumber(values['max-new-tokens'], '--max-new-tokens', {
+      integer: true,
+      min: 0,
+      fallback: 64,
+    }),
+    temperature: parseNumber(values.temperature, '--temperature', { min: 0, fallback: 0 }),
+    topP: parseNumber(values['top-p'], '--top-p', { min: 0, max: 1, fallback: 1 }),
+    topK: parseNumber(values['top-k'], '--top-k', { integer: true, min: 0, fallback: 0 }),
+    seed: parseNumber(values.seed, '--seed', { integer: true, min: 0, fallback: 0 }),
+  };
+  if (options.topP === 0) throw new UsageError('--top-p: expected a number in (0, 1], got 0');
+  return options;
+}
+
+/** The --stop texts, plus the end of the line for a one-line task prompt ("12+35="). */
+function stopStringsFor(values: GenerateValues, tokenizer: TextTokenizer | undefined): string[] {
+  const stopStrings = [...(values.stop ?? [])];
+  const answerLine =
+    values.prompt !== undefined &&
+    !values.chat &&
+    !values.multiline &&
+    !values.prompt.includes('\n') &&
+    tokenizer !== undefined;
+  if (answerLine && !stopStrings.includes('\n')) stopStrings.push('\n');
+  if (stopStrings.length && !tokenizer)
+    throw new UsageError('--stop needs a model folder with tokenizer.json');
+  return stopStrings;
+}
+
+/** The prompt's token ids: --tokens as given, or --prompt encoded (in the chat template with --chat). */
+function promptTokens(
+  values: GenerateValues,
+  model: LlamaForCausalLM,
+  tokenizer: TextTokenizer | undefined,
+): number[] {
+  let prompt: number[];
+  if (values.tokens !== undefined) {
+    prompt = parseTokenList(values.tokens, model.config.vocabSize);
+  } else {
+    if (!tokenizer) throw new UsageError(`${values.model} has no tokenizer.json; pass --tokens`);
+    if (values.chat) {
+      if (!tokenizer.hasChatTemplate) throw new UsageError(`${values.model} has no chat template`);
+      // The rendered template already holds its special tokens.
+      const text = tokenizer.applyChatTemplate([{ role: 'user', content: values.prompt! }]);
+      prompt = tokenizer.encode(text, { addSpecialTokens: false });
+    } else {
+      prompt = tokenizer.encode(values.prompt!);
+    }
+    if (prompt.length === 0) throw new UsageError('--prompt: the text encodes to no tokens');
+  }
+  if (prompt.length >= model.config.maxPositionEmbeddings) {
+    throw new UsageError(
+      `the prompt's ${prompt.length} tokens leave no room in ${model.config.maxPositionEmbeddings} positions`,
+    );
+  }
+  return prompt;
+}
+
+/** Prints each new token as it comes: its text, or its id when there is no tokenizer. */
+function streamer(io: CommandIO, tokenizer: TextTokenizer | undefined) {
+  let first = true;
+  return (e: { token: number; text?: string }) => {
+    if (tokenizer) {
+      if (e.text) io.stdout(e.text);
+    } else {
+      io.stdout(`${first ? '' : ' '}${e.token}`);
+      first = false;
+    }
+  };
+}

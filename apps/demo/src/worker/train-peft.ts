@@ -3,7 +3,7 @@ import { sampleTask } from '@t2/tasks';
 import { Rng, serializeSafetensors, type Tensor } from '@t2/tensor-core';
 import { adapterMethod, type PeftAdapter } from '@t2/tuners';
 import type { DownloadFile } from '../protocol';
-import type { TrainContext, TrainerRun } from './train';
+import type { TrainContext, TrainerRun } from './train-context';
 
 /** AdamW's own default, which the demo has always trained with. */
 const WEIGHT_DECAY = 0.01;

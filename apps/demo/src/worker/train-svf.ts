@@ -2,7 +2,7 @@ import * as svf from '@t2/adapters-svf';
 import type { TextTokenizer } from '@t2/llama';
 import { ReinforceTrainer } from '@t2/rl-reinforce';
 import { deriveSeed, type Sample, sampleTask } from '@t2/tasks';
-import type { TrainContext, TrainerRun } from './train';
+import type { TrainContext, TrainerRun } from './train-context';
 import { ANSWER_TOKENS } from './validation';
 
 /** Lets queued messages (a stop request) in between steps: training steps are synchronous. */

@@ -1,45 +1,16 @@
-import type * as svf from '@t2/adapters-svf';
 import type { LlamaForCausalLM, TextTokenizer } from '@t2/llama';
-import { getFamily, sampleTask, type TaskFamily } from '@t2/tasks';
+import { getFamily, sampleTask } from '@t2/tasks';
 import { noGrad } from '@t2/tensor-core';
-import type { DownloadFile, TrainResult, TrainSettings, WorkerEvent } from '../protocol';
+import type { TrainResult, TrainSettings, WorkerEvent } from '../protocol';
 import { trainMethod } from './methods';
+import type { TrainContext, TrainedAdapter } from './train-context';
 import { trainPeft } from './train-peft';
 import { trainSvf } from './train-svf';
 import { accuracy } from './validation';
 
+export type { TrainContext, TrainedAdapter, TrainerRun } from './train-context';
+
 /** What a finished (or stopped) run leaves behind: files to download, an expert to chat with. */
-export interface TrainedAdapter {
-  method: TrainSettings['method'];
-  files(): DownloadFile[];
-  /** SVF-REINFORCE only: the expert, labelled with the task's category. */
-  expert?: svf.SvfExpert;
-}
-
-/** What a trainer gets: the run's settings and the shared evaluation and events. */
-export interface TrainContext {
-  model: LlamaForCausalLM;
-  tokenizer: TextTokenizer;
-  settings: TrainSettings;
-  family: TaskFamily;
-  baseName: string;
-  emit(e: WorkerEvent): void;
-  /** Aborted by the page's Stop: the trainer ends after the step it is in. */
-  signal: AbortSignal;
-  /** Greedy validation accuracy now (without gradients), sent to the page as trainEval. */
-  evalNow(step: number): number;
-  /** Whether an evaluation is due after `step` (the last step's is the final one). */
-  due(step: number): boolean;
-}
-
-/** What a trainer hands back; `train` adds the final accuracy and the timing. */
-export interface TrainerRun {
-  steps: number;
-  stopped: boolean;
-  trainable: number;
-  adapter: Omit<TrainedAdapter, 'method'>;
-}
-
 /**
  * Trains the adapter method `s.method` (one of worker/methods.ts's choices) on a task
  * family. Methods with PEFT files learn by next-token loss on `prompt answer\n`; SVF

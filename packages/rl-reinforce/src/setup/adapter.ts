@@ -1,8 +1,8 @@
-import { join } from 'node:path';
 import * as lora from '@t2/adapters-lora';
 import * as svf from '@t2/adapters-svf';
 import type { LlamaForCausalLM } from '@t2/llama';
 import { Rng, type Tensor } from '@t2/tensor-core';
+import { joinPath } from './join-path';
 
 /** What REINFORCE can train: an SVF expert, or a LoRA adapter (the paper's baseline). */
 export const RL_METHODS = ['svf', 'lora'] as const;
@@ -54,7 +54,7 @@ export async function prepareRlAdapter(
       params: h.namedAdapterParameters(),
       setEnabled: (flag) => (flag ? h.enable() : h.disable()),
       save: async (out) => {
-        const path = join(out, svf.SVF_EXPERT_FILE);
+        const path = joinPath(out, svf.SVF_EXPERT_FILE);
         await svf.saveExpert(path, h.expert({ task: opts.label }), {}, h);
         return path;
       },
@@ -75,7 +75,7 @@ export async function prepareRlAdapter(
     params: h.namedAdapterParameters(),
     setEnabled: (flag) => (flag ? h.enable() : h.disable()),
     save: async (out) => {
-      const dir = join(out, 'lora');
+      const dir = joinPath(out, 'lora');
       await h.save(dir);
       return dir;
     },

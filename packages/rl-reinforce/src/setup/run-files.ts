@@ -1,7 +1,10 @@
-import { readFile, stat } from 'node:fs/promises';
-import { join } from 'node:path';
 import { writeFileAtomic } from '@t2/tensor-core';
 import type { RlMethod } from './adapter';
+import { joinPath } from './join-path';
+
+// node:fs is imported on first use: this package's entry is also bundled for the browser
+// (the demo trains experts with it), where there is no node:fs to import at load time.
+const fs = () => import('node:fs/promises');
 
 /** `run.json`: the settings a resumed run must share with the run it continues (beyond the trainer's own). */
 export interface RlRunInfo {
@@ -21,9 +24,9 @@ const RESUME_KEYS = ['method', 'task', 'data', 'reward', 'label', 'targets', 'r'
 /** The files of a run folder. */
 export function rlRunFiles(out: string) {
   return {
-    checkpoint: join(out, 'checkpoint.safetensors'),
-    log: join(out, 'log.jsonl'),
-    runInfo: join(out, 'run.json'),
+    checkpoint: joinPath(out, 'checkpoint.safetensors'),
+    log: joinPath(out, 'log.jsonl'),
+    runInfo: joinPath(out, 'run.json'),
   };
 }
 
@@ -36,7 +39,7 @@ export async function resumeProblem(out: string, run: RlRunInfo): Promise<string
   if (!(await exists(files.checkpoint))) return `no checkpoint at ${files.checkpoint}`;
   let saved: Partial<RlRunInfo>;
   try {
-    saved = JSON.parse(await readFile(files.runInfo, 'utf8'));
+    saved = JSON.parse(await (await fs()).readFile(files.runInfo, 'utf8'));
   } catch {
     return `${files.runInfo} is missing or unreadable`;
   }
@@ -50,7 +53,7 @@ export async function resumeProblem(out: string, run: RlRunInfo): Promise<string
 
 async function exists(path: string): Promise<boolean> {
   try {
-    await stat(path);
+    await (await fs()).stat(path);
     return true;
   } catch {
     return false;
@@ -61,7 +64,7 @@ async function exists(path: string): Promise<boolean> {
 export async function truncateLog(path: string, step: number): Promise<void> {
   let text = '';
   try {
-    text = await readFile(path, 'utf8');
+    text = await (await fs()).readFile(path, 'utf8');
   } catch {
     return;
   }
