@@ -28,6 +28,9 @@ const opts = flags({
   batch: '32',
   'validate-every': '20',
   'val-size': '500',
+  // The reference's batch, trained once (seed 0) per domain to measure t2's departure (32);
+  // 0 skips the step (results keep no referenceBatch).
+  'reference-batch': '256',
   shots: '8',
   r: '4',
   work: '.t2-cache/experiments/t2',
@@ -58,8 +61,15 @@ export interface T2Results {
   trainable: { svf: number; lora: number };
   /** Pass-1 routing accuracy of prompt/classifier per seed. */
   routing: Record<string, number[]>;
-  /** Few-shot α per seed and family. */
+  /** Few-shot α per seed and family (convex mixing, the reference). */
   alpha: Record<string, Record<string, number> | null>[];
+  /**
+   * Seed-0 experts trained with the reference's batch (256) instead of t2's default, on their
+   * own domain: the measurement behind the batch departure (absent in results before it).
+   */
+  referenceBatch?: { batch: number; experts: Record<string, Scores>; minutes: Record<string, number> };
+  /** Few-shot α per seed and family with `--mixing additive` (absent in results before it). */
+  alphaAdditive?: Record<string, Record<string, number> | null>[];
   seconds: Record<string, number>;
 }
 
@@ -143,6 +153,30 @@ async function main(): Promise<void> {
     }
   });
 
+  // The reference's batch for seed 0: does t2's smaller batch cost accuracy?
+  const refBatch = opts['reference-batch'];
+  const referenceBatch: NonNullable<T2Results['referenceBatch']> = {
+    batch: Number(refBatch),
+    experts: {},
+    minutes: {},
+  };
+  [, seconds.reference_batch] = await timed(async () => {
+    if (refBatch === '0') return;
+    for (const domain of DOMAINS) {
+      const out = `${work}/rl-${domain}-batch${refBatch}`;
+      if (fresh || !existsSync(`${out}/finished`)) {
+        console.log(`training the ${domain} expert with batch ${refBatch} (seed 0)`);
+        const [, s] = await timed(() =>
+          rl([...recipe().map((a, i, all) => (all[i - 1] === '--batch' ? refBatch : a)), '--task', domain, '--seed', '0', '--out', out, '--overwrite']),
+        );
+        await writeFile(`${out}/finished`, `${new Date().toISOString()}\n${s}\n`);
+      }
+      const lines = (await readFile(`${out}/finished`, 'utf8')).trim().split('\n');
+      referenceBatch.minutes[domain] = Number(lines[1] ?? Number.NaN) / 60;
+      referenceBatch.experts[domain] = await predictions(`expert-${domain}-batch${refBatch}`, domain, ['--expert', `${out}/expert.safetensors`]);
+    }
+  });
+
   const base: Record<string, Scores> = {};
   [, seconds.base] = await timed(async () => {
     for (const f of FAMILIES) base[f] = await predictions('base', f, []);
@@ -167,25 +201,36 @@ async function main(): Promise<void> {
   const strategies: Record<string, Record<string, Scores>[]> = {};
   const routing: Record<string, number[]> = { prompt: [], classifier: [] };
   const alpha: T2Results['alpha'] = [];
+  const alphaAdditive: T2Results['alpha'] = [];
+  // few-shot-additive: the same search with --mixing additive (t2's departure from the
+  // reference's normalised α, measured here on the same problems).
+  const alphaFile = (strategy: string, seed: number) =>
+    `${work}/alpha-${strategy === 'few-shot-additive' ? 'additive-' : ''}seed${seed}.json`;
   [, seconds.strategies] = await timed(async () => {
-    for (const strategy of ['prompt', 'classifier', 'oracle', 'few-shot']) {
+    for (const strategy of ['prompt', 'classifier', 'oracle', 'few-shot', 'few-shot-additive']) {
       strategies[strategy] = [];
-      const fams = strategy === 'few-shot' ? MIXABLE : DOMAINS;
+      const fewShot = strategy.startsWith('few-shot');
+      const fams = fewShot ? MIXABLE : DOMAINS;
       for (const seed of seeds) {
-        const extra =
-          strategy === 'few-shot'
-            ? ['--shots', opts.shots, '--alpha-cache', `${work}/alpha-seed${seed}.json`]
-            : [];
+        const extra = fewShot
+          ? ['--shots', opts.shots, '--alpha-cache', alphaFile(strategy, seed)]
+          : [];
+        if (strategy === 'few-shot-additive') extra.push('--mixing', 'additive');
+        const name = strategy === 'few-shot-additive' ? 'few-shot' : strategy;
         const row: Record<string, Scores> = {};
         for (const f of fams) {
-          row[f] = await predictions(`${strategy}-seed${seed}`, f, ['--strategy', strategy, '--experts', sets[seed]!, ...extra]);
+          row[f] = await predictions(`${strategy}-seed${seed}`, f, ['--strategy', name, '--experts', sets[seed]!, ...extra]);
         }
         strategies[strategy]!.push(row);
         console.log(`${strategy} seed ${seed}: ${fams.map((f) => `${f} ${pct(mean(row[f]!))}`).join('  ')}`);
         if (strategy === 'prompt' || strategy === 'classifier') {
           routing[strategy]!.push(await routingAccuracy(`${strategy}-seed${seed}`));
         }
-        if (strategy === 'few-shot') alpha.push(await fewShotAlpha(`${work}/alpha-seed${seed}.json`));
+        if (fewShot) {
+          (strategy === 'few-shot' ? alpha : alphaAdditive).push(
+            await fewShotAlpha(alphaFile(strategy, seed)),
+          );
+        }
       }
     }
   });
@@ -211,6 +256,8 @@ async function main(): Promise<void> {
     trainable: await trainableCounts(sets[0]!),
     routing,
     alpha,
+    alphaAdditive,
+    ...(refBatch !== '0' && { referenceBatch }),
     seconds,
   };
   await writeFile('experiments/transformer2/results.json', `${JSON.stringify(results)}\n`);

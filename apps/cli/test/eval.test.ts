@@ -340,6 +340,44 @@ describe('t2 eval --strategy', () => {
     expect(text.stdout).toMatch(/\nfamily +correct +total +accuracy\n/);
   });
 
+  it('--mixing additive searches α unnormalised and keeps it apart from convex α', async () => {
+    const alphaCache = join(rt.dir, 'eval-alpha-mixing.json');
+    const args = (mixing: string) => [
+      '--task',
+      'arith',
+      '--n',
+      '4',
+      '--strategy',
+      'few-shot',
+      '--shots',
+      '2',
+      '--cem-iterations',
+      '1',
+      '--population',
+      '4',
+      '--alpha-cache',
+      alphaCache,
+      '--mixing',
+      mixing,
+    ];
+    const convex = await json(args('convex'));
+    expect(
+      Object.values(convex.fewShot.arith.alpha as Record<string, number>).reduce(
+        (s, a) => s + a,
+        0,
+      ),
+    ).toBeCloseTo(1, 6);
+    // the convex α cached for the same shots is not reused: additive searches its own
+    const additive = await json(args('additive'));
+    expect(additive.fewShot.arith.source).toBe('search');
+    const raw = Object.values(additive.fewShot.arith.alpha as Record<string, number>);
+    expect(raw.every((a) => a >= 0 && a <= 1)).toBe(true);
+    expect(raw.reduce((s, a) => s + a, 0)).not.toBeCloseTo(1, 3);
+    const cached = JSON.parse(await readFile(alphaCache, 'utf8'));
+    expect(cached.tasks.arith.mixing).toBe('additive');
+    expect((await json(args('additive'))).fewShot.arith.source).toBe('cache');
+  });
+
   it('routes JSONL data by its categories', async () => {
     const data = join(rt.dir, 'routed.jsonl');
     const lines = [
@@ -381,6 +419,14 @@ describe('t2 eval --strategy', () => {
         /--shots applies to --strategy few-shot/,
       ],
       [['--data', fingerprint, '--strategy', 'few-shot'], /--strategy few-shot needs --task/],
+      [
+        ['--task', 'arith', '--strategy', 'oracle', '--mixing', 'additive'],
+        /--mixing applies to --strategy few-shot/,
+      ],
+      [
+        ['--task', 'arith', '--strategy', 'few-shot', '--mixing', 'sum'],
+        /--mixing: expected convex or additive, got 'sum'/,
+      ],
       [
         ['--task', 'arith', '--strategy', 'none', '--experts', join(rt.dir, 'missing')],
         /--experts .*missing: no such folder/,

@@ -307,8 +307,10 @@ async function evalStrategy(
     );
   }
   const numShots = parseNumber(values.shots, '--shots', { integer: true, min: 1, fallback: 8 });
-  if (strategy !== 'few-shot' && values.shots !== undefined) {
-    throw new UsageError('--shots applies to --strategy few-shot');
+  for (const flag of ['shots', 'mixing'] as const) {
+    if (strategy !== 'few-shot' && values[flag] !== undefined) {
+      throw new UsageError(`--${flag} applies to --strategy few-shot`);
+    }
   }
   const shots = strategy === 'few-shot' ? validationShots(input.fams!, numShots, seed) : undefined;
   const opened = await openRuntime({
@@ -316,6 +318,7 @@ async function evalStrategy(
     experts: values.experts,
     svdCacheDir: values.cache,
     alphaCacheFile: values['alpha-cache'],
+    mixing: values.mixing,
     maxNewTokens: TASK_MAX_NEW_TOKENS,
   });
   if (strategy === 'classifier' && !opened.runtime.registry.classifier()) {

@@ -37,6 +37,8 @@ const USAGE =
   '  --cem-iterations N     few-shot: CEM iterations (default 5)\n' +
   '  --population N         few-shot: CEM population (default 16)\n' +
   '  --per-layer            few-shot: one α per expert per adapted weight\n' +
+  "  --mixing M             few-shot: additive (default here: each expert's change added, so two\n" +
+  "                         experts can both apply; experiments/REPORT.md) or convex (the paper's)\n" +
   '  --bone-task NAME       the task the Bone adapter is fine-tuned on (default count: held out,\n' +
   '                         so neither pretraining nor the experts taught it)\n' +
   '  --bone-steps N         its training steps (default 60)\n' +
@@ -179,6 +181,9 @@ export const quickstart: Command = {
       experts: values.experts,
       svdCacheDir: values.cache,
       alphaCacheFile: values['alpha-cache'],
+      // The tour shows the held-out families a mixture serves; additive mixing is what
+      // serves them (measured in experiments/REPORT.md). t2 eval/run default to the paper's.
+      mixing: values.mixing ?? 'additive',
       maxNewTokens: TASK_MAX_NEW_TOKENS,
     });
     const runtime = opened.runtime as Transformer2Runtime<unknown, unknown>;
@@ -256,7 +261,7 @@ async function adaptFewShot(
   heading(
     io,
     2,
-    `Few-shot adaptation: CEM searches α per task on ${numShots} labelled validation examples (${fewShot.iterations} iterations × ${fewShot.population} candidates)`,
+    `Few-shot adaptation: CEM searches α per task on ${numShots} labelled validation examples (${fewShot.iterations} iterations × ${fewShot.population} candidates, ${opened.runtime.mixing} mixing)`,
   );
   const alphas: Record<string, TaskAlphaInfo> = {};
   for (const f of families) {

@@ -115,6 +115,7 @@ export const run: Command = {
       experts: values.experts,
       svdCacheDir: values.cache,
       alphaCacheFile: values['alpha-cache'],
+      mixing: values.mixing,
       maxNewTokens,
     });
     const { runtime, experts } = opened;

@@ -8,6 +8,7 @@ import {
   type FewShotOptions,
   type LoadedRuntime,
   loadRuntime,
+  type Mixing,
   STRATEGIES,
   type StrategyName,
 } from '@t2/transformer2-runtime';
@@ -54,6 +55,8 @@ export interface OpenRuntimeOptions {
   alphaCacheFile?: string;
   /** Answer length cap of pass 2. */
   maxNewTokens: number;
+  /** `--mixing convex|additive` as given (default convex, the reference). */
+  mixing?: string;
 }
 
 /** The flags every Transformer² command shares (`t2 run`, `t2 eval --strategy`, `t2 quickstart`). */
@@ -65,6 +68,7 @@ export const RUNTIME_FLAGS = {
   population: { type: 'string' },
   'per-layer': { type: 'boolean', default: false },
   refresh: { type: 'boolean', default: false },
+  mixing: { type: 'string' },
 } as const;
 
 export const RUNTIME_USAGE =
@@ -74,7 +78,18 @@ export const RUNTIME_USAGE =
   '  --cem-iterations N     few-shot: CEM iterations (default 10)\n' +
   '  --population N         few-shot: CEM population (default 32)\n' +
   '  --per-layer            few-shot: one α per expert per adapted weight\n' +
-  '  --refresh              few-shot: search α again even when it is cached\n';
+  '  --refresh              few-shot: search α again even when it is cached\n' +
+  '  --mixing M             few-shot: how α mixes the experts: convex (default, the paper: α sums\n' +
+  "                         to 1) or additive (each expert's change added, so several apply in full)\n";
+
+/** `--mixing`, checked: convex (the reference) unless additive is asked for. */
+export function parseMixing(value: string | undefined): Mixing {
+  if (value === undefined) return 'convex';
+  if (value !== 'convex' && value !== 'additive') {
+    throw new UsageError(`--mixing: expected convex or additive, got '${value}'`);
+  }
+  return value;
+}
 
 /** `--strategy NAME`, checked; `allowed` narrows the five strategies (e.g. no oracle in `t2 run`). */
 export function parseStrategy(
@@ -190,6 +205,7 @@ export async function openRuntime(opts: OpenRuntimeOptions): Promise<OpenedRunti
       generate: { maxNewTokens: opts.maxNewTokens, stop: [ANSWER_END] },
       alphaCacheFile,
       svdCacheDir: opts.svdCacheDir ?? DEFAULT_SVD_CACHE,
+      mixing: parseMixing(opts.mixing),
     });
   } catch (err) {
     const message = (err as Error).message;
