@@ -135,7 +135,43 @@ export const modules = [
     name: 'attention',
     pkg: 'packages/tensor-core',
     mutate: ['src/kernels/js/attention.ts', 'src/ops/attention.ts'],
-    tests: ['test/ops.test.ts', 'test/gradients.test.ts', 'test/layer-ops.test.ts'],
+    tests: [
+      'test/ops.test.ts',
+      'test/gradients.test.ts',
+      'test/layer-ops.test.ts',
+      'test/nan-propagation.test.ts',
+    ],
+    equivalent: [
+      {
+        file: 'src/kernels/js/attention.ts',
+        line: 'for (let b = 0; b < batch; b++) {',
+        original: 'b < batch',
+        replacement: 'b <= batch',
+        reason: pastTheEnd,
+      },
+      {
+        file: 'src/kernels/js/attention.ts',
+        line: 'probs.fill(0, row + limit, row + tk);',
+        original: 'row + tk',
+        replacement: 'row - tk',
+        reason:
+          'on the first row row − tk is negative, so fill counts it from the end and zeroes [limit₀, N − tk): every masked position of every later row; the last row has none (its limit is tk)',
+      },
+      {
+        file: 'src/kernels/js/attention.ts',
+        line: 'if (s > max || Number.isNaN(s)) max = s;',
+        original: 's > max',
+        replacement: 's >= max',
+        reason: 'replacing the maximum by an equal score leaves it the same',
+      },
+      {
+        file: 'src/kernels/js/attention.ts',
+        line: 'const inv = sum > 0 ? 1 / sum : sum === 0 ? 0 : Number.NaN;',
+        original: 'sum === 0',
+        replacement: 'true',
+        reason: 'a NaN sum comes from NaN probabilities, and NaN · 0 is NaN as NaN · NaN is',
+      },
+    ],
   },
   {
     name: 'cross-entropy',

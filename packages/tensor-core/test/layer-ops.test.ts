@@ -265,6 +265,12 @@ describe('scaledDotProductAttention = softmax(scale · q kᵀ + mask) v per head
       want,
       1e-5,
     );
+    // a mask broadcast along the key axis, [tq, 1], adds one constant per row: no change
+    expectClose(
+      t.scaledDotProductAttention(q, k, v, { mask: t.fromArray([3, -2], [2, 1]) }).data,
+      reference(q, k, v, {}),
+      1e-5,
+    );
     // a mask varying along the query axis only: [tq, tk]
     const perQuery = [0, 0, -1e9, 0, -1e9, 0.5, 0, 0];
     const fullQ: number[] = [];
@@ -318,5 +324,138 @@ describe('scaledDotProductAttention = softmax(scale · q kᵀ + mask) v per head
     expect(() => t.scaledDotProductAttention(q, k, v, { mask: t.zeros([3, 1, 1, 4]) })).toThrow(
       /mask/,
     );
+    // a mask that broadcasts but to a larger shape than [batch, heads, tq, tk]
+    expect(() => t.scaledDotProductAttention(q, k, v, { mask: t.zeros([1, 1, 1, 1, 4]) })).toThrow(
+      'scaledDotProductAttention: mask [1, 1, 1, 1, 4] does not broadcast to [2, 4, 2, 4]',
+    );
+    expect(() => t.scaledDotProductAttention(q, k, v, { mask: t.zeros([2, 8, 2, 4]) })).toThrow(
+      /mask/,
+    );
+    // each of q, k, v must be 4-D
+    expect(() => t.scaledDotProductAttention(q, t.zeros([2, 4, 3]), v)).toThrow(
+      'must be [batch, heads, seq, dim]',
+    );
+    expect(() => t.scaledDotProductAttention(q, k, t.zeros([2, 4, 3]))).toThrow(
+      'must be [batch, heads, seq, dim]',
+    );
+  });
+});
+
+describe('the js attention kernel: saved probabilities, masked positions, large scores', () => {
+  const be = t.createJsBackend();
+  const rng = new t.Rng(21);
+  const [B, H, KH, T, D] = [2, 2, 1, 3, 2];
+  const q = t.randn([B, H, T, D], { rng }).data;
+  const k = t.randn([B, KH, T, D], { rng }).data;
+  const v = t.randn([B, KH, T, D], { rng }).data;
+  const params = (batch: number, causal: boolean) => ({
+    batch,
+    heads: H,
+    kvHeads: KH,
+    tq: T,
+    tk: T,
+    dim: D,
+    scale: 0.7,
+    causal,
+  });
+  /** Batch `b` of a [B, …] array as its own batch of one. */
+  const batchOf = (x: Float32Array, b: number) =>
+    x.slice((b * x.length) / B, ((b + 1) * x.length) / B);
+
+  it('returns every (batch, head, query) row of probabilities, 0 past the causal limit, whatever the pool held', () => {
+    // a pool buffer of the probabilities' size full of 7s: the kernel must not rely on zeros
+    t.bufferPool.release(new Float32Array(B * H * T * T).fill(7));
+    const [, probs] = be.attention(q, k, v, null, params(B, true));
+    const p = t.hostValues(probs);
+    for (let b = 0; b < B; b++)
+      for (let h = 0; h < H; h++)
+        for (let i = 0; i < T; i++) {
+          const scores: number[] = [];
+          for (let j = 0; j <= i; j++) {
+            let s = 0;
+            for (let e = 0; e < D; e++)
+              s += q[((b * H + h) * T + i) * D + e]! * k[(b * T + j) * D + e]!;
+            scores.push(0.7 * s);
+          }
+          const want = [...softmax(scores), ...new Array(T - 1 - i).fill(0)];
+          expectClose(
+            p.slice(((b * H + h) * T + i) * T, ((b * H + h) * T + i + 1) * T),
+            want,
+            1e-6,
+          );
+        }
+  });
+
+  it('the backward pass of two batches is each batch’s own', () => {
+    const dOut = t.randn([B, H, T, D], { rng: new t.Rng(5) }).data;
+    const [, probs] = be.attention(q, k, v, null, params(B, true));
+    const both = be
+      .attentionBackward(dOut, q, k, v, probs, params(B, true))
+      .map((x) => t.hostValues(x));
+    for (let b = 0; b < B; b++) {
+      const [qb, kb, vb, gb] = [q, k, v, dOut].map((x) => batchOf(x, b));
+      const [, pb] = be.attention(qb!, kb!, vb!, null, params(1, true));
+      const alone = be.attentionBackward(gb!, qb!, kb!, vb!, pb, params(1, true));
+      for (const [i, g] of alone.entries()) {
+        expectClose(batchOf(both[i]!, b), t.hostValues(g), 1e-6);
+      }
+    }
+  });
+
+  it('keys and values past the causal limit or under a −∞ mask never reach the result, even infinite ones', () => {
+    const kInf = Float32Array.from(k);
+    const vInf = Float32Array.from(v);
+    // the last key/value of every batch: causally visible only to the last query
+    for (let b = 0; b < B; b++)
+      for (let e = 0; e < D; e++) {
+        kInf[(b * T + T - 1) * D + e] = Number.POSITIVE_INFINITY;
+        vInf[(b * T + T - 1) * D + e] = Number.POSITIVE_INFINITY;
+      }
+    const dOut = t.randn([B, H, T, D], { rng: new t.Rng(6) }).data;
+    const [out, probs] = be.attention(q, kInf, vInf, null, params(B, true));
+    const [dq] = be.attentionBackward(dOut, q, kInf, vInf, probs, params(B, true));
+    const [ref, refProbs] = be.attention(q, k, v, null, params(B, true));
+    const [refDq] = be.attentionBackward(dOut, q, k, v, refProbs, params(B, true));
+    // rows of queries 0 and 1 (which cannot see the last key) are untouched
+    for (let r = 0; r < B * H; r++)
+      for (const i of [0, 1]) {
+        const at = (r * T + i) * D;
+        expectClose(t.hostValues(out).slice(at, at + D), t.hostValues(ref).slice(at, at + D), 1e-6);
+        expectClose(
+          t.hostValues(dq).slice(at, at + D),
+          t.hostValues(refDq).slice(at, at + D),
+          1e-6,
+        );
+      }
+    // a −∞ mask on an infinite value: probability 0, nothing added, finite gradients
+    const mask = new Float32Array(T).fill(0);
+    mask[T - 1] = Number.NEGATIVE_INFINITY;
+    const masked = {
+      ...params(B, false),
+      maskStrides: [0, 0, 0, 1] as [number, number, number, number],
+    };
+    const [mOut, mProbs] = be.attention(q, k, vInf, mask, masked);
+    const mGrads = be.attentionBackward(dOut, q, k, vInf, mProbs, masked);
+    expect(t.hostValues(mOut).every(Number.isFinite)).toBe(true);
+    for (const g of mGrads.slice(0, 2)) expect(t.hostValues(g).every(Number.isFinite)).toBe(true);
+  });
+
+  it('scores far above 88 (where exp overflows float32) still give a softmax', () => {
+    // q = k = (10, 10): every score is 0.7 · 200 = 140
+    const big = new Float32Array(B * H * T * D).fill(10);
+    const bigK = new Float32Array(B * KH * T * D).fill(10);
+    const [out, probs] = be.attention(big, bigK, v, null, params(B, false));
+    expectClose(t.hostValues(probs), new Array(B * H * T * T).fill(1 / T), 1e-6);
+    expect(t.hostValues(out).every(Number.isFinite)).toBe(true);
+  });
+
+  it('records itself as the attention op for backward', () => {
+    const qq = t.randn([1, 1, 2, 2], { rng }).requireGrad();
+    const out = t.scaledDotProductAttention(
+      qq,
+      t.randn([1, 1, 2, 2], { rng }),
+      t.randn([1, 1, 2, 2], { rng }),
+    );
+    expect(out.gradNode?.op).toBe('attention');
   });
 });
