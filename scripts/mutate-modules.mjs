@@ -130,6 +130,41 @@ export const modules = [
     pkg: 'packages/tensor-core',
     mutate: ['src/kernels/js/rope.ts', 'src/ops/rope.ts'],
     tests: ['test/ops.test.ts', 'test/gradients.test.ts', 'test/layer-ops.test.ts'],
+    equivalent: [
+      ...[
+        ['for (let t = 0; t < seq; t++) {', 't < seq', 't <= seq'],
+        ['for (let i = 0; i < half; i++) {', 'i < half', 'i <= half'],
+        ['for (let r = 0; r < rows; r++) {', 'r < rows', 'r <= rows'],
+      ].map(([line, original, replacement]) => ({
+        file: 'src/kernels/js/rope.ts',
+        line,
+        original,
+        replacement,
+        reason:
+          'the extra step writes the first entry of the next position, row or table slot, which that one overwrites next, or past the end (dropped)',
+      })),
+      ...[
+        ['i < dim / 2', 'i <= dim / 2'],
+        ['dim / 2', 'dim * 2'],
+      ].map(([original, replacement]) => ({
+        file: 'src/ops/rope.ts',
+        line: 'for (let i = 0; i < dim / 2; i++) out[i] = 1 / theta ** ((2 * i) / dim);',
+        original,
+        replacement,
+        reason: 'the extra steps write past the end of the dim/2 frequencies (dropped)',
+      })),
+      ...[
+        ['seq * dim', 'seq / dim'],
+        ['x.size / (seq * dim)', 'x.size * (seq * dim)'],
+      ].map(([original, replacement]) => ({
+        file: 'src/ops/rope.ts',
+        line: 'rows: x.size / (seq * dim),',
+        original,
+        replacement,
+        reason:
+          'more rows than x has: the js kernel writes the extra ones past the end of its output (dropped); only slower',
+      })),
+    ],
   },
   {
     name: 'attention',
@@ -178,6 +213,58 @@ export const modules = [
     pkg: 'packages/tensor-core',
     mutate: ['src/kernels/js/loss.ts', 'src/ops/cross-entropy.ts'],
     tests: ['test/ops.test.ts', 'test/gradients.test.ts', 'test/layer-ops.test.ts'],
+    equivalent: [
+      {
+        file: 'src/kernels/js/loss.ts',
+        line: 'for (let r = 0; r < rows; r++) {',
+        original: 'r < rows',
+        replacement: 'r <= rows',
+        reason: pastTheEnd,
+      },
+      {
+        file: 'src/kernels/js/loss.ts',
+        line: 'for (let c = 0; c < cols; c++) if (logits[base + c]! > max) max = logits[base + c]!;',
+        original: 'logits[base + c]! > max',
+        replacement: 'logits[base + c]! >= max',
+        reason: 'replacing the maximum by an equal logit leaves it the same',
+      },
+      {
+        file: 'src/kernels/js/loss.ts',
+        line: 'if (t === ignoreIndex || g === 0) {',
+        original: 'g === 0',
+        replacement: 'false',
+        reason:
+          'with no upstream gradient the full path computes softmax · 0 = 0 for finite logits: the early exit only saves the work',
+      },
+      {
+        file: 'src/kernels/js/loss.ts',
+        line: 'for (let c = 0; c < cols; c++) out[base + c]! *= inv;',
+        original: 'c < cols',
+        replacement: 'c <= cols',
+        reason:
+          "the extra step scales the next row's first entry, which that row then writes afresh, or a slot past the end (dropped)",
+      },
+      ...[
+        ["reduction === 'none'", 'false'],
+        ['[1]', '[]'],
+        ['[rows]', '[]'],
+      ].map(([original, replacement]) => ({
+        file: 'src/ops/cross-entropy.ts',
+        line: original === "reduction === 'none'" ? "reduction === 'none'" : ': gb.binary(',
+        original,
+        replacement,
+        reason:
+          "g · scale per row: the js backend multiplies element-wise when both operands have the output's length, whatever shapes are declared, and with 'none' the scale is 1",
+      })),
+      {
+        file: 'src/ops/cross-entropy.ts',
+        line: "if (reduction !== 'none') releaseKernelData(rowGrad);",
+        original: "reduction !== 'none'",
+        replacement: 'false',
+        reason:
+          'the scaled row gradient is then left to the garbage collector instead of the pool: same results',
+      },
+    ],
   },
   {
     name: 'svd-reconstruct',

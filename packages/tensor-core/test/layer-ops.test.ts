@@ -96,6 +96,37 @@ describe('crossEntropy = logsumexp(x) − x[target]', () => {
     );
   });
 
+  it('shifts by the row maximum wherever it is: logits 900 apart stay finite', () => {
+    // the maximum is neither the first nor the last logit of its row
+    const x = t.fromArray([0, 900, -900, -900, 0, 900], [2, 3]).requireGrad();
+    const loss = t.crossEntropy(x, [1, 2], { reduction: 'sum' });
+    expectClose([loss.item()], [0], 1e-6);
+    loss.backward();
+    expectClose(x.grad!.data, [0, 0, 0, 0, 0, 0], 1e-6);
+  });
+
+  it('an ignored row gets a zero gradient even from a recycled buffer', () => {
+    const x = logits();
+    // a pooled buffer of the gradient's size full of 5s
+    t.bufferPool.release(new Float32Array(12).fill(5));
+    t.crossEntropy(x, [0, -100, 2, -100]).backward();
+    expect(Array.from(x.grad!.data.slice(3, 6))).toEqual([0, 0, 0]);
+    expect(Array.from(x.grad!.data.slice(9, 12))).toEqual([0, 0, 0]);
+  });
+
+  it("'none' leaves the caller's upstream gradient alone (it is not returned to the pool)", () => {
+    const x = logits();
+    const g = t.fromArray([1, 2, 3, 4]);
+    t.crossEntropy(x, [0, 1, 2, 2], { reduction: 'none' }).backward(g);
+    expect(Array.from(g.data)).toEqual([1, 2, 3, 4]);
+    const reused = [t.bufferPool.acquire(4), t.bufferPool.acquire(4), t.bufferPool.acquire(4)];
+    expect(reused.includes(g.data)).toBe(false);
+  });
+
+  it('records itself as the crossEntropy op for backward', () => {
+    expect(t.crossEntropy(logits(), [0, 1, 2, 2]).gradNode?.op).toBe('crossEntropy');
+  });
+
   it('names bad targets', () => {
     const x = logits();
     expect(() => t.crossEntropy(x, [0, 1])).toThrow(
@@ -186,6 +217,13 @@ describe('rope: rotate-half pairs (i, i + d/2) by angle pos · θ^(−2i/d)', ()
     expect(() => t.rope(t.zeros([2, 4]), { positions: [1] })).toThrow(
       'rope: 1 positions for seq 2',
     );
+    expect(() => t.rope(t.zeros([2, 4]), { positions: [0, -1] })).toThrow(
+      'rope: index -1 at position 1 is out of range',
+    );
+  });
+
+  it('records itself as the rope op for backward', () => {
+    expect(t.rope(t.randn([2, 4], { rng: new t.Rng(1) }).requireGrad()).gradNode?.op).toBe('rope');
   });
 });
 
