@@ -8,7 +8,7 @@ describe('train methods from the @t2/tuners registry', () => {
     const list = trainMethods();
     expect(list.map((m) => m.name)).toEqual(['bone', 'bat', 'lora', 'pissa', SVF_REINFORCE]);
     expect(trainMethod('lora')).toMatchObject({ label: 'LoRA', trainer: 'sft', usesRank: true });
-    expect(trainMethod('pissa')).toMatchObject({ label: 'LoRA (pissa)', defaultLr: 5e-3 });
+    expect(trainMethod('pissa')).toMatchObject({ label: 'PiSSA', defaultLr: 5e-3 });
     expect(trainMethod(SVF_REINFORCE)).toMatchObject({
       label: 'SVF (REINFORCE)',
       trainer: 'reinforce',

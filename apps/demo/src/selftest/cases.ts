@@ -2,7 +2,6 @@ import type {
   AsyncKernels,
   AttentionParams,
   Backend,
-  BinaryOp,
   KernelData,
   MatmulParams,
   ReduceOp,

@@ -18,8 +18,7 @@ const DEFAULT_LR = 1e-2;
 function peftChoices(m: AdapterMethod<unknown>): TrainMethodInfo[] {
   return [m.name, ...(m.variants ?? [])].map((name) => ({
     name,
-    // The registry labels methods, not variants: a variant reads as 'Bone (bat)'.
-    label: name === m.name ? m.label : `${m.label} (${name})`,
+    label: name === m.name ? m.label : (m.variantLabels?.[name] ?? `${m.label} (${name})`),
     summary: m.summary,
     trainer: 'sft',
     usesRank: true,

@@ -10,6 +10,7 @@ export const boneMethod: AdapterMethod<BoneConfig> = {
   name: 'bone',
   label: 'Bone',
   variants: ['bat'],
+  variantLabels: { bat: 'BAT' },
   summary: 'Bone / BAT block-affine adapters (PEFT BONE, MISS)',
   peftTypes: ['BONE', 'MISS'],
   config: (o) =>

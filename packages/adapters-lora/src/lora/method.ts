@@ -10,6 +10,7 @@ export const loraMethod: AdapterMethod<LoraConfig> = {
   name: 'lora',
   label: 'LoRA',
   variants: ['pissa'],
+  variantLabels: { pissa: 'PiSSA' },
   summary: 'LoRA and PiSSA low-rank adapters (PEFT LORA)',
   peftTypes: ['LORA'],
   config: (o) =>

@@ -59,6 +59,8 @@ export interface AdapterMethod<Config = unknown> {
   label: string;
   /** Other `--method` names this method trains, each a preset of its config ('bat', 'pissa'). */
   variants?: readonly string[];
+  /** What people call each variant ('BAT', 'PiSSA'); default `<label> (<variant>)`. */
+  variantLabels?: Readonly<Record<string, string>>;
   /** One line for help texts. */
   summary: string;
   /** The `peft_type` values of its adapter folders ([] for a method without PEFT files). */
