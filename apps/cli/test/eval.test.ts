@@ -8,6 +8,14 @@ import { main } from '../src/main';
 import { writeTinyModelFolder } from './tiny-model';
 import { makeTinyRuntime, type TinyRuntime } from './tiny-runtime';
 
+/** `t2 eval` flags for a small few-shot run on `tasks` (4 problems, 2 shots, a tiny CEM). */
+function fewShotArgs(tasks: string, alphaCache: string): string[] {
+  return [
+    ...['--task', tasks, '--n', '4', '--strategy', 'few-shot', '--shots', '2'],
+    ...['--cem-iterations', '1', '--population', '4', '--alpha-cache', alphaCache],
+  ];
+}
+
 async function run(argv: string[]) {
   let stdout = '';
   let stderr = '';
@@ -291,22 +299,7 @@ describe('t2 eval --strategy', () => {
 
   it('adapts few-shot α once per family on validation shots, then reuses the cache', async () => {
     const alphaCache = join(rt.dir, 'eval-alpha.json');
-    const args = [
-      '--task',
-      'arith,count',
-      '--n',
-      '4',
-      '--strategy',
-      'few-shot',
-      '--shots',
-      '2',
-      '--cem-iterations',
-      '1',
-      '--population',
-      '4',
-      '--alpha-cache',
-      alphaCache,
-    ];
+    const args = fewShotArgs('arith,count', alphaCache);
     const first = await json(args);
     expect(Object.keys(first.fewShot).sort()).toEqual(['arith', 'count']);
     for (const f of Object.values(first.fewShot) as {
@@ -342,24 +335,7 @@ describe('t2 eval --strategy', () => {
 
   it('--mixing additive searches α unnormalised and keeps it apart from convex α', async () => {
     const alphaCache = join(rt.dir, 'eval-alpha-mixing.json');
-    const args = (mixing: string) => [
-      '--task',
-      'arith',
-      '--n',
-      '4',
-      '--strategy',
-      'few-shot',
-      '--shots',
-      '2',
-      '--cem-iterations',
-      '1',
-      '--population',
-      '4',
-      '--alpha-cache',
-      alphaCache,
-      '--mixing',
-      mixing,
-    ];
+    const args = (mixing: string) => [...fewShotArgs('arith', alphaCache), '--mixing', mixing];
     const convex = await json(args('convex'));
     expect(
       Object.values(convex.fewShot.arith.alpha as Record<string, number>).reduce(
