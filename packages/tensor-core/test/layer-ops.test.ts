@@ -366,6 +366,10 @@ describe('scaledDotProductAttention = softmax(scale · q kᵀ + mask) v per head
     expect(() => t.scaledDotProductAttention(q, k, v, { mask: t.zeros([1, 1, 1, 1, 4]) })).toThrow(
       'scaledDotProductAttention: mask [1, 1, 1, 1, 4] does not broadcast to [2, 4, 2, 4]',
     );
+    // ... also when its leading axis happens to equal the batch
+    expect(() => t.scaledDotProductAttention(q, k, v, { mask: t.zeros([2, 2, 4, 2, 4]) })).toThrow(
+      'scaledDotProductAttention: mask [2, 2, 4, 2, 4] does not broadcast to [2, 4, 2, 4]',
+    );
     expect(() => t.scaledDotProductAttention(q, k, v, { mask: t.zeros([2, 8, 2, 4]) })).toThrow(
       /mask/,
     );
