@@ -1,5 +1,5 @@
-import { applyReflectors, blockedQr } from './lapack/blocked';
 import { gemm, rowMajor } from './kernels/gemm';
+import { applyReflectors, blockedQr } from './lapack/blocked';
 import { type MatrixLike, readMatrix } from './matrix';
 import { gaussianSamples } from './random';
 import { checkRank, rangeScale, type SvdResult, signConvention, svd } from './svd';

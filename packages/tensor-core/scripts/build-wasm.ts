@@ -77,7 +77,9 @@ function assertNoDataSegments(bytes: Uint8Array): void {
     const size = leb();
     const end = at + size;
     if (id === 11 && leb() > 0) {
-      throw new Error('build-wasm: the kernels have static data; keep assembly/*.ts free of tables');
+      throw new Error(
+        'build-wasm: the kernels have static data; keep assembly/*.ts free of tables',
+      );
     }
     at = end;
   }

@@ -4,8 +4,8 @@
 // computed singular values are exact for a nearby matrix (which keeps the vectors orthogonal),
 // and update the vectors with matrix multiplications.
 
-import { bidiagonalQr } from './bdsqr';
 import { gemm, rowMajor } from '../kernels/gemm';
+import { bidiagonalQr } from './bdsqr';
 import { planeRotation, rot, rotateColumnPair } from './rotations';
 
 const LEAF = 25;
