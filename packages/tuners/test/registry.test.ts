@@ -1,4 +1,4 @@
-import { Module } from '@t2/tensor-core';
+import { Module, type Tensor } from '@t2/tensor-core';
 import { describe, expect, it } from 'vitest';
 import {
   type AdapterMethod,
@@ -9,7 +9,11 @@ import {
   registerAdapterMethod,
 } from '../src/index';
 
-class NoLayer extends Module {}
+class NoLayer extends Module {
+  forward(x: Tensor): Tensor {
+    return x;
+  }
+}
 
 /** A method that is only a name: enough to see how the registry files it. */
 function method(name: string, peftTypes: string[], variants?: string[]): AdapterMethod {
