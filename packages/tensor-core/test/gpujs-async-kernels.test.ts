@@ -4,10 +4,10 @@ import {
   createGpuJsAsyncKernels,
   createGpuJsBackend,
   createJsBackend,
-  GPU_JS_MODES,
   type GpuJsAsyncKernels,
   type GpuJsBackend,
-  type GpuJsMode,
+  type GpuJsSyncMode,
+  gpuJsModeOf,
   type HostBackend,
   type MatmulParams,
   Rng,
@@ -23,9 +23,10 @@ import { testBackends } from './backends';
  */
 
 const ref = createJsBackend();
-const gpuModes = testBackends().filter((name) =>
-  (GPU_JS_MODES as readonly string[]).includes(name),
-) as GpuJsMode[];
+// The gpu.js backends among the test backends, by their gpu.js mode ('gpujs-cpu' → 'cpu').
+const gpuModes = testBackends()
+  .map(gpuJsModeOf)
+  .filter((m): m is GpuJsSyncMode => m !== null);
 
 function random(n: number, seed: number): Float32Array {
   const rng = new Rng(seed);

@@ -5,9 +5,10 @@ import {
   type BinaryOp,
   createGpuJsBackend,
   createJsBackend,
-  GPU_JS_MODES,
   type GpuJsBackend,
-  type GpuJsMode,
+  type GpuJsSyncMode,
+  gpuJsBackendName,
+  gpuJsModeOf,
   type HostBackend,
   loadBackend,
   type MatmulParams,
@@ -25,9 +26,10 @@ import { testBackends } from './backends';
  */
 
 const ref = createJsBackend();
-const gpuModes = testBackends().filter((name) =>
-  (GPU_JS_MODES as readonly string[]).includes(name),
-) as GpuJsMode[];
+// The gpu.js backends among the test backends, by their gpu.js mode ('gpujs-cpu' → 'cpu').
+const gpuModes = testBackends()
+  .map(gpuJsModeOf)
+  .filter((m): m is GpuJsSyncMode => m !== null);
 
 function random(
   n: number,
@@ -771,7 +773,7 @@ function kernelSuite(getBackend: () => HostBackend): void {
 describe.each(gpuModes)('gpu.js %s kernels match the js backend', (mode) => {
   let backend: GpuJsBackend;
   beforeAll(async () => {
-    backend = (await loadBackend(mode)) as GpuJsBackend;
+    backend = (await loadBackend(gpuJsBackendName(mode))) as GpuJsBackend;
   });
   kernelSuite(() => onHost(backend));
 
@@ -836,7 +838,7 @@ describe.each(gpuModes)('gpu.js %s kernels index past 2^24 elements exactly', (m
   // webasm keeps integer-valued locals in float32, where flat indices above 2^24 round;
   // the kernels index by axes instead. These sizes would expose a rounded flat index.
   it('reduce, broadcast add and matmul over 17M-element tensors', async () => {
-    const b = onHost((await loadBackend(mode)) as GpuJsBackend);
+    const b = onHost((await loadBackend(gpuJsBackendName(mode))) as GpuJsBackend);
     const outer = 4099;
     const len = 4099;
     const a = new Float32Array(outer * len);
@@ -867,7 +869,7 @@ describe.each(gpuModes)('gpu.js %s kernels index past 2^24 elements exactly', (m
   });
 
   it('permute, slice and pad of a 17M-element matrix', async () => {
-    const b = onHost((await loadBackend(mode)) as GpuJsBackend);
+    const b = onHost((await loadBackend(gpuJsBackendName(mode))) as GpuJsBackend);
     const shape = [4099, 4099];
     // Neighbours differ, so an index rounded to an even float32 reads a wrong value.
     const a = new Float32Array(shape[0]! * shape[1]!);
