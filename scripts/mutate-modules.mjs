@@ -186,25 +186,10 @@ export const modules = [
       },
       {
         file: 'src/kernels/js/attention.ts',
-        line: 'probs.fill(0, row + limit, row + tk);',
-        original: 'row + tk',
-        replacement: 'row - tk',
-        reason:
-          'on the first row row − tk is negative, so fill counts it from the end and zeroes [limit₀, N − tk): every masked position of every later row; the last row has none (its limit is tk)',
-      },
-      {
-        file: 'src/kernels/js/attention.ts',
         line: 'if (s > max || Number.isNaN(s)) max = s;',
         original: 's > max',
         replacement: 's >= max',
         reason: 'replacing the maximum by an equal score leaves it the same',
-      },
-      {
-        file: 'src/kernels/js/attention.ts',
-        line: 'const inv = sum > 0 ? 1 / sum : sum === 0 ? 0 : Number.NaN;',
-        original: 'sum === 0',
-        replacement: 'true',
-        reason: 'a NaN sum comes from NaN probabilities, and NaN · 0 is NaN as NaN · NaN is',
       },
     ],
   },
@@ -310,9 +295,7 @@ export const modules = [
     ],
     equivalent: [
       ...[
-        ['for (let o = 0; o < out; o++) {', 'o < out', 'o <= out', 'const row = o * inFeatures;'],
         ['for (let i = 0; i < r; i++) {', 'i < r', 'i <= r', 'let s = weight[rowOf(i) + j]!'],
-        ['for (let j = 0; j < r; j++) {', 'j < r', 'j <= r', 'let s = weight[rowOf(i) + j]!'],
         [
           'for (let i = 0; i < r * r; i++)',
           'i < r * r',
@@ -410,20 +393,6 @@ export const modules = [
       },
       {
         file: 'src/lora/layer.ts',
-        line: 'return dropout.training && dropout.p > 0;',
-        original: 'dropout.p > 0',
-        replacement: 'true',
-        reason: 'dropouts are only created with p > 0',
-      },
-      {
-        file: 'src/lora/layer.ts',
-        line: 'return dropout.training && dropout.p > 0;',
-        original: 'dropout.p > 0',
-        replacement: 'dropout.p >= 0',
-        reason: 'dropouts are only created with p > 0',
-      },
-      {
-        file: 'src/lora/layer.ts',
         line: 'for (let c = 0; c < inF; c++) aw.data[i * inF + c] = root * V[c * k + i]!;',
         original: 'c < inF',
         replacement: 'c <= inF',
@@ -502,13 +471,6 @@ export const modules = [
         original: 'a.accuracy > b.accuracy',
         replacement: 'a.accuracy >= b.accuracy',
         reason: 'only reached when the accuracies differ',
-      },
-      {
-        file: 'src/cem/cem.ts',
-        line: 'if (a.logLik !== b.logLik) return a.logLik > b.logLik ? 1 : -1;',
-        original: 'a.logLik > b.logLik',
-        replacement: 'a.logLik >= b.logLik',
-        reason: 'only reached when the log-likelihoods differ',
       },
       {
         file: 'src/cem/cem.ts',
