@@ -17,7 +17,7 @@ const check = (cond, what) => {
 async function main() {
   const c = matmul(fromArray([1, 2, 3, 4], [2, 2]), fromArray([1, 0, 0, 1], [2, 2]));
   check(c.toArray().flat().join() === '1,2,3,4', 'matmul');
-  check(registeredBackends().includes('cpu'), 'gpu.js backends registered on require');
+  check(registeredBackends().includes('gpujs-cpu'), 'gpu.js backends registered on require');
   check(singularValues({ rows: 1, cols: 1, data: [-2] })[0] === 2, 'svd');
   check(families.length === 8, 'tasks');
   const config = createConfig({

@@ -24,7 +24,7 @@ const check = (cond, what) => {
 
 const c = matmul(fromArray([1, 2, 3, 4, 5, 6], [2, 3]), fromArray([1, 2, 3, 4, 5, 6], [3, 2]));
 check(c.toArray().flat().join() === '22,28,49,64', 'matmul');
-check(registeredBackends().includes('webgl2'), 'gpu.js backends registered on import');
+check(registeredBackends().includes('gpujs-webgl2'), 'gpu.js backends registered on import');
 const file = parseSafetensors(serializeSafetensors({ w: c }));
 check(file.tensors.get('w').data[3] === 64, 'safetensors round trip');
 
