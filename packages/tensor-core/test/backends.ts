@@ -1,4 +1,4 @@
-import { gpuJsModeOf, gpuJsModeSupported } from '../src/index';
+import { type GpuJsSyncMode, gpuJsModeOf, gpuJsModeSupported } from '../src/index';
 
 /** The backends every op suite runs on when T2_TEST_BACKENDS does not say otherwise. */
 const DEFAULT_TEST_BACKENDS = ['js', 'gpujs-cpu', 'gpujs-webasm', 'wasm'];
@@ -19,4 +19,11 @@ export function testBackends(): string[] {
   return DEFAULT_TEST_BACKENDS.filter(
     (name) => name === 'js' || name === 'wasm' || gpuJsModeSupported(gpuJsModeOf(name)!),
   );
+}
+
+/** The gpu.js backends among `testBackends()`, by their gpu.js mode ('gpujs-cpu' → 'cpu'). */
+export function testGpuJsModes(): GpuJsSyncMode[] {
+  return testBackends()
+    .map(gpuJsModeOf)
+    .filter((m): m is GpuJsSyncMode => m !== null);
 }

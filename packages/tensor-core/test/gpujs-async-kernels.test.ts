@@ -6,14 +6,12 @@ import {
   createJsBackend,
   type GpuJsAsyncKernels,
   type GpuJsBackend,
-  type GpuJsSyncMode,
-  gpuJsModeOf,
   type HostBackend,
   type MatmulParams,
   Rng,
   setBackend,
 } from '../src/index';
-import { testBackends } from './backends';
+import { testGpuJsModes } from './backends';
 
 /**
  * The async kernel set (the way gpu.js WebGPU runs; the browser test in apps/demo runs it
@@ -23,10 +21,7 @@ import { testBackends } from './backends';
  */
 
 const ref = createJsBackend();
-// The gpu.js backends among the test backends, by their gpu.js mode ('gpujs-cpu' → 'cpu').
-const gpuModes = testBackends()
-  .map(gpuJsModeOf)
-  .filter((m): m is GpuJsSyncMode => m !== null);
+const gpuModes = testGpuJsModes();
 
 function random(n: number, seed: number): Float32Array {
   const rng = new Rng(seed);

@@ -6,9 +6,7 @@ import {
   createGpuJsBackend,
   createJsBackend,
   type GpuJsBackend,
-  type GpuJsSyncMode,
   gpuJsBackendName,
-  gpuJsModeOf,
   type HostBackend,
   loadBackend,
   type MatmulParams,
@@ -16,7 +14,7 @@ import {
   UNARY_OPS,
   type UnaryOp,
 } from '../src/index';
-import { testBackends } from './backends';
+import { testGpuJsModes } from './backends';
 
 /**
  * Every Backend kernel of each gpu.js backend against the js reference, on seeded
@@ -26,10 +24,7 @@ import { testBackends } from './backends';
  */
 
 const ref = createJsBackend();
-// The gpu.js backends among the test backends, by their gpu.js mode ('gpujs-cpu' → 'cpu').
-const gpuModes = testBackends()
-  .map(gpuJsModeOf)
-  .filter((m): m is GpuJsSyncMode => m !== null);
+const gpuModes = testGpuJsModes();
 
 function random(
   n: number,

@@ -15,32 +15,36 @@ export type BackendName =
   | 'gpujs-webgl'
   | 'auto';
 
-/** Names before 0.1 (bare gpu.js modes), still accepted with a warning for one release. */
-const RENAMED: Readonly<Record<string, string>> = {
-  cpu: 'gpujs-cpu',
-  webasm: 'gpujs-webasm',
-  headlessgl: 'gpujs-headlessgl',
-  webgl2: 'gpujs-webgl2',
-  webgl: 'gpujs-webgl',
-};
+/** Old names still accepted, with a warning, and the new name each stands for. */
+const renamed = new Map<string, string>();
 const warnedRenames = new Set<string>();
+/** Names that are not backends, with why (`setBackend` says so instead of "unknown"). */
+const refused = new Map<string, string>();
+
+/** Accepts `oldName` for `newName` for one release, warning once (the gpu.js module's old names). */
+export function registerBackendAlias(oldName: string, newName: string): void {
+  renamed.set(oldName, newName);
+}
+
+/** Makes `setBackend(name)` explain why `name` is not a backend (e.g. gpu.js's async WebGPU). */
+export function refuseBackend(name: string, why: string): void {
+  refused.set(name, why);
+}
 
 /** The registered name `name` stands for (an old name is mapped and warned about once). */
 function current(name: string, caller: string): string {
-  if (name === 'webgpu' && !factories.has(name)) {
-    throw new Error(
-      `${caller}: 'webgpu' is not a backend: gpu.js WebGPU kernels are asynchronous (every call returns a Promise) and the t2 Backend interface is synchronous; createGpuJsAsyncKernels('webgpu') runs them`,
-    );
-  }
-  const renamed = factories.has(name) ? undefined : RENAMED[name];
-  if (!renamed) return name;
+  if (factories.has(name)) return name;
+  const why = refused.get(name);
+  if (why !== undefined) throw new Error(`${caller}: '${name}' is not a backend: ${why}`);
+  const now = renamed.get(name);
+  if (now === undefined) return name;
   if (!warnedRenames.has(name)) {
     warnedRenames.add(name);
     console.warn(
-      `${caller}: backend '${name}' is now called '${renamed}'; the old name goes in the next release`,
+      `${caller}: backend '${name}' is now called '${now}'; the old name goes in the next release`,
     );
   }
-  return renamed;
+  return now;
 }
 
 type Factory = () => Backend | Promise<Backend>;

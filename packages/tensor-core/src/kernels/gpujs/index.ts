@@ -6,15 +6,22 @@
  * runs the same kernels awaited.
  */
 import { type Backend, hostValues } from '../backend';
-import { loadBackend, registerBackend, registeredBackends, setAutoChooser } from '../registry';
+import {
+  loadBackend,
+  refuseBackend,
+  registerBackend,
+  registerBackendAlias,
+  registeredBackends,
+  setAutoChooser,
+} from '../registry';
 import { type AutoMeasurement, fastest, measureBackends } from './auto';
 import { createGpuJsBackend } from './backend';
 import {
   GPU_JS_MODES,
-  type GpuJsSyncMode,
   gpuJsBackendName,
   gpuJsModeOf,
   gpuJsModeSupported,
+  gpuJsUnsupportedReason,
 } from './context';
 
 export {
@@ -38,8 +45,13 @@ export {
 } from './context';
 
 for (const mode of GPU_JS_MODES) {
-  if (mode === 'webgpu') continue;
-  registerBackend(gpuJsBackendName(mode), () => createGpuJsBackend(mode as GpuJsSyncMode));
+  if (mode === 'webgpu') {
+    refuseBackend(mode, gpuJsUnsupportedReason(mode)!);
+    continue;
+  }
+  registerBackend(gpuJsBackendName(mode), () => createGpuJsBackend(mode));
+  // Before 0.1 the backends were named by the bare mode ('cpu' read like t2's plain JS).
+  registerBackendAlias(mode, gpuJsBackendName(mode));
 }
 
 /** A 2×3 · 3×2 product every working backend must get right. */
