@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, statSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
+import { MIXINGS } from '@t2/adapters-svf';
 import { ANSWER_END, classificationPrompt, expertCategories, parseCategory } from '@t2/tasks';
 import {
   type FewShotExample,
@@ -85,10 +86,10 @@ export const RUNTIME_USAGE =
 /** `--mixing`, checked: convex (the reference) unless additive is asked for. */
 export function parseMixing(value: string | undefined): Mixing {
   if (value === undefined) return 'convex';
-  if (value !== 'convex' && value !== 'additive') {
+  if (!(MIXINGS as readonly string[]).includes(value)) {
     throw new UsageError(`--mixing: expected convex or additive, got '${value}'`);
   }
-  return value;
+  return value as Mixing;
 }
 
 /** `--strategy NAME`, checked; `allowed` narrows the five strategies (e.g. no oracle in `t2 run`). */

@@ -1,3 +1,4 @@
+import { MIXINGS, type Mixing } from '@t2/adapters-svf';
 import { writeFileAtomic } from '@t2/tensor-core';
 import type { CemScore } from '../cem/cem';
 
@@ -13,7 +14,7 @@ export interface TaskAlpha {
    */
   alpha: number[];
   /** How the experts were mixed when α was searched; absent (older files) means 'convex'. */
-  mixing?: 'convex' | 'additive';
+  mixing?: Mixing;
   /** Score of α on the examples it was searched on. */
   score?: CemScore;
   /** How many labelled examples the search used. */
@@ -75,7 +76,7 @@ function checkEntry(task: string, e: unknown, where: string): TaskAlpha {
   ) {
     throw bad(`"alpha" must be ${n} finite numbers`);
   }
-  if (entry.mixing !== undefined && entry.mixing !== 'convex' && entry.mixing !== 'additive') {
+  if (entry.mixing !== undefined && !MIXINGS.includes(entry.mixing)) {
     throw bad('"mixing" must be "convex" or "additive"');
   }
   for (const k of ['key', 'model'] as const) {

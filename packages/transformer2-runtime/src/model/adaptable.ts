@@ -1,5 +1,7 @@
-/** How a mixture combines experts (the same names as @t2/adapters-svf's `Mixing`). */
-export type Mixing = 'convex' | 'additive';
+import type { Mixing } from '@t2/adapters-svf';
+
+/** How a mixture combines experts: @t2/adapters-svf's `Mixing`. */
+export type { Mixing };
 
 /** Decoding settings for one pass; adapters map them onto their model's generate. */
 export interface GenerateOptions {

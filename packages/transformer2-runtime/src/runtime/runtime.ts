@@ -1,3 +1,4 @@
+import { MIXINGS } from '@t2/adapters-svf';
 import { AlphaCache, contentKey, type TaskAlpha } from '../alpha-cache/alpha-cache';
 import { type CemResult, type CemScore, cem } from '../cem/cem';
 import {
@@ -145,7 +146,7 @@ export class Transformer2Runtime<E = unknown, W = unknown> {
     this.alphaCache = options.alphaCache ?? new AlphaCache();
     this.now = options.now ?? (() => performance.now());
     this.mixing = options.mixing ?? 'convex';
-    if (this.mixing !== 'convex' && this.mixing !== 'additive') {
+    if (!MIXINGS.includes(this.mixing)) {
       throw new Error(
         `Transformer2Runtime: mixing must be 'convex' or 'additive', got '${String(this.mixing)}'`,
       );
