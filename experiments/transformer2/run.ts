@@ -77,10 +77,10 @@ async function rl(args: string[]): Promise<void> {
   await t2(['rl', ...args, '--json']);
 }
 
-const recipe = () => [
+const recipe = (batch = opts.batch) => [
   '--model', opts.model,
   '--steps', opts.steps,
-  '--batch', opts.batch,
+  '--batch', batch,
   '--validate-every', opts['validate-every'],
   '--val-size', opts['val-size'],
 ];
@@ -167,7 +167,7 @@ async function main(): Promise<void> {
       if (fresh || !existsSync(`${out}/finished`)) {
         console.log(`training the ${domain} expert with batch ${refBatch} (seed 0)`);
         const [, s] = await timed(() =>
-          rl([...recipe().map((a, i, all) => (all[i - 1] === '--batch' ? refBatch : a)), '--task', domain, '--seed', '0', '--out', out, '--overwrite']),
+          rl([...recipe(refBatch), '--task', domain, '--seed', '0', '--out', out, '--overwrite']),
         );
         await writeFile(`${out}/finished`, `${new Date().toISOString()}\n${s}\n`);
       }
