@@ -1,11 +1,11 @@
 // The CLI in-process with captured output, a tiny model, a small JSONL file and a short
 // training run: what the newcomer tests (issue #17) share.
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect } from 'vitest';
 import { main } from '../src/main';
-import { writeTinyModelFolder } from './tiny-model';
+import { writeSumData, writeTinyModelFolder } from './tiny-model';
 
 export function capture(isTTY = false) {
   const out: string[] = [];
@@ -32,11 +32,7 @@ export function newcomerFixture(): { dir: string; modelDir: string; data: string
   beforeAll(async () => {
     f.dir = await mkdtemp(join(tmpdir(), 't2-newcomer-'));
     f.modelDir = await writeTinyModelFolder(join(f.dir, 'model'));
-    f.data = join(f.dir, 'train.jsonl');
-    const lines = Array.from({ length: 16 }, (_, i) =>
-      JSON.stringify({ prompt: `${i % 4}+${i % 3}=`, answer: String((i % 4) + (i % 3)) }),
-    );
-    await writeFile(f.data, `${lines.join('\n')}\n`);
+    f.data = await writeSumData(join(f.dir, 'train.jsonl'), { key: 'answer' });
   });
   afterAll(async () => {
     await rm(f.dir, { recursive: true, force: true });

@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LOCK_FILE } from '../src/lib/output-dir';
 import { main } from '../src/main';
-import { writeTinyModelFolder } from './tiny-model';
+import { writeSumData, writeTinyModelFolder } from './tiny-model';
 
 // Issue #16, data loss: a command never writes into its input, refuses a non-empty folder
 // it did not create unless --overwrite (or --resume for its own checkpoint), keeps one run
@@ -73,11 +73,7 @@ const trainArgs = (out: string, method = 'bone', steps = 2) => [
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 't2-outsafe-'));
   modelDir = await writeTinyModelFolder(join(dir, 'model'), { dim: 16, layers: 1 });
-  data = join(dir, 'train.jsonl');
-  const lines = Array.from({ length: 8 }, (_, i) =>
-    JSON.stringify({ prompt: `${i % 4}+${i % 3}=`, completion: String((i % 4) + (i % 3)) }),
-  );
-  await writeFile(data, `${lines.join('\n')}\n`);
+  data = await writeSumData(join(dir, 'train.jsonl'), { n: 8 });
 });
 afterAll(async () => {
   await rm(dir, { recursive: true, force: true });

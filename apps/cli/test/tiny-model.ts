@@ -56,3 +56,19 @@ export function wordLevelTokenizerJson(words: readonly string[]): Record<string,
     },
   };
 }
+
+/**
+ * Writes `n` training lines `{"prompt": "a+b=", "<key>": "sum"}` (the sums the CLI's training
+ * tests fit) to `path`, one JSON object per line.
+ */
+export async function writeSumData(
+  path: string,
+  opts: { n?: number; key?: 'answer' | 'completion' } = {},
+): Promise<string> {
+  const { n = 16, key = 'completion' } = opts;
+  const lines = Array.from({ length: n }, (_, i) =>
+    JSON.stringify({ prompt: `${i % 4}+${i % 3}=`, [key]: String((i % 4) + (i % 3)) }),
+  );
+  await writeFile(path, `${lines.join('\n')}\n`);
+  return path;
+}

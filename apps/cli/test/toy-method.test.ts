@@ -1,11 +1,11 @@
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { readSafetensorsFile } from '@t2/tensor-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../src/main';
-import { writeTinyModelFolder } from './tiny-model';
+import { writeSumData, writeTinyModelFolder } from './tiny-model';
 
 // The issue's acceptance test: a new adapter method is one folder with one
 // registerAdapterMethod call (fixtures/toy-method), and the CLI trains, saves, loads and
@@ -36,11 +36,7 @@ let data: string;
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 't2-toy-method-'));
   modelDir = await writeTinyModelFolder(join(dir, 'model'));
-  data = join(dir, 'train.jsonl');
-  const lines = Array.from({ length: 16 }, (_, i) =>
-    JSON.stringify({ prompt: `${i % 4}+${i % 3}=`, completion: String((i % 4) + (i % 3)) }),
-  );
-  await writeFile(data, `${lines.join('\n')}\n`);
+  data = await writeSumData(join(dir, 'train.jsonl'));
 });
 afterAll(async () => {
   await rm(dir, { recursive: true, force: true });

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../src/main';
-import { writeTinyModelFolder } from './tiny-model';
+import { writeSumData, writeTinyModelFolder } from './tiny-model';
 
 function capture() {
   const out: string[] = [];
@@ -22,11 +22,7 @@ let data: string;
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 't2-train-'));
   modelDir = await writeTinyModelFolder(join(dir, 'model'));
-  data = join(dir, 'train.jsonl');
-  const lines = Array.from({ length: 16 }, (_, i) =>
-    JSON.stringify({ prompt: `${i % 4}+${i % 3}=`, completion: String((i % 4) + (i % 3)) }),
-  );
-  await writeFile(data, `${lines.join('\n')}\n`);
+  data = await writeSumData(join(dir, 'train.jsonl'));
 });
 afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
