@@ -14,7 +14,7 @@ import {
   saveExpert,
   serializeExpert,
 } from '../src/index';
-import { relErr, TinyMlp } from './helpers';
+import { relErr, seededMlp } from './helpers';
 
 let dir: string;
 beforeAll(async () => {
@@ -23,13 +23,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
-
-function seededMlp(seed: number): TinyMlp {
-  const m = new TinyMlp(6, 10);
-  const rng = new Rng(seed);
-  for (const p of m.parameters()) for (let i = 0; i < p.size; i++) p.data[i] = rng.normal() * 0.3;
-  return m;
-}
 
 async function twoExperts() {
   const svf = await inject(seededMlp(1), { seed: 0, initStd: 1 });

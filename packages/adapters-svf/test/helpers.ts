@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { Linear, Module, mul, silu, type Tensor } from '@t2/tensor-core';
+import { Linear, Module, mul, Rng, silu, type Tensor } from '@t2/tensor-core';
 
 /** /work/shared, or $T2_SHARED. */
 export function sharedDir(): string {
@@ -59,6 +59,14 @@ export class TinyMlp extends Module {
     const h = this.lin('down_proj').forward(mulSilu(g, u));
     return this.lin('o_proj').forward(h);
   }
+}
+
+/** A TinyMlp(6, 10) with N(0, 0.3²) weights drawn from `seed`. */
+export function seededMlp(seed: number): TinyMlp {
+  const m = new TinyMlp(6, 10);
+  const rng = new Rng(seed);
+  for (const p of m.parameters()) for (let i = 0; i < p.size; i++) p.data[i] = rng.normal() * 0.3;
+  return m;
 }
 
 function mulSilu(g: Tensor, u: Tensor): Tensor {

@@ -1,10 +1,10 @@
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fromArray, Rng, readSafetensorsFile, writeSafetensorsFile } from '@t2/tensor-core';
+import { fromArray, readSafetensorsFile, writeSafetensorsFile } from '@t2/tensor-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inject, loadExpert, saveExpert } from '../src/index';
-import { TinyMlp } from './helpers';
+import { seededMlp } from './helpers';
 
 // Issue #16: an expert file must not load on any model (no fingerprint), NaN in z must not
 // give silently wrong answers, and a poisoned SVD cache entry must not poison the factors.
@@ -16,13 +16,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
-
-function seededMlp(seed: number): TinyMlp {
-  const m = new TinyMlp(6, 10);
-  const rng = new Rng(seed);
-  for (const p of m.parameters()) for (let i = 0; i < p.size; i++) p.data[i] = rng.normal() * 0.3;
-  return m;
-}
 
 describe('untrusted SVF files', () => {
   it('an expert without a base fingerprint is refused unless allowUnverified', async () => {
