@@ -3,7 +3,10 @@
 // times; cpu_ratio is the same from CPU times.
 //
 //   npm run bench -w @t2/svd                      # everything (the 4864×896 baselines take minutes)
-//   SVD_BENCH_QUICK=1 npm run bench -w @t2/svd    # skip baselines on the two largest shapes
+//   SVD_BENCH_QUICK=1 npm run bench -w @t2/svd    # skip ml-matrix/svd-js on the two largest shapes
+//
+// Baseline `previous` is this package with its previous blocking (32-wide WY blocks, every
+// product written back through JavaScript): it runs in the same process on every shape.
 //
 // With T2_BENCH_JSON_DIR set, also writes its figures (../../../bench/figures.ts): median wall ms
 // per case of @t2/svd and of each baseline.
@@ -15,6 +18,8 @@ import { fileURLToPath } from 'node:url';
 import { Matrix, SingularValueDecomposition } from 'ml-matrix';
 import { type Figure, writeFigures } from '../../../bench/figures';
 import { reconstruct, svd } from '../src/index';
+import { setKernelArraysEnabled } from '../src/kernels/gemm';
+import { setBlocking } from '../src/lapack/blocked';
 
 const require = createRequire(import.meta.url);
 // svd-js ships an ES build with extension-less imports that Node cannot load; use its CJS build.
@@ -90,12 +95,13 @@ function median(xs: number[]): number {
 /**
  * Median wall and CPU time (ms) of `reps` runs of `run`. CPU time is reported too because on a
  * shared machine it is far less noisy than wall time. Unless `warm` is false (for runs of many
- * seconds), it first runs for at least half a second so that V8 has optimised the hot code.
+ * seconds), it first runs once and for at least half a second so that V8 has optimised the hot
+ * code.
  */
 function time(run: () => void, reps: number, warm: boolean): { wall: number; cpu: number } {
   if (warm) {
     const start = performance.now();
-    for (let i = 0; i < 3 || performance.now() - start < 500; i++) run();
+    for (let i = 0; i < 1 || performance.now() - start < 500; i++) run();
   }
   const walls: number[] = [];
   const cpus: number[] = [];
@@ -111,6 +117,16 @@ function time(run: () => void, reps: number, warm: boolean): { wall: number; cpu
 }
 
 const baselines: Record<string, (m: Case['matrices'][number]) => () => void> = {
+  previous: (m) => () => {
+    setBlocking({ nb: 32, panel: 32 });
+    setKernelArraysEnabled(false);
+    try {
+      svd(m);
+    } finally {
+      setBlocking();
+      setKernelArraysEnabled(true);
+    }
+  },
   'ml-matrix': ({ rows, cols, data }) => {
     const a = Matrix.from1DArray(rows, cols, Array.from(data));
     return () => {
@@ -178,20 +194,21 @@ function runCase(c: Case, reps: number, baselineReps: number, withBaselines: boo
       rel_err: Number(relErr.toExponential(2)),
       baseline: name,
     };
-    if (withBaselines) {
+    if (withBaselines || name === 'previous') {
       const runs = c.matrices.map(prepare);
+      const n = name === 'previous' ? reps : baselineReps;
       const theirs = time(
         () => {
           for (const run of runs) run();
         },
-        baselineReps,
-        baselineReps > 1,
+        n,
+        n > 1,
       );
       line.baseline_ms = round(theirs.wall);
       line.baseline_cpu_ms = round(theirs.cpu);
       line.ratio = round(theirs.wall / ours.wall);
       line.cpu_ratio = round(theirs.cpu / ours.cpu);
-      figures.push(figure(c, name, theirs, baselineReps));
+      figures.push(figure(c, name, theirs, n));
     } else {
       line.baseline_ms = null;
       line.ratio = null;
@@ -211,8 +228,9 @@ const shapes: Array<[number, number, number, number]> = [
   [512, 512, 5, 3],
   [768, 256, 5, 3],
   [256, 768, 5, 3],
-  [4864, 896, 1, 1],
-  [896, 4864, 1, 1],
+  // Qwen2.5-0.5B's MLP weights (up/gate and down projections).
+  [4864, 896, 3, 1],
+  [896, 4864, 3, 1],
 ];
 for (const [rows, cols, reps, baselineReps] of shapes) {
   const data = gaussianMatrix(rows, cols, rows * 7919 + cols);

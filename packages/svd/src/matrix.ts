@@ -43,11 +43,13 @@ export function matrixShape(a: MatrixLike, name: string): { rows: number; cols: 
   return { rows, cols };
 }
 
-/** Copies into float64 and rejects NaN/Infinity with the matrix's name. */
-export function readMatrix(a: MatrixLike, name: string): DenseMatrix {
+/** The input's shape and largest absolute entry; rejects NaN/Infinity with the matrix's name. */
+export function scanMatrix(
+  a: MatrixLike,
+  name: string,
+): { rows: number; cols: number; data: ArrayLike<number>; maxAbs: number } {
   const { rows, cols } = matrixShape(a, name);
   const src = a.data;
-  const out = new Float64Array(rows * cols);
   let maxAbs = 0;
   for (let i = 0; i < rows; i++) {
     const ro = i * cols;
@@ -57,15 +59,32 @@ export function readMatrix(a: MatrixLike, name: string): DenseMatrix {
       // `ax > maxAbs` is false for NaN, so the finiteness test has to be separate.
       if (!(ax <= Number.MAX_VALUE)) throw new NonFiniteInputError(name, i, j, x, rows, cols);
       if (ax > maxAbs) maxAbs = ax;
-      out[ro + j] = x;
     }
   }
+  return { rows, cols, data: src, maxAbs };
+}
+
+/** Copies into float64 and rejects NaN/Infinity with the matrix's name. */
+export function readMatrix(a: MatrixLike, name: string): DenseMatrix {
+  const { rows, cols, data, maxAbs } = scanMatrix(a, name);
+  const out = new Float64Array(rows * cols);
+  copyInto(data, out);
   return { data: out, rows, cols, maxAbs };
 }
 
-/** Row-major transpose of an r×c matrix. */
-export function transpose(a: Float64Array, r: number, c: number): Float64Array {
-  const out = new Float64Array(r * c);
+/** out[i] = src[i] as float64 (typed arrays natively, anything else entry by entry). */
+export function copyInto(src: ArrayLike<number>, out: Float64Array): void {
+  if (src instanceof Float64Array || src instanceof Float32Array) out.set(src);
+  else for (let i = 0; i < src.length; i++) out[i] = src[i]!;
+}
+
+/** Row-major transpose of an r×c matrix (into `out` when given). */
+export function transpose(
+  a: ArrayLike<number>,
+  r: number,
+  c: number,
+  out: Float64Array = new Float64Array(r * c),
+): Float64Array {
   const B = 32;
   for (let i0 = 0; i0 < r; i0 += B) {
     const i1 = Math.min(r, i0 + B);

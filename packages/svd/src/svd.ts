@@ -1,9 +1,10 @@
 import { SvdConvergenceError } from './errors';
+import { withKernelArrays } from './kernels/gemm';
 import { bidiagonalDivideAndConquer } from './lapack/bdsdc';
 import { bidiagonalQr } from './lapack/bdsqr';
 import { applyReflectors, blockedQr } from './lapack/blocked';
 import { bidiagonalize, formOrthogonal } from './lapack/householder';
-import { type MatrixLike, readMatrix, transpose } from './matrix';
+import { copyInto, type MatrixLike, readMatrix, scanMatrix, transpose } from './matrix';
 
 export interface SvdOptions {
   /** The thin factorisation (U m×k, V n×k, k = min(m, n)) is the only layout produced. */
@@ -35,6 +36,12 @@ export interface SvdResult {
 /** Below this size the QR sweeps are cheaper than divide and conquer's bookkeeping. */
 const DIVIDE_AND_CONQUER_MIN = 32;
 
+/**
+ * From this many entries (tall orientation) the work happens in the GEMM kernel's memory; below
+ * it, setting that memory up costs more than the write-backs it saves.
+ */
+const KERNEL_ARRAYS_MIN = 2 ** 14;
+
 /** Matrices at least this much taller than wide are QR-factored first (LAPACK's dgesvd uses 1.6). */
 const QR_FIRST_RATIO = 1.6;
 
@@ -54,26 +61,40 @@ interface TallFactors {
   V: Float64Array;
 }
 
-/** Unsorted thin SVD of a (m×n, m ≥ n ≥ 1, destroyed): U m×n, V n×n. */
+/** Whether {@link tallSvd} factors an m×n matrix by QR first. */
+function qrFirst(m: number, n: number): boolean {
+  return m >= QR_FIRST_RATIO * n && n > 1;
+}
+
+/** Lengths of the arrays {@link tallSvd} takes as `space` for an m×n matrix. */
+function workLengths(m: number, n: number): number[] {
+  return qrFirst(m, n) ? [m * n, n * n, ...workLengths(n, n)] : [m * n, n * n];
+}
+
+/**
+ * Unsorted thin SVD of a (m×n, m ≥ n ≥ 1, destroyed): U m×n, V n×n, written into `space`
+ * (zeroed arrays of the {@link workLengths}, which U and V are views of).
+ */
 function tallSvd(
   a: Float64Array,
   m: number,
   n: number,
   name: string,
   maxIterations: number | undefined,
+  space: Float64Array[],
 ): TallFactors {
-  if (m >= QR_FIRST_RATIO * n && n > 1) {
+  if (qrFirst(m, n)) {
     // R-SVD: the bidiagonal work then happens on an n×n R instead of the m×n A.
+    const [u, r] = space as [Float64Array, Float64Array];
     const tau = new Float64Array(n);
     blockedQr(a, m, n, tau);
-    const r = new Float64Array(n * n);
     for (let i = 0; i < n; i++) r.set(a.subarray(i * n + i, i * n + n), i * n + i);
-    const inner = tallSvd(r, n, n, name, maxIterations);
-    const u = new Float64Array(m * n);
+    const inner = tallSvd(r, n, n, name, maxIterations, space.slice(2));
     u.set(inner.U);
     applyReflectors({ store: a, ks: 1, rs: n, count: n, shift: 0, tau }, u, m, n, n);
     return { U: u, S: inner.S, V: inner.V };
   }
+  const [u, v] = space as [Float64Array, Float64Array];
   const d = new Float64Array(n);
   const e = new Float64Array(n);
   const tauq = new Float64Array(n);
@@ -81,8 +102,6 @@ function tallSvd(
   bidiagonalize(a, m, n, d, e, tauq, taup);
   const left = { store: a, ks: 1, rs: n, count: n, shift: 0, tau: tauq };
   const right = { store: a, ks: n, rs: 1, count: n - 1, shift: 1, tau: taup };
-  const u = new Float64Array(m * n);
-  let v: Float64Array;
   let result: {
     stage?: 'bidiagonal QR' | 'secular equation';
     converged: boolean;
@@ -97,12 +116,11 @@ function tallSvd(
     result = dc;
     u.set(dc.u);
     applyReflectors(left, u, m, n, n);
-    v = dc.v;
+    v.set(dc.v);
     applyReflectors(right, v, n, n, n);
     d.set(dc.s);
   } else {
     formOrthogonal(u, m, n, n, 0, a, 1, n, tauq);
-    v = new Float64Array(n * n);
     formOrthogonal(v, n, n, n - 1, 1, a, n, 1, taup);
     result = bidiagonalQr(
       n,
@@ -196,7 +214,7 @@ export function svd(a: MatrixLike, options: SvdOptions = {}): SvdResult {
   if (options.mode !== undefined && options.mode !== 'thin') {
     throw new Error(`svd: only mode 'thin' is supported, got '${options.mode as string}'`);
   }
-  const mat = readMatrix(a, name);
+  const mat = scanMatrix(a, name);
   const { rows: m, cols: n } = mat;
   const k = Math.min(m, n);
   const rank = checkRank(options.rank, k, name);
@@ -204,28 +222,38 @@ export function svd(a: MatrixLike, options: SvdOptions = {}): SvdResult {
     return { U: new Float64Array(0), S: new Float64Array(0), V: new Float64Array(0), m, n, k: 0 };
   }
   const wide = m < n;
-  const work = wide ? transpose(mat.data, m, n) : mat.data;
-  const scale = rangeScale(mat.maxAbs);
-  if (scale !== 1) for (let i = 0; i < work.length; i++) work[i] *= scale;
-  const f = tallSvd(work, wide ? n : m, k, name, options.maxIterations);
-  if (scale !== 1) for (let i = 0; i < k; i++) f.S[i] /= scale;
+  const rows = wide ? n : m;
+  // The working copy and the factors live in the GEMM kernel's memory (see withKernelArrays),
+  // so they must be copied out before this callback returns; gatherColumns does that.
+  const lengths = [rows * k, ...workLengths(rows, k)];
+  const inKernelMemory = rows * k >= KERNEL_ARRAYS_MIN;
+  const arrays = <T>(fn: (a: Float64Array[]) => T): T =>
+    inKernelMemory ? withKernelArrays(lengths, fn) : fn(lengths.map((l) => new Float64Array(l)));
+  return arrays(([work, ...space]) => {
+    if (wide) transpose(mat.data, m, n, work!);
+    else copyInto(mat.data, work!);
+    const scale = rangeScale(mat.maxAbs);
+    if (scale !== 1) for (let i = 0; i < work!.length; i++) work![i] *= scale;
+    const f = tallSvd(work!, rows, k, name, options.maxIterations, space);
+    if (scale !== 1) for (let i = 0; i < k; i++) f.S[i] /= scale;
 
-  // A = U S Vᵀ for the tall case; for a wide A, Aᵀ = U' S V'ᵀ so U = V' and V = U'.
-  const uOf = wide ? f.V : f.U;
-  const vOf = wide ? f.U : f.V;
-  const order = descendingOrder(f.S);
-  const S = new Float64Array(rank);
-  for (let c = 0; c < rank; c++) S[c] = f.S[order[c]!]!;
-  const result = {
-    U: gatherColumns(uOf, m, k, order, rank),
-    S,
-    V: gatherColumns(vOf, n, k, order, rank),
-    m,
-    n,
-    k: rank,
-  };
-  signConvention(result);
-  return result;
+    // A = U S Vᵀ for the tall case; for a wide A, Aᵀ = U' S V'ᵀ so U = V' and V = U'.
+    const uOf = wide ? f.V : f.U;
+    const vOf = wide ? f.U : f.V;
+    const order = descendingOrder(f.S);
+    const S = new Float64Array(rank);
+    for (let c = 0; c < rank; c++) S[c] = f.S[order[c]!]!;
+    const result = {
+      U: gatherColumns(uOf, m, k, order, rank),
+      S,
+      V: gatherColumns(vOf, n, k, order, rank),
+      m,
+      n,
+      k: rank,
+    };
+    signConvention(result);
+    return result;
+  });
 }
 
 /** Singular values only, descending; cheaper than {@link svd} since no vectors are accumulated. */

@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { gemm, gemmKernel, rowMajor } from '../src/kernels/gemm';
+import { gemm, gemmKernel, rowMajor, withKernelArrays } from '../src/kernels/gemm';
 import { setWasmEnabled } from '../src/kernels/wasm-kernels';
 import { matmul, randomMatrix, transpose } from './helpers';
 
@@ -46,4 +46,35 @@ describe('gemm', () => {
       }
     });
   }
+
+  it('updates a C in the kernel memory in place, partial tiles and blocks included', () => {
+    for (const wasm of [true, false]) {
+      setWasmEnabled(wasm);
+      for (const [m, n, k] of [
+        [7, 6, 5],
+        [97, 1030, 260],
+        [130, 9, 513],
+      ] as const) {
+        const a = randomMatrix(m, k, m + k);
+        const b = randomMatrix(k, n, n + k);
+        const expected = matmul(a, b, m, k, n);
+        const ld = n + 3;
+        const c0 = randomMatrix(m, ld, 3);
+        const worst = withKernelArrays([5, m * ld + 2], ([pad, c]) => {
+          expect(pad).toEqual(new Float64Array(5));
+          c!.set(c0, 2);
+          gemm(m, n, k, -2, rowMajor(a, k), rowMajor(b, n), 1, c!, 2, ld);
+          let w = 0;
+          for (let i = 0; i < m; i++) {
+            for (let j = 0; j < ld; j++) {
+              const want = c0[i * ld + j]! - (j < n ? 2 * expected[i * n + j]! : 0);
+              w = Math.max(w, Math.abs(c![2 + i * ld + j]! - want));
+            }
+          }
+          return w;
+        });
+        expect(worst).toBeLessThan(1e-11);
+      }
+    }
+  });
 });

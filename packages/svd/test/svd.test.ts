@@ -6,7 +6,9 @@ import {
   singularValues,
   svd,
 } from '../src/index';
+import { setKernelArraysEnabled } from '../src/kernels/gemm';
 import { setWasmEnabled } from '../src/kernels/wasm-kernels';
+import { setBlocking } from '../src/lapack/blocked';
 import {
   frobenius,
   matmul,
@@ -379,5 +381,102 @@ describe('svd: JavaScript fallbacks', () => {
     } finally {
       setWasmEnabled(true);
     }
+  });
+});
+
+describe('svd: tall and wide matrices through QR first (blocked WY updates in place)', () => {
+  /** The decomposition with this package's previous blocking: 32-wide blocks, written back. */
+  function previousPath(a: Float64Array, m: number, n: number): SvdResult {
+    setBlocking({ nb: 32, panel: 32 });
+    setKernelArraysEnabled(false);
+    try {
+      return svd({ rows: m, cols: n, data: a });
+    } finally {
+      setBlocking();
+      setKernelArraysEnabled(true);
+    }
+  }
+
+  function expectSameFactors(f: SvdResult, g: SvdResult): void {
+    for (let i = 0; i < f.k; i++) {
+      expect(Math.abs(f.S[i]! - g.S[i]!)).toBeLessThan(1e-13 * f.S[0]!);
+    }
+    // Gaussian matrices have well separated σ, so each vector is determined up to rounding
+    // (the sign convention fixes the sign).
+    let worst = 0;
+    for (let i = 0; i < f.U.length; i++) worst = Math.max(worst, Math.abs(f.U[i]! - g.U[i]!));
+    for (let i = 0; i < f.V.length; i++) worst = Math.max(worst, Math.abs(f.V[i]! - g.V[i]!));
+    expect(worst).toBeLessThan(1e-9);
+  }
+
+  for (const [m, n] of [
+    [600, 80],
+    [80, 600],
+    [700, 250],
+    [250, 700],
+    [601, 83],
+    [83, 601],
+  ] as const) {
+    it(`${m}×${n}: valid, and the same factors as the previous blocking`, () => {
+      const a = randomMatrix(m, n, m * 3 + n);
+      const f = svd({ rows: m, cols: n, data: a });
+      expectValidSvd(a, m, n, f);
+      const g = previousPath(a, m, n);
+      expectValidSvd(a, m, n, g);
+      expectSameFactors(f, g);
+    });
+  }
+
+  it('odd block sizes (nested panels, partial blocks and tiles) give the same factors', () => {
+    for (const [m, n] of [
+      [601, 83],
+      [83, 601],
+      [230, 130],
+    ] as const) {
+      const a = randomMatrix(m, n, m + n);
+      const reference = previousPath(a, m, n);
+      for (const blocking of [
+        { nb: 7, panel: 3 },
+        { nb: 50, panel: 16 },
+        { nb: 130, panel: 130 },
+      ]) {
+        setBlocking(blocking);
+        try {
+          const f = svd({ rows: m, cols: n, data: a });
+          expectValidSvd(a, m, n, f);
+          expectSameFactors(f, reference);
+        } finally {
+          setBlocking();
+        }
+      }
+    }
+    expect(() => setBlocking({ nb: 0, panel: 32 })).toThrow(/block sizes/);
+  });
+
+  it('known spectra and rank deficiency survive the QR-first path', () => {
+    const sigma = Array.from({ length: 80 }, (_, i) => (i < 60 ? 10 ** (-8 * (i / 59)) : 0));
+    for (const [m, n] of [
+      [600, 80],
+      [80, 600],
+    ] as const) {
+      const a = withSpectrum(m, n, sigma, 11);
+      const f = svd({ rows: m, cols: n, data: a });
+      expectValidSvd(a, m, n, f);
+      for (let i = 0; i < 80; i++) expect(Math.abs(f.S[i]! - sigma[i]!)).toBeLessThan(1e-13);
+    }
+  });
+
+  it('repeated calls reuse the kernel memory without carrying anything over', () => {
+    const a = randomMatrix(400, 90, 1);
+    const b = randomMatrix(300, 70, 2);
+    const f1 = svd({ rows: 400, cols: 90, data: a });
+    svd({ rows: 300, cols: 70, data: b });
+    const f2 = svd({ rows: 400, cols: 90, data: a });
+    expect(f2.U).toEqual(f1.U);
+    expect(f2.S).toEqual(f1.S);
+    expect(f2.V).toEqual(f1.V);
+    // The factors are copies, not views of that memory.
+    expect(f1.U.buffer).not.toBe(f2.U.buffer);
+    expect(f1.U.byteLength).toBe(f1.U.buffer.byteLength);
   });
 });

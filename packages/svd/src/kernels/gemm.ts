@@ -2,6 +2,10 @@
 // layout): blocks of A and B are packed into contiguous 4-wide panels, which also absorbs
 // transposes, and a 4×4 register-blocked kernel multiplies them into a block of C. The kernel
 // is WebAssembly SIMD where available (wasm-kernels.ts) and scalar JavaScript otherwise.
+//
+// Matrices allocated with {@link withKernelArrays} live in the kernel's own memory; a C there is
+// updated in place by the kernel, instead of through a product block that JavaScript adds back.
+// For the WY updates of a tall SVD that write-back was as costly as the multiplication itself.
 
 import { wasmEnabled, wasmKernels } from './wasm-kernels';
 
@@ -33,20 +37,41 @@ const BUFFER_LENGTH = C_AT + MC * NC;
 interface Backend {
   buf: Float64Array;
   /** buf[C_AT..] (mcp×ncp) = packed A (mcp rows) × packed B (ncp columns) over kc. */
-  block: (mcp: number, ncp: number, kc: number) => void;
+  block: (mcp: number, ncp: number, kc: number, aAt?: number, bAt?: number) => void;
+  /**
+   * Adds alpha · packed A (mcp rows) × packed B (ncp columns) to the C in the kernel's memory
+   * at byte offset `at` with a row stride of `ld` bytes (mcp, ncp multiples of 4).
+   */
+  blockInPlace?: (
+    mcp: number,
+    ncp: number,
+    kc: number,
+    at: number,
+    ld: number,
+    alpha: number,
+  ) => void;
 }
 
 function scalarBackend(): Backend {
   const buf = new Float64Array(BUFFER_LENGTH);
-  return { buf, block: (mcp, ncp, kc) => scalarBlock(buf, mcp, ncp, kc) };
+  return {
+    buf,
+    block: (mcp, ncp, kc, aAt = A_AT, bAt = B_AT) => scalarBlock(buf, mcp, ncp, kc, aAt, bAt),
+  };
 }
 
-function wasmBackend(): Backend | null {
-  const w = wasmKernels(BUFFER_LENGTH * 8);
+function wasmBackend(bytes = BUFFER_LENGTH * 8): Backend | null {
+  const w = wasmKernels(bytes);
   if (!w) return null;
   const buf = new Float64Array(w.memory.buffer, 0, BUFFER_LENGTH);
-  const block = w.exports.block;
-  return { buf, block: (mcp, ncp, kc) => block(mcp, ncp, kc, A_AT * 8, B_AT * 8, C_AT * 8) };
+  const { block, blockAcc } = w.exports;
+  return {
+    buf,
+    block: (mcp, ncp, kc, aAt = A_AT, bAt = B_AT) =>
+      block(mcp, ncp, kc, aAt * 8, bAt * 8, C_AT * 8),
+    blockInPlace: (mcp, ncp, kc, at, ld, alpha) =>
+      blockAcc(mcp, ncp, kc, A_AT * 8, B_AT * 8, at, ld, alpha),
+  };
 }
 
 let backend: Backend = scalarBackend();
@@ -54,7 +79,64 @@ let kernelKind: 'wasm' | 'js' = 'js';
 /** The value of the WebAssembly switch (wasm-kernels.ts) that `backend` was chosen for. */
 let chosenFor: boolean | undefined;
 
+/** The backend whose memory holds the arrays of the running {@link withKernelArrays}. */
+let arena: Backend | null = null;
+/** A kernel memory kept for the next {@link withKernelArrays} call, and its size in bytes. */
+let keptArena: { backend: Backend; bytes: number } | null = null;
+/** Kernel memory up to this size is kept between calls (repeated SVDs then skip page faults). */
+const KEEP_ARENA_BYTES = 256 * 2 ** 20;
+let arenaEnabled = true;
+
+/**
+ * Turns {@link withKernelArrays} off (ordinary arrays, every product written back through
+ * JavaScript) or back on: the benchmark's same-run baseline and the tests of both paths.
+ */
+export function setKernelArraysEnabled(on: boolean): void {
+  arenaEnabled = on;
+}
+
+/**
+ * Runs `fn` with zeroed float64 arrays of the given lengths that live in the GEMM kernel's
+ * memory, so that a GEMM into one of them updates it in place. Without WebAssembly, inside
+ * another call, or if the memory cannot be had, they are ordinary arrays. They must not be used
+ * after `fn` returns (the memory is reused by the next call).
+ */
+export function withKernelArrays<T>(
+  lengths: readonly number[],
+  fn: (arrays: Float64Array[]) => T,
+): T {
+  const plain = () => fn(lengths.map((l) => new Float64Array(l)));
+  if (arena || !arenaEnabled || !wasmEnabled()) return plain();
+  // 16-byte aligned, after the packing buffers.
+  const offsets: number[] = [];
+  let bytes = BUFFER_LENGTH * 8;
+  for (const l of lengths) {
+    offsets.push(bytes);
+    bytes += Math.ceil(l / 2) * 16;
+  }
+  let backend: Backend | null = null;
+  if (keptArena && keptArena.bytes >= bytes) backend = keptArena.backend;
+  else {
+    backend = wasmBackend(bytes);
+    if (backend && bytes <= KEEP_ARENA_BYTES) keptArena = { backend, bytes };
+  }
+  if (!backend) return plain();
+  const memory = backend.buf.buffer;
+  const arrays = lengths.map((l, i) => {
+    const x = new Float64Array(memory, offsets[i], l);
+    x.fill(0);
+    return x;
+  });
+  arena = backend;
+  try {
+    return fn(arrays);
+  } finally {
+    arena = null;
+  }
+}
+
 function current(): Backend {
+  if (arena) return arena;
   const want = wasmEnabled();
   if (want !== chosenFor) {
     const wasm = want ? wasmBackend() : null;
@@ -71,10 +153,17 @@ export function gemmKernel(): 'wasm' | 'js' {
   return kernelKind;
 }
 
-function scalarBlock(buf: Float64Array, mcp: number, ncp: number, kc: number): void {
+function scalarBlock(
+  buf: Float64Array,
+  mcp: number,
+  ncp: number,
+  kc: number,
+  aAt: number,
+  bAt: number,
+): void {
   for (let jr = 0; jr < ncp; jr += NR) {
     for (let ir = 0; ir < mcp; ir += MR) {
-      scalarTile(buf, kc, A_AT + ir * kc, B_AT + jr * kc, C_AT + ir * ncp + jr, ncp);
+      scalarTile(buf, kc, aAt + ir * kc, bAt + jr * kc, C_AT + ir * ncp + jr, ncp);
     }
   }
 }
@@ -212,10 +301,14 @@ export function gemm(
     for (let i = 0; i < m; i++) c.fill(0, cOffset + i * ldc, cOffset + i * ldc + n);
   }
   if (m === 0 || n === 0 || k === 0 || alpha === 0) return;
-  const { buf, block } = current();
+  const be = current();
+  const { buf, block } = be;
+  const inPlace = be.blockInPlace !== undefined && c.buffer === buf.buffer ? be.blockInPlace : null;
   for (let j0 = 0; j0 < n; j0 += NC) {
     const nc = Math.min(NC, n - j0);
     const ncp = Math.ceil(nc / NR) * NR;
+    // Full 4-column panels go through the in-place kernel; a narrower last one through buf.
+    const ncFull = inPlace ? nc - (nc % NR) : 0;
     for (let p0 = 0; p0 < k; p0 += KC) {
       const kc = Math.min(KC, k - p0);
       packB(buf, b, p0, kc, j0, nc);
@@ -223,13 +316,56 @@ export function gemm(
         const mc = Math.min(MC, m - i0);
         const mcp = Math.ceil(mc / MR) * MR;
         packA(buf, a, i0, mc, p0, kc);
-        block(mcp, ncp, kc);
-        for (let i = 0; i < mc; i++) {
-          const co = cOffset + (i0 + i) * ldc + j0;
-          const bo = C_AT + i * ncp;
-          for (let j = 0; j < nc; j++) c[co + j] += alpha * buf[bo + j]!;
+        if (!inPlace) {
+          block(mcp, ncp, kc);
+          addBack(buf, ncp, c, cOffset + i0 * ldc + j0, ldc, alpha, 0, mc, 0, nc);
+          continue;
+        }
+        const mcFull = mc - (mc % MR);
+        const at = c.byteOffset + (cOffset + i0 * ldc + j0) * 8;
+        if (mcFull > 0 && ncFull > 0) inPlace(mcFull, ncFull, kc, at, ldc * 8, alpha);
+        if (ncFull < nc) {
+          // The last column panel, all rows (buf holds it mcp×NR).
+          block(mcp, NR, kc, A_AT, B_AT + ncFull * kc);
+          addBack(buf, NR, c, cOffset + i0 * ldc + j0 + ncFull, ldc, alpha, 0, mc, 0, nc - ncFull);
+        }
+        if (mcFull < mc && ncFull > 0) {
+          // The last row panel, full column panels only (buf holds it MR×ncFull).
+          block(MR, ncFull, kc, A_AT + mcFull * kc, B_AT);
+          addBack(
+            buf,
+            ncFull,
+            c,
+            cOffset + (i0 + mcFull) * ldc + j0,
+            ldc,
+            alpha,
+            0,
+            mc - mcFull,
+            0,
+            ncFull,
+          );
         }
       }
     }
+  }
+}
+
+/** C[r, j] += alpha · buf[C_AT + r·ld + j] for rows [r0, r1) and columns [j0, j1) of the block. */
+function addBack(
+  buf: Float64Array,
+  ld: number,
+  c: Float64Array,
+  cAt: number,
+  ldc: number,
+  alpha: number,
+  r0: number,
+  r1: number,
+  j0: number,
+  j1: number,
+): void {
+  for (let r = r0; r < r1; r++) {
+    const co = cAt + r * ldc;
+    const bo = C_AT + r * ld;
+    for (let j = j0; j < j1; j++) c[co + j] += alpha * buf[bo + j]!;
   }
 }

@@ -36,50 +36,80 @@ const {
  * block(mcp, ncp, kc, pa, pb, pc): C (mcp×ncp, row-major, at byte offset pc) = A·B for A packed
  * as mcp/4 panels of kc×4 (at pa) and B as ncp/4 panels of kc×4 (at pb), each panel p-major;
  * mcp and ncp are multiples of 4, kc ≥ 1. The 4×4 tile lives in eight two-lane accumulators.
+ *
+ * With `accumulate`, blockAcc(mcp, ncp, kc, pa, pb, pc, ldc, alpha) instead adds alpha·A·B to
+ * a C with a row stride of ldc bytes, in place: no product block to write back from
+ * JavaScript when C lives in the kernel's memory.
  */
-function blockKernel(): FunctionSpec {
-  // Params 0 mcp, 1 ncp, 2 kc, 3 pa, 4 pb, 5 pc; i32 locals 6 jr, 7 ir, 8 p, 9 ap, 10 bp, 11 cp;
-  // v128 locals 12..19 accumulators, 20..21 a row of B, 22 a splat of A.
-  const acc = (i: number, half: number) => 12 + 2 * i + half;
-  const B0 = 20;
-  const AV = 22;
+function blockKernel(accumulate: boolean): FunctionSpec {
+  // Params 0 mcp, 1 ncp, 2 kc, 3 pa, 4 pb, 5 pc (, 6 ldc, 7 alpha); then i32 locals jr, ir, p,
+  // ap, bp, cp; v128 locals: eight accumulators, a row of B (two), a splat of A (, alpha).
+  const LDC = 6;
+  const ALPHA = 7;
+  const first = accumulate ? 8 : 6;
+  const [JR, IR, P, AP, BP, CP] = [0, 1, 2, 3, 4, 5].map((i) => first + i) as [
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+  ];
+  const ACC = first + 6;
+  const acc = (i: number, half: number) => ACC + 2 * i + half;
+  const B0 = ACC + 8;
+  const AV = B0 + 2;
+  const AL = AV + 1;
   const body: number[][] = [];
   const emit = (...parts: number[][]) => body.push(...parts);
-  emit(i32Const(0), set(6));
+  if (accumulate) emit(get(ALPHA), f64x2Splat, set(AL));
+  emit(i32Const(0), set(JR));
   emit(loop); // column panels jr
-  emit(i32Const(0), set(7));
+  emit(i32Const(0), set(IR));
   emit(loop); // row panels ir
-  for (let k = 0; k < 8; k++) emit(v128Zero, set(12 + k));
-  emit(get(3), get(7), get(2), i32Mul, i32Const(8), i32Mul, i32Add, set(9));
-  emit(get(4), get(6), get(2), i32Mul, i32Const(8), i32Mul, i32Add, set(10));
-  emit(get(2), set(8));
+  for (let k = 0; k < 8; k++) emit(v128Zero, set(ACC + k));
+  emit(get(3), get(IR), get(2), i32Mul, i32Const(8), i32Mul, i32Add, set(AP));
+  emit(get(4), get(JR), get(2), i32Mul, i32Const(8), i32Mul, i32Add, set(BP));
+  emit(get(2), set(P));
   emit(loop); // p
-  emit(get(10), v128Load(0), set(B0), get(10), v128Load(16), set(B0 + 1));
+  emit(get(BP), v128Load(0), set(B0), get(BP), v128Load(16), set(B0 + 1));
   for (let i = 0; i < 4; i++) {
-    emit(get(9), v128Load64Splat(8 * i), set(AV));
+    emit(get(AP), v128Load64Splat(8 * i), set(AV));
     for (let h = 0; h < 2; h++) {
       emit(get(acc(i, h)), get(AV), get(B0 + h), f64x2Mul, f64x2Add, set(acc(i, h)));
     }
   }
-  emit(get(9), i32Const(32), i32Add, set(9), get(10), i32Const(32), i32Add, set(10));
-  emit(get(8), i32Const(1), i32Sub, tee(8), brIf(0));
+  emit(get(AP), i32Const(32), i32Add, set(AP), get(BP), i32Const(32), i32Add, set(BP));
+  emit(get(P), i32Const(1), i32Sub, tee(P), brIf(0));
   emit(end);
-  emit(get(5), get(7), get(1), i32Mul, get(6), i32Add, i32Const(8), i32Mul, i32Add, set(11));
-  for (let i = 0; i < 4; i++) {
-    emit(get(11), get(acc(i, 0)), v128Store(0), get(11), get(acc(i, 1)), v128Store(16));
-    emit(get(11), get(1), i32Const(8), i32Mul, i32Add, set(11));
+  if (accumulate) {
+    // cp = pc + ir·ldc + jr·8; C[row] += alpha·acc, row by row.
+    emit(get(5), get(IR), get(LDC), i32Mul, i32Add, get(JR), i32Const(8), i32Mul, i32Add, set(CP));
+    for (let i = 0; i < 4; i++) {
+      for (let h = 0; h < 2; h++) {
+        emit(get(CP), get(CP), v128Load(16 * h), get(AL), get(acc(i, h)), f64x2Mul, f64x2Add);
+        emit(v128Store(16 * h));
+      }
+      emit(get(CP), get(LDC), i32Add, set(CP));
+    }
+  } else {
+    emit(get(5), get(IR), get(1), i32Mul, get(JR), i32Add, i32Const(8), i32Mul, i32Add, set(CP));
+    for (let i = 0; i < 4; i++) {
+      emit(get(CP), get(acc(i, 0)), v128Store(0), get(CP), get(acc(i, 1)), v128Store(16));
+      emit(get(CP), get(1), i32Const(8), i32Mul, i32Add, set(CP));
+    }
   }
-  emit(get(7), i32Const(4), i32Add, tee(7), get(0), i32LtU, brIf(0));
+  emit(get(IR), i32Const(4), i32Add, tee(IR), get(0), i32LtU, brIf(0));
   emit(end);
-  emit(get(6), i32Const(4), i32Add, tee(6), get(1), i32LtU, brIf(0));
+  emit(get(JR), i32Const(4), i32Add, tee(JR), get(1), i32LtU, brIf(0));
   emit(end);
   return {
-    name: 'block',
-    params: [I32, I32, I32, I32, I32, I32],
+    name: accumulate ? 'blockAcc' : 'block',
+    params: accumulate ? [I32, I32, I32, I32, I32, I32, I32, F64] : [I32, I32, I32, I32, I32, I32],
     results: [],
     locals: [
       [6, I32],
-      [11, V128],
+      [accumulate ? 12 : 11, V128],
     ],
     body,
   };
@@ -196,6 +226,16 @@ function rowPairKernel(): FunctionSpec {
 
 export interface KernelExports {
   block(mcp: number, ncp: number, kc: number, pa: number, pb: number, pc: number): void;
+  blockAcc(
+    mcp: number,
+    ncp: number,
+    kc: number,
+    pa: number,
+    pb: number,
+    pc: number,
+    ldc: number,
+    alpha: number,
+  ): void;
   rowPair(
     r0: number,
     r1: number,
@@ -230,7 +270,8 @@ export function wasmKernels(
   bytes: number,
 ): { exports: KernelExports; memory: WebAssembly.Memory } | null {
   if (!enabled) return null;
-  if (compiled === undefined) compiled = compile([blockKernel(), rowPairKernel()]);
+  if (compiled === undefined)
+    compiled = compile([blockKernel(false), rowPairKernel(), blockKernel(true)]);
   if (!compiled) return null;
   try {
     return instantiate<KernelExports>(compiled, bytes);

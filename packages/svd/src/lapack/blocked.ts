@@ -1,11 +1,43 @@
 // Householder reflectors applied NB at a time in compact WY form (H_k ⋯ H_{k+NB−1} = I − Y T Yᵀ,
 // LAPACK dlarft + dlarfb), so that almost all of the work is matrix multiplication; and the
 // blocked QR factorisation built on it (dgeqrf).
+//
+// Y is unit lower trapezoidal: its top nb×nb triangle is copied out (the storage holds R or the
+// bidiagonal there), the rectangle below it is read in place by the GEMM as a strided view, as
+// dlarfb splits Y into a TRMM and a GEMM part. Wider blocks give each GEMM a longer inner
+// dimension (its packing and write-back cost per flop falls as 1/NB), at the price of forming
+// T from YᵀY (about NB·mn extra flops per pass); QR factors each wide panel with narrow blocks.
 
-import { gemm, rowMajor } from '../kernels/gemm';
+import { gemm, rowMajor, type View } from '../kernels/gemm';
 import { qrFactor } from './householder';
 
-const NB = 32;
+/** Block sizes of the WY passes: reflectors per block, and QR's inner panel width. */
+export interface Blocking {
+  nb: number;
+  panel: number;
+}
+
+const DEFAULT_BLOCKING: Blocking = { nb: 96, panel: 32 };
+let blocking: Blocking = DEFAULT_BLOCKING;
+
+/**
+ * Sets the block sizes (for benchmarks and tests: `{ nb: 32, panel: 32 }` is this package's
+ * previous blocking); called without an argument it restores the default.
+ */
+export function setBlocking(b: Blocking = DEFAULT_BLOCKING): void {
+  if (!(Number.isInteger(b.nb) && b.nb >= 1 && Number.isInteger(b.panel) && b.panel >= 1)) {
+    throw new Error(`svd: block sizes must be positive integers, got ${JSON.stringify(b)}`);
+  }
+  blocking = { ...b };
+}
+
+/**
+ * Reflectors per block for `count` of them: wide blocks only pay off when there are several,
+ * so a small factor gets at most a quarter of them per block (never fewer than `panel`).
+ */
+function blockWidth(count: number): number {
+  return Math.min(blocking.nb, Math.max(blocking.panel, Math.ceil(count / 4)));
+}
 
 /** Reflector storage as left by the factorisations in householder.ts. */
 export interface Reflectors {
@@ -21,18 +53,22 @@ export interface Reflectors {
 
 /** Scratch reused across blocks of one application. */
 interface Workspace {
-  y: Float64Array;
+  nb: number;
+  y1: Float64Array;
   t: Float64Array;
   g: Float64Array;
   w: Float64Array;
+  tw: Float64Array;
 }
 
-function workspace(rows: number, cols: number): Workspace {
+function workspace(nb: number, cols: number): Workspace {
   return {
-    y: new Float64Array(rows * NB),
-    t: new Float64Array(NB * NB),
-    g: new Float64Array(NB * NB),
-    w: new Float64Array(NB * cols),
+    nb,
+    y1: new Float64Array(nb * nb),
+    t: new Float64Array(nb * nb),
+    g: new Float64Array(nb * nb),
+    w: new Float64Array(nb * cols),
+    tw: new Float64Array(nb * cols),
   };
 }
 
@@ -53,19 +89,25 @@ function applyBlock(
   ws: Workspace,
 ): void {
   const { store, ks, rs, shift, tau } = h;
-  const { y, t, g, w } = ws;
+  const { y1, t, g, w, tw } = ws;
   const p0 = k0 + shift;
   const len = rows - p0;
   if (len <= 0 || cols === 0) return;
-  // Y (len×nb), unit lower trapezoidal.
-  for (let r = 0; r < len; r++) {
+  // Y = [Y1; Y2]: Y1 (top rows × nb) unit lower triangular, Y2 the rest of the stored vectors.
+  const top = Math.min(nb, len);
+  const rest = len - top;
+  for (let r = 0; r < top; r++) {
     const yo = r * nb;
     for (let b = 0; b < nb; b++) {
-      y[yo + b] = r < b ? 0 : r === b ? 1 : store[(k0 + b) * ks + (p0 + r) * rs]!;
+      y1[yo + b] = r < b ? 0 : r === b ? 1 : store[(k0 + b) * ks + (p0 + r) * rs]!;
     }
   }
-  // T upper triangular with H_k0 ⋯ H_k0+nb−1 = I − Y T Yᵀ (forward, columnwise).
-  gemm(nb, nb, len, 1, rowMajor(y, nb, 0, true), rowMajor(y, nb), 0, g, 0, nb);
+  const y2Off = k0 * ks + (p0 + top) * rs;
+  const y2: View = { data: store, offset: y2Off, rs, cs: ks };
+  const y2t: View = { data: store, offset: y2Off, rs: ks, cs: rs };
+  // T upper triangular with H_k0 ⋯ H_k0+nb−1 = I − Y T Yᵀ (forward, columnwise), from YᵀY.
+  gemm(nb, nb, top, 1, rowMajor(y1, nb, 0, true), rowMajor(y1, nb), 0, g, 0, nb);
+  gemm(nb, nb, rest, 1, y2t, y2, 1, g, 0, nb);
   t.fill(0, 0, nb * nb);
   for (let b = 0; b < nb; b++) {
     const tb = tau[k0 + b]!;
@@ -77,35 +119,14 @@ function applyBlock(
       t[i * nb + b] = -tb * s;
     }
   }
-  const co = cOff + p0 * ldc;
-  gemm(nb, cols, len, 1, rowMajor(y, nb, 0, true), rowMajor(c, ldc, co), 0, w, 0, cols);
-  // W ← T W (or Tᵀ W) in place, in the order that reads only rows not yet overwritten.
-  if (!transpose) {
-    for (let i = 0; i < nb; i++) {
-      const wi = i * cols;
-      const tii = t[i * nb + i]!;
-      for (let j = 0; j < cols; j++) w[wi + j] *= tii;
-      for (let l = i + 1; l < nb; l++) {
-        const til = t[i * nb + l]!;
-        if (til === 0) continue;
-        const wl = l * cols;
-        for (let j = 0; j < cols; j++) w[wi + j] += til * w[wl + j]!;
-      }
-    }
-  } else {
-    for (let i = nb - 1; i >= 0; i--) {
-      const wi = i * cols;
-      const tii = t[i * nb + i]!;
-      for (let j = 0; j < cols; j++) w[wi + j] *= tii;
-      for (let l = 0; l < i; l++) {
-        const tli = t[l * nb + i]!;
-        if (tli === 0) continue;
-        const wl = l * cols;
-        for (let j = 0; j < cols; j++) w[wi + j] += tli * w[wl + j]!;
-      }
-    }
-  }
-  gemm(len, cols, nb, -1, rowMajor(y, nb), rowMajor(w, cols), 1, c, co, ldc);
+  const c1 = cOff + p0 * ldc;
+  const c2 = c1 + top * ldc;
+  // W = Yᵀ C, then W ← T W (or Tᵀ W), then C ← C − Y W.
+  gemm(nb, cols, top, 1, rowMajor(y1, nb, 0, true), rowMajor(c, ldc, c1), 0, w, 0, cols);
+  gemm(nb, cols, rest, 1, y2t, rowMajor(c, ldc, c2), 1, w, 0, cols);
+  gemm(nb, cols, nb, 1, rowMajor(t, nb, 0, transpose), rowMajor(w, cols), 0, tw, 0, cols);
+  gemm(top, cols, nb, -1, rowMajor(y1, nb), rowMajor(tw, cols), 1, c, c1, ldc);
+  gemm(rest, cols, nb, -1, y2, rowMajor(tw, cols), 1, c, c2, ldc);
 }
 
 /** C ← H_0 H_1 ⋯ H_{count−1} C for a row-major C (rows×cols, leading dimension ldc). */
@@ -117,28 +138,38 @@ export function applyReflectors(
   ldc: number,
 ): void {
   if (h.count <= 0 || cols === 0) return;
-  const ws = workspace(rows, cols);
-  for (let k0 = Math.floor((h.count - 1) / NB) * NB; k0 >= 0; k0 -= NB) {
-    applyBlock(h, k0, Math.min(NB, h.count - k0), c, 0, rows, cols, ldc, false, ws);
+  const nb = Math.min(blockWidth(h.count), h.count);
+  const ws = workspace(nb, cols);
+  for (let k0 = Math.floor((h.count - 1) / nb) * nb; k0 >= 0; k0 -= nb) {
+    applyBlock(h, k0, Math.min(nb, h.count - k0), c, 0, rows, cols, ldc, false, ws);
   }
 }
 
 /**
  * Householder QR of a row-major m×n a (m ≥ n), R in the upper triangle and reflectors below as
- * in {@link qrFactor}: panels of NB columns are factored one column at a time and the rest of
- * the matrix is updated with one block reflector per panel.
+ * in {@link qrFactor}: panels of NB columns are factored (themselves in blocks of `panel`
+ * columns, one column at a time inside those) and the rest of the matrix is updated with one
+ * block reflector per panel.
  */
 export function blockedQr(a: Float64Array, m: number, n: number, tau: Float64Array): void {
-  if (n <= 2 * NB) {
+  const { panel } = blocking;
+  const nb = blockWidth(n);
+  if (n <= 2 * Math.min(nb, panel)) {
     qrFactor(a, m, n, tau);
     return;
   }
-  const ws = workspace(m, n);
   const h: Reflectors = { store: a, ks: 1, rs: n, count: n, shift: 0, tau };
-  for (let k0 = 0; k0 < n; k0 += NB) {
-    const nb = Math.min(NB, n - k0);
-    qrFactor(a, m - k0, nb, tau.subarray(k0, k0 + nb), n, k0 * n + k0);
-    const rest = n - k0 - nb;
-    if (rest > 0) applyBlock(h, k0, nb, a, k0 + nb, m, rest, n, true, ws);
+  const outer = workspace(nb, n);
+  const inner = workspace(panel, nb);
+  for (let k0 = 0; k0 < n; k0 += nb) {
+    const width = Math.min(nb, n - k0);
+    for (let k1 = k0; k1 < k0 + width; k1 += panel) {
+      const w1 = Math.min(panel, k0 + width - k1);
+      qrFactor(a, m - k1, w1, tau.subarray(k1, k1 + w1), n, k1 * n + k1);
+      const right = k0 + width - k1 - w1;
+      if (right > 0) applyBlock(h, k1, w1, a, k1 + w1, m, right, n, true, inner);
+    }
+    const rest = n - k0 - width;
+    if (rest > 0) applyBlock(h, k0, width, a, k0 + width, m, rest, n, true, outer);
   }
 }
