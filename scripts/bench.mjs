@@ -149,11 +149,14 @@ function machine() {
 const loads = () => loadavg().map((x) => Number(x.toFixed(2)));
 
 /**
- * A python3 that can import torch: $PYTHON if set, else python3 on the PATH, else Debian's
+ * A python3 that can import torch: $T2_PYTHON if set, else python3 on the PATH, else Debian's
  * own (where python3-torch installs, when a pyenv or venv python3 comes first on the PATH).
+ * bench/real-size.ts looks the same way.
  */
 function pythonWithTorch() {
-  const candidates = process.env.PYTHON ? [process.env.PYTHON] : ['python3', '/usr/bin/python3'];
+  const candidates = process.env.T2_PYTHON
+    ? [process.env.T2_PYTHON]
+    : ['python3', '/usr/bin/python3'];
   return candidates.find(
     (py) => spawnSync(py, ['-c', 'import torch'], { stdio: 'ignore' }).status === 0,
   );
