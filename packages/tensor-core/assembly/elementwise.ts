@@ -108,13 +108,13 @@ class Kernels {
   }
 
   @inline
-  static unaryLoop(op: i32, a: usize, out: usize, n: i32): void {
-    let i = 0;
-    for (; i + 4 <= n; i += 4) {
+  static unaryLoop(op: i32, a: usize, out: usize, i0: i32, i1: i32): void {
+    let i = i0;
+    for (; i + 4 <= i1; i += 4) {
       const o = <usize>i * 4;
       v128.store(out + o, Kernels.unary(op, v128.load(a + o)));
     }
-    for (; i < n; i++) {
+    for (; i < i1; i++) {
       const o = <usize>i * 4;
       store<f32>(out + o, f32x4.extract_lane(Kernels.unary(op, f32x4.splat(load<f32>(a + o))), 0));
     }
@@ -157,33 +157,36 @@ class Kernels {
     bRow: i32,
     bCol: i32,
     out: usize,
-    rows: i32,
     cols: i32,
+    r0: i32,
+    r1: i32,
+    c0: i32,
+    c1: i32,
   ): void {
-    for (let r = 0; r < rows; r++) {
+    for (let r = r0; r < r1; r++) {
       const ar = a + <usize>(r * aRow) * 4;
       const br = b + <usize>(r * bRow) * 4;
       const orow = out + <usize>r * <usize>cols * 4;
-      let c = 0;
+      let c = c0;
       if (aCol === 1 && bCol === 1) {
-        for (; c + 4 <= cols; c += 4) {
+        for (; c + 4 <= c1; c += 4) {
           const o = <usize>c * 4;
           v128.store(orow + o, Kernels.binary(op, v128.load(ar + o), v128.load(br + o)));
         }
       } else if (aCol === 1) {
         const y = v128.load32_splat(br);
-        for (; c + 4 <= cols; c += 4) {
+        for (; c + 4 <= c1; c += 4) {
           const o = <usize>c * 4;
           v128.store(orow + o, Kernels.binary(op, v128.load(ar + o), y));
         }
       } else if (bCol === 1) {
         const x = v128.load32_splat(ar);
-        for (; c + 4 <= cols; c += 4) {
+        for (; c + 4 <= c1; c += 4) {
           const o = <usize>c * 4;
           v128.store(orow + o, Kernels.binary(op, x, v128.load(br + o)));
         }
       }
-      for (; c < cols; c++) {
+      for (; c < c1; c++) {
         const x = f32x4.splat(load<f32>(ar + <usize>(c * aCol) * 4));
         const y = f32x4.splat(load<f32>(br + <usize>(c * bCol) * 4));
         store<f32>(orow + <usize>c * 4, f32x4.extract_lane(Kernels.binary(op, x, y), 0));
@@ -192,66 +195,67 @@ class Kernels {
   }
 }
 
-/** out[i] = op(a[i]) for n elements (pointers in bytes; out may be a). */
-export function unary(op: i32, a: usize, out: usize, n: i32): void {
+/** out[i] = op(a[i]) for i in [i0, i1) (pointers in bytes; out may be a). */
+export function unary(op: i32, a: usize, out: usize, i0: i32, i1: i32): void {
   switch (op) {
     case NEG:
-      Kernels.unaryLoop(NEG, a, out, n);
+      Kernels.unaryLoop(NEG, a, out, i0, i1);
       break;
     case EXP:
-      Kernels.unaryLoop(EXP, a, out, n);
+      Kernels.unaryLoop(EXP, a, out, i0, i1);
       break;
     case SQRT:
-      Kernels.unaryLoop(SQRT, a, out, n);
+      Kernels.unaryLoop(SQRT, a, out, i0, i1);
       break;
     case RSQRT:
-      Kernels.unaryLoop(RSQRT, a, out, n);
+      Kernels.unaryLoop(RSQRT, a, out, i0, i1);
       break;
     case ABS:
-      Kernels.unaryLoop(ABS, a, out, n);
+      Kernels.unaryLoop(ABS, a, out, i0, i1);
       break;
     case SIGMOID:
-      Kernels.unaryLoop(SIGMOID, a, out, n);
+      Kernels.unaryLoop(SIGMOID, a, out, i0, i1);
       break;
     case SILU:
-      Kernels.unaryLoop(SILU, a, out, n);
+      Kernels.unaryLoop(SILU, a, out, i0, i1);
       break;
     case GELU:
-      Kernels.unaryLoop(GELU, a, out, n);
+      Kernels.unaryLoop(GELU, a, out, i0, i1);
       break;
     case TANH:
-      Kernels.unaryLoop(TANH, a, out, n);
+      Kernels.unaryLoop(TANH, a, out, i0, i1);
       break;
     case RELU:
-      Kernels.unaryLoop(RELU, a, out, n);
+      Kernels.unaryLoop(RELU, a, out, i0, i1);
       break;
     case SQUARE:
-      Kernels.unaryLoop(SQUARE, a, out, n);
+      Kernels.unaryLoop(SQUARE, a, out, i0, i1);
       break;
     case SIGN:
-      Kernels.unaryLoop(SIGN, a, out, n);
+      Kernels.unaryLoop(SIGN, a, out, i0, i1);
       break;
     case RECIPROCAL:
-      Kernels.unaryLoop(RECIPROCAL, a, out, n);
+      Kernels.unaryLoop(RECIPROCAL, a, out, i0, i1);
       break;
     case SILU_GRAD:
-      Kernels.unaryLoop(SILU_GRAD, a, out, n);
+      Kernels.unaryLoop(SILU_GRAD, a, out, i0, i1);
       break;
     case GELU_GRAD:
-      Kernels.unaryLoop(GELU_GRAD, a, out, n);
+      Kernels.unaryLoop(GELU_GRAD, a, out, i0, i1);
       break;
     case STEP:
-      Kernels.unaryLoop(STEP, a, out, n);
+      Kernels.unaryLoop(STEP, a, out, i0, i1);
       break;
     case LOG:
-      Kernels.unaryLoop(LOG, a, out, n);
+      Kernels.unaryLoop(LOG, a, out, i0, i1);
       break;
   }
 }
 
 /**
  * out viewed as rows × cols; a[r, c] is read at a + (r·aRow + c·aCol) floats with
- * aRow ∈ {0, cols} and aCol ∈ {0, 1} (a full, repeating or scalar operand), b alike.
+ * aRow ∈ {0, cols} and aCol ∈ {0, 1} (a full, repeating or scalar operand), b alike;
+ * computes rows [r0, r1) × columns [c0, c1).
  */
 export function binary(
   op: i32,
@@ -262,36 +266,39 @@ export function binary(
   bRow: i32,
   bCol: i32,
   out: usize,
-  rows: i32,
   cols: i32,
+  r0: i32,
+  r1: i32,
+  c0: i32,
+  c1: i32,
 ): void {
   switch (op) {
     case ADD:
-      Kernels.binaryLoop(ADD, a, aRow, aCol, b, bRow, bCol, out, rows, cols);
+      Kernels.binaryLoop(ADD, a, aRow, aCol, b, bRow, bCol, out, cols, r0, r1, c0, c1);
       break;
     case SUB:
-      Kernels.binaryLoop(SUB, a, aRow, aCol, b, bRow, bCol, out, rows, cols);
+      Kernels.binaryLoop(SUB, a, aRow, aCol, b, bRow, bCol, out, cols, r0, r1, c0, c1);
       break;
     case MUL:
-      Kernels.binaryLoop(MUL, a, aRow, aCol, b, bRow, bCol, out, rows, cols);
+      Kernels.binaryLoop(MUL, a, aRow, aCol, b, bRow, bCol, out, cols, r0, r1, c0, c1);
       break;
     case DIV:
-      Kernels.binaryLoop(DIV, a, aRow, aCol, b, bRow, bCol, out, rows, cols);
+      Kernels.binaryLoop(DIV, a, aRow, aCol, b, bRow, bCol, out, cols, r0, r1, c0, c1);
       break;
     case MAXIMUM:
-      Kernels.binaryLoop(MAXIMUM, a, aRow, aCol, b, bRow, bCol, out, rows, cols);
+      Kernels.binaryLoop(MAXIMUM, a, aRow, aCol, b, bRow, bCol, out, cols, r0, r1, c0, c1);
       break;
     case MINIMUM:
-      Kernels.binaryLoop(MINIMUM, a, aRow, aCol, b, bRow, bCol, out, rows, cols);
+      Kernels.binaryLoop(MINIMUM, a, aRow, aCol, b, bRow, bCol, out, cols, r0, r1, c0, c1);
       break;
     case GREATER:
-      Kernels.binaryLoop(GREATER, a, aRow, aCol, b, bRow, bCol, out, rows, cols);
+      Kernels.binaryLoop(GREATER, a, aRow, aCol, b, bRow, bCol, out, cols, r0, r1, c0, c1);
       break;
     case LESS:
-      Kernels.binaryLoop(LESS, a, aRow, aCol, b, bRow, bCol, out, rows, cols);
+      Kernels.binaryLoop(LESS, a, aRow, aCol, b, bRow, bCol, out, cols, r0, r1, c0, c1);
       break;
     case EQUAL:
-      Kernels.binaryLoop(EQUAL, a, aRow, aCol, b, bRow, bCol, out, rows, cols);
+      Kernels.binaryLoop(EQUAL, a, aRow, aCol, b, bRow, bCol, out, cols, r0, r1, c0, c1);
       break;
   }
 }

@@ -14,4 +14,13 @@ export { binary, unary } from './elementwise';
 export { gemm, gemmWorkspaceBytes, matmul } from './gemm';
 export { permute, rope } from './movement';
 export { reduce } from './reduce';
-export { crossEntropy, crossEntropyBackward, rmsNorm, rmsNormBackward, softmax } from './rows';
+export {
+  crossEntropy,
+  crossEntropyBackward,
+  rmsNorm,
+  rmsNormBackward,
+  rmsNormBackwardDw,
+  rmsNormBackwardRows,
+  rmsNormRows,
+  softmax,
+} from './rows';

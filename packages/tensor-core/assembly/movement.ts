@@ -53,19 +53,21 @@ export function permute(
 
 /**
  * Rotate-half rotary embedding of rows × seq × dim (pairs i, i + dim/2), with the
- * angles' cos and sin given per position as seq × dim/2 tables; out may be x.
+ * angles' cos and sin given per position as seq × dim/2 tables; rows [r0, r1); out
+ * may be x.
  */
 export function rope(
   x: usize,
   out: usize,
-  rows: i32,
   seq: i32,
   dim: i32,
   cos: usize,
   sin: usize,
+  r0: i32,
+  r1: i32,
 ): void {
   const half = dim / 2;
-  for (let r = 0; r < rows; r++) {
+  for (let r = r0; r < r1; r++) {
     for (let t = 0; t < seq; t++) {
       const base = <usize>(r * seq + t) * <usize>dim * 4;
       const x1 = x + base;

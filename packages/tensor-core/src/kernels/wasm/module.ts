@@ -60,7 +60,9 @@ export interface KernelExports {
   attentionWorkspaceBytes(tk: number): number;
   attentionForward(...args: number[]): void;
   attentionBackward(...args: number[]): void;
-  unary(op: number, a: number, out: number, n: number): void;
+  // Kernels that take a range ([r0, r1) rows, [i0, i1) elements, [c0, c1) columns)
+  // compute only that part, so that threads can share them.
+  unary(op: number, a: number, out: number, i0: number, i1: number): void;
   binary(
     op: number,
     a: number,
@@ -70,10 +72,13 @@ export interface KernelExports {
     bRow: number,
     bCol: number,
     out: number,
-    rows: number,
     cols: number,
+    r0: number,
+    r1: number,
+    c0: number,
+    c1: number,
   ): void;
-  softmax(a: number, out: number, rows: number, cols: number, log: number): void;
+  softmax(a: number, out: number, cols: number, log: number, r0: number, r1: number): void;
   permute(
     a: number,
     out: number,
@@ -85,14 +90,45 @@ export interface KernelExports {
   rope(
     x: number,
     out: number,
-    rows: number,
     seq: number,
     dim: number,
     cos: number,
     sin: number,
+    r0: number,
+    r1: number,
   ): void;
   reduce(op: number, a: number, out: number, outer: number, len: number, inner: number): void;
   rmsNorm(x: number, w: number, out: number, rows: number, cols: number, eps: number): void;
+  rmsNormRows(
+    x: number,
+    w: number,
+    out: number,
+    cols: number,
+    eps: number,
+    r0: number,
+    r1: number,
+  ): void;
+  rmsNormBackwardRows(
+    dy: number,
+    x: number,
+    w: number,
+    dx: number,
+    inv: number,
+    cols: number,
+    eps: number,
+    r0: number,
+    r1: number,
+  ): void;
+  rmsNormBackwardDw(
+    dy: number,
+    x: number,
+    inv: number,
+    dw: number,
+    rows: number,
+    cols: number,
+    c0: number,
+    c1: number,
+  ): void;
   rmsNormBackward(
     dy: number,
     x: number,
@@ -107,18 +143,20 @@ export interface KernelExports {
     logits: number,
     targets: number,
     out: number,
-    rows: number,
     cols: number,
     ignoreIndex: number,
+    r0: number,
+    r1: number,
   ): void;
   crossEntropyBackward(
     logits: number,
     targets: number,
     rowGrad: number,
     out: number,
-    rows: number,
     cols: number,
     ignoreIndex: number,
+    r0: number,
+    r1: number,
   ): void;
 }
 
@@ -129,6 +167,15 @@ export const PARALLEL_KERNELS = [
   'attentionBackward',
   'gemv',
   'gemvBatch',
+  'unary',
+  'binary',
+  'softmax',
+  'rmsNormRows',
+  'rmsNormBackwardRows',
+  'rmsNormBackwardDw',
+  'crossEntropy',
+  'crossEntropyBackward',
+  'rope',
 ] as const;
 export type ParallelKernel = (typeof PARALLEL_KERNELS)[number];
 

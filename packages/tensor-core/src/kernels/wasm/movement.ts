@@ -3,9 +3,16 @@ import { bufferPool } from '../buffer-pool';
 import * as jsMove from '../js/movement';
 import * as jsReduce from '../js/reduce';
 import type { WasmRuntime } from './runtime';
+import { runSplit } from './split';
 
 /** Below this many elements the js loops win (no copies, no call). */
 const MIN_ELEMENTS = 256;
+/**
+ * Below this many elements a rotation runs on one thread (copy in and out included,
+ * 2^16 elements took 58 µs on one thread, 50 on two). Permutations stay on one thread:
+ * they are as memory-bound as the copies around them, and two threads gained nothing.
+ */
+export const ROPE_PARALLEL_MIN_ELEMENTS = 1 << 15;
 
 /** Whether the axes longer than 1 stay in the same order, so memory order is unchanged. */
 function keepsOrder(shape: readonly number[], perm: readonly number[]): boolean {
@@ -65,7 +72,13 @@ export function wasmRope(rt: WasmRuntime, x: Float32Array, p: RopeParams): Float
       f32[(ps >> 2) + t * half + i] = inverse ? -Math.sin(angle) : Math.sin(angle);
     }
   }
-  rt.ex.rope(px, px, rows, seq, dim, pc, ps);
+  runSplit(rt, 'rope', {
+    args: [px, px, seq, dim, pc, ps, 0, 0],
+    rangeIndex: 6,
+    total: rows,
+    cost: x.length,
+    minCost: ROPE_PARALLEL_MIN_ELEMENTS,
+  });
   return rt.read(px, bufferPool.acquire(x.length));
 }
 

@@ -79,7 +79,8 @@ function start(init, post) {
       const args = new Array(n);
       for (let i = 0; i < n; i++) args[i] = f64[A + i];
       for (let r = 0; r < rl; r++) args[ri + r] = i32[T + idx * rl + r];
-      args[i32[J + ${WORK_INDEX}]] = f64[W + thread];
+      const wi = i32[J + ${WORK_INDEX}];
+      if (wi >= 0) args[wi] = f64[W + thread];
       try {
         fns[i32[J + ${KERNEL}]](...args);
       } catch (e) {
@@ -166,14 +167,18 @@ async function spawn(): Promise<WorkerHandle & { onReady(cb: (err?: unknown) => 
   };
 }
 
-/** A job: `args` with, per chunk, `chunks[c]` written from `rangeIndex` on and this thread's workspace at `workIndex`. */
+/**
+ * A job: `args` with, per chunk, `chunks[c]` written from `rangeIndex` on and (where
+ * the kernel takes one) this thread's workspace at `workIndex`.
+ */
 export interface Job {
   args: number[];
   rangeIndex: number;
   chunks: number[][];
-  workIndex: number;
-  /** One workspace pointer per thread (the caller's first). */
-  work: number[];
+  /** The workspace argument's index; absent for kernels without one. */
+  workIndex?: number;
+  /** One workspace pointer per thread (the caller's first), with `workIndex`. */
+  work?: number[];
 }
 
 export class ThreadPool {
@@ -235,12 +240,15 @@ export class ThreadPool {
    * thread (through `local`); returns when all chunks are done.
    */
   run(name: ParallelKernel, job: Job, local: (args: number[]) => void): void {
-    const { args, rangeIndex, chunks, workIndex, work } = job;
+    const { args, rangeIndex, chunks, workIndex = -1, work = [] } = job;
     const rangeLen = chunks[0]?.length ?? 0;
     if (args.length > MAX_ARGS || chunks.length > MAX_CHUNKS) {
       throw new Error(`wasm threads: ${args.length} arguments, ${chunks.length} chunks`);
     }
-    if (chunks.length * rangeLen > TABLE_CAPACITY || work.length < this.size + 1) {
+    if (
+      chunks.length * rangeLen > TABLE_CAPACITY ||
+      (workIndex >= 0 && work.length < this.size + 1)
+    ) {
       throw new Error('wasm threads: job does not fit the job block');
     }
     const { i32, f64 } = this;
@@ -269,7 +277,7 @@ export class ThreadPool {
     }
     let error: unknown = null;
     const mine = [...args];
-    mine[workIndex] = work[0]!;
+    if (workIndex >= 0) mine[workIndex] = work[0]!;
     for (;;) {
       const v = Atomics.load(i32, J + CLAIM);
       const idx = v & 0xfff;
