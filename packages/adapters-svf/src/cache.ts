@@ -1,5 +1,5 @@
 import { firstNonFinite, readSafetensorsFile, writeSafetensorsFile } from '@t2/tensor-core';
-import { decomposeWeight, factorsFromArrays, type SvfFactors } from './factors';
+import { decomposeWeight, decomposeWeights, factorsFromArrays, type SvfFactors } from './factors';
 import type { WeightLike } from './hash';
 
 const CACHE_FORMAT = 't2-svf-factors-v1';
@@ -37,25 +37,23 @@ async function readCached(
   }
 }
 
-/**
- * The SVD factors of `weight`, from `cacheDir` when a file for its hash is there, otherwise
- * computed and (when `cacheDir` is set) written atomically for the next run.
- */
-export async function loadOrDecompose(
-  weight: WeightLike,
-  hash: string,
-  name: string,
-  cacheDir: string | undefined,
-): Promise<{ factors: SvfFactors; fromCache: boolean }> {
-  if (cacheDir === undefined) return { factors: decomposeWeight(weight, name), fromCache: false };
-  const file = await cachePath(cacheDir, hash);
-  const cached = await readCached(file, weight, name);
-  if (cached) return { factors: cached, fromCache: true };
-  const factors = decomposeWeight(weight, name);
+/** A target weight of {@link loadOrDecomposeAll}: the weight, its hash and its name. */
+export interface WeightToDecompose {
+  weight: WeightLike;
+  hash: string;
+  name: string;
+}
+
+/** Writes one weight's factors to the cache (atomically, by writeSafetensorsFile). */
+async function writeCached(
+  cacheDir: string,
+  { weight, hash, name }: WeightToDecompose,
+  factors: SvfFactors,
+): Promise<void> {
   const fs = await import('node:fs/promises');
   await fs.mkdir(cacheDir, { recursive: true });
   await writeSafetensorsFile(
-    file,
+    await cachePath(cacheDir, hash),
     { U: factors.U, S: factors.singularValues, V: factors.V },
     {
       metadata: {
@@ -66,5 +64,57 @@ export async function loadOrDecompose(
       },
     },
   );
-  return { factors, fromCache: false };
+}
+
+/**
+ * The SVD factors of every weight, in order: from `cacheDir` where a file for its hash is
+ * there, the others computed together on worker threads (`threads`, see `decomposeWeights`)
+ * and, when `cacheDir` is set, each written atomically for the next run as soon as it is
+ * ready. With a cache, a weight whose hash repeats is decomposed once and counts as cached
+ * from its second occurrence on, as when the weights were decomposed one by one.
+ */
+export async function loadOrDecomposeAll(
+  weights: readonly WeightToDecompose[],
+  cacheDir: string | undefined,
+  threads?: number,
+): Promise<{ factors: SvfFactors; fromCache: boolean }[]> {
+  const out: ({ factors: SvfFactors; fromCache: boolean } | undefined)[] = weights.map(
+    () => undefined,
+  );
+  // Without a cache every weight is decomposed; with one, the first weight of each missing hash.
+  const firstOfHash = new Map<string, number>();
+  const repeats: number[] = [];
+  const todo: number[] = [];
+  for (let i = 0; i < weights.length; i++) {
+    const w = weights[i]!;
+    if (cacheDir === undefined) {
+      todo.push(i);
+      continue;
+    }
+    if (firstOfHash.has(w.hash)) {
+      repeats.push(i);
+      continue;
+    }
+    firstOfHash.set(w.hash, i);
+    const cached = await readCached(await cachePath(cacheDir, w.hash), w.weight, w.name);
+    if (cached) out[i] = { factors: cached, fromCache: true };
+    else todo.push(i);
+  }
+  await decomposeWeights(
+    todo.map((i) => weights[i]!),
+    async (factors, j) => {
+      const i = todo[j]!;
+      out[i] = { factors, fromCache: false };
+      if (cacheDir !== undefined) await writeCached(cacheDir, weights[i]!, factors);
+    },
+    threads,
+  );
+  for (const i of repeats) {
+    const w = weights[i]!;
+    const cached = await readCached(await cachePath(cacheDir!, w.hash), w.weight, w.name);
+    out[i] = cached
+      ? { factors: cached, fromCache: true }
+      : { factors: decomposeWeight(w.weight, w.name), fromCache: false };
+  }
+  return out as { factors: SvfFactors; fromCache: boolean }[];
 }

@@ -19,6 +19,12 @@ export interface SvfConfig {
   seed?: number;
   /** Folder where the SVD factors of each target weight are kept between runs (Node only). */
   cacheDir?: string;
+  /**
+   * Worker threads for the SVDs of the target weights (Node; `svdMany` of `@t2/svd`). Default:
+   * `T2_SVD_THREADS` from the environment, else the host's cores, at most 8; 1 decomposes on
+   * the calling thread. The factors are the same whatever the count.
+   */
+  svdThreads?: number;
   /** Name of the base model, written into expert files (e.g. `stories260K`). */
   baseModelName?: string;
 }
@@ -30,6 +36,7 @@ export interface ResolvedSvfConfig {
   initStd: number;
   seed: number;
   cacheDir: string | undefined;
+  svdThreads: number | undefined;
   baseModelName: string;
 }
 
@@ -46,6 +53,7 @@ export function resolveSvfConfig(config: SvfConfig = {}): ResolvedSvfConfig {
     initStd: config.initStd ?? 0.01,
     seed: config.seed ?? 0,
     cacheDir: config.cacheDir,
+    svdThreads: config.svdThreads,
     baseModelName: config.baseModelName ?? '',
   };
   if (!(resolved.maxMult > 0) || !Number.isFinite(resolved.maxMult)) {
@@ -59,6 +67,12 @@ export function resolveSvfConfig(config: SvfConfig = {}): ResolvedSvfConfig {
   }
   if (!Number.isInteger(resolved.seed)) {
     throw new Error(`SvfConfig: seed must be an integer, got ${config.seed}`);
+  }
+  if (
+    resolved.svdThreads !== undefined &&
+    !(Number.isInteger(resolved.svdThreads) && resolved.svdThreads >= 1)
+  ) {
+    throw new Error(`SvfConfig: svdThreads must be an integer ≥ 1, got ${config.svdThreads}`);
   }
   if (resolved.targetModules.length === 0) {
     throw new Error('SvfConfig: targetModules is empty');

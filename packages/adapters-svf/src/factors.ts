@@ -1,4 +1,4 @@
-import { svd } from '@t2/svd';
+import { svd, svdEach } from '@t2/svd';
 import { fromArray, keep, type Tensor } from '@t2/tensor-core';
 import type { WeightLike } from './hash';
 
@@ -38,14 +38,44 @@ export function factorsFromArrays(
   };
 }
 
-/** Thin SVD of a weight [out, in] with `@t2/svd` (float64 inside, float32 factors out). */
-export function decomposeWeight(weight: WeightLike, name: string): SvfFactors {
+function checkWeight(weight: WeightLike, name: string): [number, number] {
   if (weight.shape.length !== 2) {
     throw new Error(
       `svf: weight '${name}' must be 2-D [out, in], got [${weight.shape.join(', ')}]`,
     );
   }
-  const [out, inF] = weight.shape as [number, number];
+  return weight.shape as [number, number];
+}
+
+/** Thin SVD of a weight [out, in] with `@t2/svd` (float64 inside, float32 factors out). */
+export function decomposeWeight(weight: WeightLike, name: string): SvfFactors {
+  const [out, inF] = checkWeight(weight, name);
   const r = svd({ shape: weight.shape, data: weight.data }, { mode: 'thin', name });
   return factorsFromArrays(r.U, r.S, r.V, out, inF, name);
+}
+
+/**
+ * {@link decomposeWeight} of many weights at once, spread over worker threads in Node
+ * (`svdEach` of `@t2/svd`; `threads` defaults to `T2_SVD_THREADS` or the host's cores ≤ 8).
+ * `onFactors` gets each weight's factors as soon as they are ready, in completion order; the
+ * float64 results are not kept. The factors equal `decomposeWeight`'s bit for bit.
+ */
+export async function decomposeWeights(
+  weights: readonly { weight: WeightLike; name: string }[],
+  onFactors: (factors: SvfFactors, index: number) => void | Promise<void>,
+  threads?: number,
+): Promise<void> {
+  const shapes = weights.map(({ weight, name }) => checkWeight(weight, name));
+  await svdEach(
+    weights.map(({ weight, name }) => ({
+      matrix: { shape: weight.shape, data: weight.data },
+      mode: 'thin' as const,
+      name,
+    })),
+    (r, i) => {
+      const [out, inF] = shapes[i]!;
+      return onFactors(factorsFromArrays(r.U, r.S, r.V, out, inF, weights[i]!.name), i);
+    },
+    threads === undefined ? {} : { threads },
+  );
 }

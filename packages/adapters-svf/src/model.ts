@@ -1,6 +1,6 @@
 import { Linear, type Module, Rng, type Tensor } from '@t2/tensor-core';
 import { BaseTuner, matchesTargetModules, selectTargetModules } from '@t2/tuners';
-import { loadOrDecompose } from './cache';
+import { loadOrDecomposeAll } from './cache';
 import { type ResolvedSvfConfig, resolveSvfConfig, type SvfConfig } from './config';
 import {
   type MixOptions,
@@ -277,19 +277,25 @@ export async function inject<M extends Module>(
   const rng = new Rng(cfg.seed);
   const layers = new Map<string, SvfLinear>();
   const stats: SvfInjectStats = { cached: 0, decomposed: 0 };
-  for (const [path, linear] of linears) {
-    const weight = linear.weight;
-    const hash = await weightHash(weight);
-    const { factors, fromCache } = await loadOrDecompose(
-      weight,
-      hash,
-      `${path}.weight`,
-      cfg.cacheDir,
-    );
+  const hashes: string[] = [];
+  for (const [, linear] of linears) hashes.push(await weightHash(linear.weight));
+  // All the decompositions at once: the missing ones run in parallel on worker threads.
+  const decomposed = await loadOrDecomposeAll(
+    linears.map(([path, linear], i) => ({
+      weight: linear.weight,
+      hash: hashes[i]!,
+      name: `${path}.weight`,
+    })),
+    cfg.cacheDir,
+    cfg.svdThreads,
+  );
+  for (const [i, [path, linear]] of linears.entries()) {
+    const hash = hashes[i]!;
+    const { factors, fromCache } = decomposed[i]!;
     stats[fromCache ? 'cached' : 'decomposed']++;
     const k = factors.singularValues.size;
     const z = new Float32Array(k);
-    for (let i = 0; i < k; i++) z[i] = cfg.initVal + cfg.initStd * rng.normal();
+    for (let j = 0; j < k; j++) z[j] = cfg.initVal + cfg.initStd * rng.normal();
     const layer = new SvfLinear(linear, factors, {
       path,
       maxMult: cfg.maxMult,

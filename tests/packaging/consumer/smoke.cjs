@@ -5,7 +5,7 @@ const svfPkg = require('@t2/adapters-svf');
 const { createConfig, LlamaForCausalLM } = require('@t2/llama');
 const { resolveReinforceConfig } = require('@t2/rl-reinforce');
 const { collate } = require('@t2/sft');
-const { singularValues } = require('@t2/svd');
+const { singularValues, svd, svdMany } = require('@t2/svd');
 const { families } = require('@t2/tasks');
 const { fromArray, matmul, registeredBackends, Rng } = require('@t2/tensor-core');
 const { ExpertRegistry } = require('@t2/transformer2-runtime');
@@ -19,6 +19,12 @@ async function main() {
   check(c.toArray().flat().join() === '1,2,3,4', 'matmul');
   check(registeredBackends().includes('gpujs-cpu'), 'gpu.js backends registered on require');
   check(singularValues({ rows: 1, cols: 1, data: [-2] })[0] === 2, 'svd');
+  // svdMany's worker threads must find dist/svd-worker.cjs next to the CommonJS build.
+  const mats = [3, 5].map((f) => ({
+    matrix: { rows: 6, cols: 4, data: [...Array(24)].map((_, i) => Math.sin(i * f)) },
+  }));
+  const many = await svdMany(mats, { threads: 2 });
+  check(many[1].S.join() === svd(mats[1].matrix).S.join(), 'svdMany on worker threads');
   check(families.length === 8, 'tasks');
   const config = createConfig({
     hiddenSize: 16,

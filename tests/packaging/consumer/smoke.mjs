@@ -6,7 +6,7 @@ import { inject as injectSvf, parseExpert, serializeExpert } from '@t2/adapters-
 import { createConfig, LlamaForCausalLM } from '@t2/llama';
 import { REINFORCE_DEFAULTS, resolveReinforceConfig } from '@t2/rl-reinforce';
 import { collate } from '@t2/sft';
-import { singularValues } from '@t2/svd';
+import { singularValues, svd, svdMany } from '@t2/svd';
 import { families, sampleTask } from '@t2/tasks';
 import {
   fromArray,
@@ -30,6 +30,12 @@ check(file.tensors.get('w').data[3] === 64, 'safetensors round trip');
 
 const s = singularValues({ rows: 2, cols: 2, data: [3, 0, 0, 4] });
 check(Math.abs(s[0] - 4) < 1e-12 && Math.abs(s[1] - 3) < 1e-12, 'svd');
+// svdMany's worker threads must find dist/svd-worker.js next to the ESM build.
+const mats = [3, 5].map((f) => ({
+  matrix: { rows: 6, cols: 4, data: [...Array(24)].map((_, i) => Math.sin(i * f)) },
+}));
+const many = await svdMany(mats, { threads: 2 });
+check(many[1].S.join() === svd(mats[1].matrix).S.join(), 'svdMany on worker threads');
 check(families.length === 8 && sampleTask('arith', { n: 2 }).length === 2, 'tasks');
 
 const config = createConfig({
