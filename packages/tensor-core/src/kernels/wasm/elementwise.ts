@@ -47,13 +47,15 @@ const MIN_ELEMENTS = 256;
 /**
  * Below this many elements an elementwise kernel runs on one thread. Measured with the
  * copies in and out (idle 2-core machine): ops with an exponential gain from 2^14
- * (exp 24 → 17 µs; 98 → 62 at 2^16); adding two arrays gains a few percent
- * from 2^16 and a row broadcast ~12%. One-instruction unary ops (neg, abs, relu, …)
- * gained nothing up to 2^20 — the copies dominate — and stay on one thread.
- * Chunk boundaries fall on multiples of 16 elements (64 bytes): each thread writes
- * its own cache lines.
+ * (exp 24 → 17 µs; 98 → 62 at 2^16). Binary ops are as memory-bound as the copies
+ * around them: in the stories260K training step (2^17–2^19 elements, fresh operands)
+ * splitting them cost more than it saved (binary 13–16 → 18–22 ms per step on 2
+ * threads), so they are split only from 2^20 elements (4 MiB per operand, 1 Mi adds
+ * 1.16 → 1.01 ms). One-instruction unary ops (neg, abs, relu, …) gained nothing up
+ * to 2^20 and stay on one thread. Chunk boundaries fall on multiples of 16 elements
+ * (64 bytes): each thread writes its own cache lines.
  */
-export const BINARY_PARALLEL_MIN_ELEMENTS = 1 << 16;
+export const BINARY_PARALLEL_MIN_ELEMENTS = 1 << 20;
 export const UNARY_PARALLEL_MIN_ELEMENTS = 1 << 14;
 /** Unary ops worth splitting: an exponential, logarithm or tanh per element. */
 const TRANSCENDENTAL = new Set<UnaryOp>([
