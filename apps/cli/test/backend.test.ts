@@ -4,6 +4,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { loadLlama2cFile, saveHfFolder } from '@t2/llama';
 import { wasmSimdSupported } from '@t2/tensor-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { commands } from '../src/commands/index';
@@ -236,10 +237,45 @@ describe.skipIf(!existsSync(cli) || !existsSync(bundled))('--backend on every co
     expect(COMMANDS.map(([name]) => name).sort()).toEqual(commands.map((c) => c.name).sort());
   });
 
-  it('every command lists --backend in its --help', () => {
+  it('every command lists --backend and --weights in its --help', () => {
     for (const { name } of commands) {
       const r = spawnSync(process.execPath, [cli, name, '--help'], { encoding: 'utf8' });
       expect(r.stdout, name).toMatch(/--backend NAME/);
+      expect(r.stdout, name).toMatch(/--weights stored\|f32/);
     }
+  });
+
+  it.skipIf(!wasmSimdSupported())(
+    '--weights stored (BF16 kept) and --weights f32 give the same logits and tokens on a BF16 checkpoint',
+    async () => {
+      const bf16 = join(dir, 'stories-bf16');
+      const { model } = await loadLlama2cFile(stories);
+      await saveHfFolder(model, bf16, { dtype: 'BF16' });
+      const run = (weights: string, argv: string[]) => {
+        const r = spawnSync(
+          process.execPath,
+          [cli, ...argv, '--model', bf16, '--weights', weights],
+          {
+            encoding: 'utf8',
+          },
+        );
+        expect(r.status, r.stderr).toBe(0);
+        return r.stdout;
+      };
+      const gen = ['generate', '--tokens', '1,2,3', '--max-new-tokens', '12'];
+      expect(run('stored', gen)).toBe(run('f32', gen));
+      const logits = ['logits', '--tokens', '1,5,9', '--json'];
+      expect(run('stored', logits)).toBe(run('f32', logits));
+    },
+  );
+
+  it('an unknown --weights is a usage error', () => {
+    const r = spawnSync(
+      process.execPath,
+      [cli, 'logits', '--model', stories, '--tokens', '1', '--weights', 'f16'],
+      { encoding: 'utf8' },
+    );
+    expect(r.status).toBe(2);
+    expect(r.stderr).toBe("t2 logits: --weights: 'stored' or 'f32', got 'f16'\n");
   });
 });

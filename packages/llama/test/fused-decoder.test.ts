@@ -8,6 +8,7 @@ import {
   noGrad,
   type Tensor,
   type WasmBackend,
+  WasmMemoryError,
   withBackend,
 } from '@t2/tensor-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -218,24 +219,25 @@ describe.each([1, 2])('fused decoding on the wasm backend (%i thread(s))', (thre
 });
 
 describe('fused decoding elsewhere', () => {
-  it('falls back to the ops when the backend memory cannot hold the model', () => {
+  it('says so when the backend memory cannot hold the model, instead of silently running the slow ops', () => {
     const model = randomModel(tinyConfig(), 7);
-    const expected = generate(model, [1, 2], { maxNewTokens: 5 });
     const full: Backend = {
       ...createJsBackend(),
       name: 'full',
       decodeKernels: () =>
         ({
           alloc: () => {
-            throw new RangeError('WebAssembly.Memory.grow(): Maximum memory size exceeded');
+            throw new WasmMemoryError('wasm backend: 2,100 MiB of memory needed');
           },
           release: () => {},
         }) as unknown as DecodeKernels,
     };
     withBackend(full, () => {
       expect(fusedDecodingUnavailable(model)).toBeNull();
-      expect(FusedDecoder.create(model, 1, 16)).toBeNull();
-      expect(generate(model, [1, 2], { maxNewTokens: 5 })).toEqual(expected);
+      expect(() => FusedDecoder.create(model, 1, 16)).toThrow(
+        /cannot decode 1 row of up to 16 tokens with this model on the 'full' backend: wasm backend: 2,100 MiB of memory needed/,
+      );
+      expect(() => generate(model, [1, 2], { maxNewTokens: 5 })).toThrow(WasmMemoryError);
     });
   });
 

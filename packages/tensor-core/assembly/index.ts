@@ -10,6 +10,7 @@ export {
   ropeOne,
   swiglu,
 } from './decode';
+export { gemvBatchBf16, gemvBf16, widenBf16 } from './decode-bf16';
 export { binary, unary } from './elementwise';
 export { gemm, gemmWorkspaceBytes, matmul } from './gemm';
 export { permute, rope } from './movement';

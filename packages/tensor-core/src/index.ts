@@ -67,5 +67,12 @@ export {
   type Schedule,
 } from './optim/schedule';
 export { defaultRng, manualSeed, Rng } from './random/rng';
+export {
+  arrayBf16Home,
+  Bf16Data,
+  type Bf16Home,
+  bf16DataOf,
+  bf16Tensor,
+} from './tensor/bf16-data';
 export * from './tensor/shape';
 export { type GradNode, keep, Storage, Tensor, tidy } from './tensor/tensor';

@@ -139,3 +139,33 @@ describe('bfloat16', () => {
     expect(isBf16NaN(f32ToBf16(Number.NaN))).toBe(true);
   });
 });
+
+describe('firstNonFiniteBf16', () => {
+  it('finds the first NaN or ±Infinity among all 65,536 patterns, two per word or one', async () => {
+    const { firstNonFiniteBf16 } = await import('../src/index');
+    const finite: number[] = [];
+    const bad: number[] = [];
+    for (let b = 0; b < 65536; b++) ((b & 0x7f80) === 0x7f80 ? bad : finite).push(b);
+    expect(firstNonFiniteBf16(Uint16Array.from(finite))).toBe(-1);
+    // Each non-finite pattern at every position of a short run, aligned and not.
+    const base = Uint16Array.from([0x3f80, 0, 0x8000, 0x7f7f, 0xff7f, 0x0080, 0x4000]);
+    for (const b of [0x7f80, 0xff80, 0x7fc0, 0xffff, 0x7f81]) {
+      for (let at = 0; at < base.length; at++) {
+        const words = new Uint16Array(base.length + 1);
+        words.set(base, 1);
+        words[at + 1] = b;
+        expect(firstNonFiniteBf16(words.subarray(1)), `${b} at ${at}, unaligned`).toBe(at);
+        const aligned = new Uint16Array(base);
+        aligned[at] = b;
+        aligned[base.length - 1] = 0x7f80; // a later one does not hide the first
+        expect(firstNonFiniteBf16(aligned), `${b} at ${at}`).toBe(at);
+      }
+    }
+    // 256 patterns: exponent all ones, either sign, any of 128 mantissas.
+    expect(bad).toHaveLength(256);
+    for (const b of bad) {
+      expect(firstNonFiniteBf16(Uint16Array.from([0x3f80, b])), String(b)).toBe(1);
+      expect(firstNonFiniteBf16(Uint16Array.from([b, 0x3f80])), String(b)).toBe(0);
+    }
+  });
+});

@@ -187,7 +187,7 @@ export const evalCommand: Command = {
     const batch = parseNumber(values.batch, '--batch', { integer: true, min: 1, fallback: 16 });
     const { samples, what } = await evalSamples(values, fams, seed);
     reward.check(samples, values.data ?? 'the task');
-    await useBackend(values.backend);
+    await useBackend(values);
     const input = { values, samples, fams, what, reward };
     if (strategy !== undefined) return evalStrategy(io, input, strategy, seed);
     return evalModel(io, input, { alpha, batch });

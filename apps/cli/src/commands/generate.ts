@@ -35,7 +35,7 @@ export const generate: Command = {
     }
     if (values.chat && values.prompt === undefined) throw new UsageError('--chat needs --prompt');
     const options = samplingOptions(values);
-    await useBackend(values.backend);
+    await useBackend(values);
     const { model, tokenizer } = await loadModelForCli(values.model, {
       adapters: values.adapter,
       installAdapter,

@@ -32,7 +32,7 @@ export const logits: Command = {
     if ((values.tokens === undefined) === (values.prompt === undefined)) {
       throw new UsageError('give exactly one of --tokens LIST or --prompt TEXT');
     }
-    await useBackend(values.backend);
+    await useBackend(values);
     const { model, tokenizer } = await loadModelForCli(values.model, {
       adapters: values.adapter,
       installAdapter,

@@ -39,7 +39,7 @@ export const merge: Command = {
     });
     if (!values.adapter?.length) throw new UsageError('--adapter DIR is required');
     if (!values.out) throw new UsageError('--out DIR is required');
-    await useBackend(values.backend);
+    await useBackend(values);
     // Never over the base model or an adapter; a non-empty folder only with --overwrite.
     const outDir = await claimOutputDir(values.out, {
       command: 't2 merge',

@@ -3,7 +3,7 @@ import { dirname } from 'node:path';
 import { createConfig, LlamaForCausalLM, loadModel, TextTokenizer } from '@t2/llama';
 import { type EncodedExample, type StepInfo, trainSft } from '@t2/sft';
 import { getBackend, Rng } from '@t2/tensor-core';
-import { useBackend } from '../lib/backend';
+import { BACKEND_FLAG, backendUsage, keepStoredWeights, useBackend } from '../lib/backend';
 import { type Command, type CommandIO, UsageError } from '../lib/command';
 import { parseFlags, parseNumber } from '../lib/flags';
 import { claimOutputDir, lockFolder, removeStaleTemps } from '../lib/output-dir';
@@ -31,7 +31,7 @@ const PRETRAIN_FLAGS = {
   init: { type: 'string' },
   seed: { type: 'string' },
   'eval-n': { type: 'string' },
-  backend: { type: 'string', default: 'auto' },
+  ...BACKEND_FLAG,
   resume: { type: 'boolean', default: false },
   overwrite: { type: 'boolean', default: false },
   json: { type: 'boolean', default: false },
@@ -78,7 +78,9 @@ type PretrainOptions = ReturnType<typeof pretrainOptions>;
  * pretraining stage keeps that model's architecture; the architecture flags do not apply).
  */
 async function initialModel(values: PretrainValues, opts: PretrainOptions, vocabSize: number) {
-  const init = values.init ? await loadModel(values.init, { skipTokenizer: true }) : undefined;
+  const init = values.init
+    ? await loadModel(values.init, { skipTokenizer: true, keepBf16: keepStoredWeights() })
+    : undefined;
   if (init && init.config.vocabSize !== vocabSize) {
     throw new UsageError(
       `--init ${values.init}: vocabulary of ${init.config.vocabSize} tokens, t2's character tokenizer has ${vocabSize}`,
@@ -126,7 +128,7 @@ export const pretrain: Command = {
     '  --init DIR             continue from this model folder (its architecture; default: new)\n' +
     '  --seed S               initialisation and corpus (default 0)\n' +
     '  --eval-n N             problems per family in the final accuracy check (default 200)\n' +
-    '  --backend NAME         tensor backend (default auto)\n' +
+    backendUsage() +
     '  --overwrite            replace the model in a non-empty --out folder\n' +
     '  --resume               continue the interrupted run of the same flags (Ctrl-C checkpoints)\n' +
     '  --json                 JSON lines on stdout: {"event": "step"|"eval"|"done", …}',
@@ -141,7 +143,7 @@ export const pretrain: Command = {
       overwrite: values.overwrite,
       inputs: [{ flag: '--init', path: values.init }],
     });
-    await useBackend(values.backend);
+    await useBackend(values);
     const say = (t: string) => (values.json ? io.stderr(t) : io.stdout(t));
     const { tokenizerJson, tokenizerConfig, vocabSize } = charTokenizerFiles();
     const tokenizer = new TextTokenizer(tokenizerJson, tokenizerConfig);

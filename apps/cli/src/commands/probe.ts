@@ -185,7 +185,7 @@ export const probe: Command = {
     const overlap = overlapProblem(trainSamples, evalSamples);
     if (overlap) throw new UsageError(`${source}: ${overlap}`);
 
-    await useBackend(values.backend);
+    await useBackend(values);
     const loaded = await loadModelForCli(values.model);
     const { model, tokenizer } = loaded;
     if (!tokenizer)

@@ -175,7 +175,7 @@ export const quickstart: Command = {
       return 1;
     }
     const started = performance.now();
-    await useBackend(values.backend);
+    await useBackend(values);
     const opened = await openRuntime({
       model,
       experts: values.experts,

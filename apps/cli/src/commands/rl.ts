@@ -187,7 +187,7 @@ async function rlInto(
       ],
     }),
   );
-  await useBackend(values.backend);
+  await useBackend(values);
   const { model, tokenizer, source } = await loadModelForCli(values.model);
   if (!tokenizer)
     throw new UsageError(`${source} has no tokenizer.json: t2 rl needs one to read text prompts`);

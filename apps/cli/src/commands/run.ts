@@ -109,7 +109,7 @@ export const run: Command = {
       fallback: RUN_MAX_NEW_TOKENS,
     });
     const { shots, task } = await fewShotInput(values, strategy);
-    await useBackend(values.backend);
+    await useBackend(values);
     const opened = await openRuntime({
       model: values.model,
       experts: values.experts,

@@ -65,7 +65,7 @@ export const train: Command = {
       ],
     });
     try {
-      await useBackend(values.backend);
+      await useBackend(values);
       const run = await prepareRun(values, s, `t2 train ${argv.join(' ')}`);
       const say = (text: string) => (values.json ? io.stderr(text) : io.stdout(text));
       say(

@@ -1,5 +1,6 @@
 import { type LlamaForCausalLM, loadModel, type TextTokenizer } from '@t2/llama';
 import { checkAdapterStack } from './adapters';
+import { keepStoredWeights } from './backend';
 import { UsageError } from './command';
 
 /** What a command gets from `--model PATH`. */
@@ -31,7 +32,7 @@ export async function loadModelForCli(
     throw new UsageError('--model PATH is required (a Hugging Face folder or a llama2.c .bin)');
   // Adapters that cannot be stacked are refused before the model is read.
   if ((opts.adapters?.length ?? 0) > 1) await checkAdapterStack(opts.adapters!);
-  const { model, tokenizer, source } = await loadModel(path);
+  const { model, tokenizer, source } = await loadModel(path, { keepBf16: keepStoredWeights() });
   model.eval();
   const adapters = opts.adapters ?? [];
   if (adapters.length) {

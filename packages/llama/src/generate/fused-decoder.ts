@@ -1,4 +1,6 @@
 import {
+  type Bf16Data,
+  bf16DataOf,
   type DecodeKernels,
   type DeviceBuffer,
   Embedding,
@@ -6,6 +8,7 @@ import {
   linearWeightsOf,
   RMSNorm,
   type Tensor,
+  WasmMemoryError,
 } from '@t2/tensor-core';
 import type { Projection } from '../model/attention';
 import type { LlamaForCausalLM } from '../model/llama-model';
@@ -13,6 +16,8 @@ import type { LlamaForCausalLM } from '../model/llama-model';
 /** One projection's resident weight and bias (0 when it has none). */
 interface Resident {
   w: DeviceBuffer;
+  /** W holds bfloat16 values (a BF16 checkpoint's bits, kept as stored). */
+  bf16: boolean;
   b: DeviceBuffer;
   rows: number;
   cols: number;
@@ -86,7 +91,10 @@ export class FusedDecoder {
   private readonly layers: LayerBuffers[] = [];
   private readonly finalNorm: DeviceBuffer;
   private readonly head: Resident;
-  private readonly embedding: Float32Array;
+  /** The embedding as float32, or as the bfloat16 bits a BF16 checkpoint stored. */
+  private readonly embedding: Float32Array | Bf16Data;
+  /** bfloat16 weights used in place where they were loaded: checked live before each use. */
+  private readonly adopted: Bf16Data[] = [];
   /** cos/sin of every position's angles, [capacity, headDim / 2]. */
   private readonly cos: DeviceBuffer;
   private readonly sin: DeviceBuffer;
@@ -125,9 +133,12 @@ export class FusedDecoder {
     try {
       return new FusedDecoder(model, getBackend().decodeKernels!(), rows, capacity);
     } catch (err) {
-      // The backend's memory cannot hold the weights and caches (a wasm memory tops out at
-      // 2-4 GiB): the ops path, which streams weights per call, still can.
-      if (err instanceof RangeError) return null;
+      // Said, not hidden: the ops path would run, but many times slower.
+      if (err instanceof WasmMemoryError) {
+        throw new WasmMemoryError(
+          `cannot decode ${rows} row${rows === 1 ? '' : 's'} of up to ${capacity} tokens with this model on the '${getBackend().name}' backend: ${err.message}. Load BF16 weights (kept as stored), use fewer rows or a shorter context`,
+        );
+      }
       throw err;
     }
   }
@@ -149,7 +160,8 @@ export class FusedDecoder {
     this.scale = 1 / Math.sqrt(c.headDim);
     this.lengths = new Int32Array(rows);
     const inner = model.model;
-    this.embedding = inner.embed_tokens.weight.data;
+    const embed = inner.embed_tokens.weight;
+    this.embedding = bf16DataOf(embed) ?? embed.data;
     this.eps = (inner.norm as RMSNorm).eps;
     try {
       const cacheFloats = this.kvHeads * capacity * this.headDim;
@@ -178,12 +190,7 @@ export class FusedDecoder {
       this.finalNorm = this.upload((inner.norm as RMSNorm).weight);
       this.head = model.lm_head
         ? this.resident(model.lm_head)
-        : {
-            w: this.upload(inner.embed_tokens.weight),
-            b: 0,
-            rows: this.vocab,
-            cols: this.hidden,
-          };
+        : { ...this.uploadWeight(embed), b: 0, rows: this.vocab, cols: this.hidden };
       const [cos, sin] = rotaryTables(model.invFreq, capacity);
       this.cos = kernels.alloc(cos.length);
       kernels.write(this.cos, cos);
@@ -214,10 +221,33 @@ export class FusedDecoder {
     return buf;
   }
 
+  /**
+   * A weight matrix: bfloat16 bits stay bfloat16 (used in place when they were loaded into
+   * the backend's memory, copied otherwise), anything else float32.
+   */
+  private uploadWeight(t: Tensor): { w: DeviceBuffer; bf16: boolean } {
+    const bits = bf16DataOf(t);
+    if (!bits) return { w: this.upload(t), bf16: false };
+    const inPlace = this.k.residentBf16(bits.where);
+    if (inPlace !== null) {
+      this.adopted.push(bits);
+      return { w: inPlace, bf16: true };
+    }
+    const w = this.k.allocBf16(t.size);
+    this.k.writeBf16(w, bits.where.bits());
+    return { w, bf16: true };
+  }
+
   private resident(p: Projection): Resident {
     const { weight, bias } = linearWeightsOf(p)!;
     const [rows, cols] = weight.shape as [number, number];
-    return { w: this.upload(weight), b: bias ? this.upload(bias) : 0, rows, cols };
+    return { ...this.uploadWeight(weight), b: bias ? this.upload(bias) : 0, rows, cols };
+  }
+
+  /** Throws if a weight used in place was released (widened by a host read) since. */
+  private checkLive(): void {
+    if (this.disposed) throw new Error('FusedDecoder: used after dispose()');
+    for (const d of this.adopted) d.where;
   }
 
   /** Positions cached for `row` so far. */
@@ -231,7 +261,7 @@ export class FusedDecoder {
     tokens: readonly number[],
     out: Float32Array = new Float32Array(this.vocab),
   ): Float32Array {
-    if (this.disposed) throw new Error('FusedDecoder: used after dispose()');
+    this.checkLive();
     if (tokens.length === 0) throw new Error('FusedDecoder.feed: no tokens');
     if (this.lengths[row]! + tokens.length > this.capacity) {
       throw new Error(
@@ -250,7 +280,8 @@ export class FusedDecoder {
     const last = (tokens.length - 1) % FusedDecoder.chunk;
     const h = this.x + 4 * last * this.hidden;
     k.rmsNorm(h, this.finalNorm, this.xb, 1, this.hidden, this.eps);
-    k.gemv(this.head.w, this.xb, this.logits, this.vocab, this.hidden, this.head.b);
+    const gemv = this.head.bf16 ? k.gemvBf16 : k.gemv;
+    gemv(this.head.w, this.xb, this.logits, this.vocab, this.hidden, this.head.b);
     return k.read(this.logits, out);
   }
 
@@ -266,7 +297,7 @@ export class FusedDecoder {
     tokens: readonly number[],
     outs: readonly Float32Array[] = rows.map(() => new Float32Array(this.vocab)),
   ): readonly Float32Array[] {
-    if (this.disposed) throw new Error('FusedDecoder: used after dispose()');
+    this.checkLive();
     if (rows.length !== tokens.length || rows.length !== outs.length) {
       throw new Error('FusedDecoder.step: rows, tokens and outs differ in length');
     }
@@ -286,7 +317,8 @@ export class FusedDecoder {
       this.forwardChunk(part, tokens.slice(i, i + room), true);
       const k = this.k;
       k.rmsNorm(this.x, this.finalNorm, this.xb, n, this.hidden, this.eps);
-      k.gemvBatch(this.head.w, this.xb, this.logits, n, this.vocab, this.hidden, this.head.b);
+      const gemvBatch = this.head.bf16 ? k.gemvBatchBf16 : k.gemvBatch;
+      gemvBatch(this.head.w, this.xb, this.logits, n, this.vocab, this.hidden, this.head.b);
       for (let t = 0; t < n; t++) k.read(this.logits + 4 * t * this.vocab, outs[i + t]!);
     }
     return outs;
@@ -317,7 +349,7 @@ export class FusedDecoder {
       if (!Number.isInteger(id) || id < 0 || id >= vocab) {
         throw new Error(`FusedDecoder: token id ${id} is outside the vocabulary [0, ${vocab})`);
       }
-      embedded.set(this.embedding.subarray(id * hidden, (id + 1) * hidden), t * hidden);
+      this.embedRow(id, embedded.subarray(t * hidden, (t + 1) * hidden));
     }
     k.write(this.x, embedded);
     // Position of each token: after its row's cache, and after the chunk's earlier tokens.
@@ -326,7 +358,9 @@ export class FusedDecoder {
     const kvDim = kvHeads * headDim;
     const half = headDim / 2;
     const project = (p: Resident, x: DeviceBuffer, y: DeviceBuffer) =>
-      batched ? k.gemvBatch(p.w, x, y, n, p.rows, p.cols, p.b) : this.project(p, x, y, n);
+      batched
+        ? (p.bf16 ? k.gemvBatchBf16 : k.gemvBatch)(p.w, x, y, n, p.rows, p.cols, p.b)
+        : this.project(p, x, y, n);
     for (const L of this.layers) {
       k.rmsNorm(this.x, L.inputNorm, this.xb, n, hidden, this.eps);
       project(L.q, this.xb, this.q);
@@ -372,7 +406,19 @@ export class FusedDecoder {
   }
 
   private project(p: Resident, x: DeviceBuffer, y: DeviceBuffer, n: number): void {
-    this.k.linearRows(x, p.w, y, n, p.cols, p.rows, p.b);
+    (p.bf16 ? this.k.linearRowsBf16 : this.k.linearRows)(x, p.w, y, n, p.cols, p.rows, p.b);
+  }
+
+  /** Token `id`'s embedding row, widened from bfloat16 when the embedding is kept so. */
+  private embedRow(id: number, out: Float32Array): void {
+    const h = this.hidden;
+    if (this.embedding instanceof Float32Array) {
+      out.set(this.embedding.subarray(id * h, (id + 1) * h));
+      return;
+    }
+    const bits = this.embedding.where.bits();
+    const u32 = new Uint32Array(out.buffer, out.byteOffset, h);
+    for (let i = 0; i < h; i++) u32[i] = bits[id * h + i]! << 16;
   }
 
   /** Frees the resident weights, caches and scratch. */

@@ -1,9 +1,13 @@
 import {
+  arrayBf16Home,
   assertFinite,
+  type Backend,
+  type Bf16Home,
   loadSafetensorsFolder,
   readTextFileChecked,
   type Tensor,
   useDefaultBackend,
+  WasmMemoryError,
 } from '@t2/tensor-core';
 import { type LlamaConfig, type ParseConfigOptions, parseHfConfig } from '../model/config';
 import type { LlamaForCausalLM } from '../model/llama-model';
@@ -58,6 +62,12 @@ export interface LoadHfFolderOptions {
   allowUnknownConfigKeys?: boolean;
   /** Skip the tokenizer even when the folder has one. */
   skipTokenizer?: boolean;
+  /**
+   * Keep BF16 weights as stored (half the memory of float32, in the backend's memory where
+   * its decode kernels read them in place); each is widened to float32 the first time an op
+   * reads it, which gives the values float32 loading gives. Default true; false widens all at load.
+   */
+  keepBf16?: boolean;
 }
 
 /**
@@ -82,11 +92,16 @@ export async function loadHfFolder(
   addGenerationEos(config, generationConfig);
 
   const fileOf = await shardLocator(fs, path, dir);
+  // The backend first: BF16 weights are read straight into its memory.
+  const backend = await useDefaultBackend();
+  const keepBf16 = opts.keepBf16 ?? true;
   // Names, shapes and dtypes are checked against the config from the headers alone, before
   // any tensor data is read.
   const { tensors, dtypes } = await loadSafetensorsFolder(dir, {
     check: (info) =>
       checkCheckpointLayout(config, info, { fileName: fileOf(''), fileOf, configFile }),
+    keepBf16,
+    bf16Home: keepBf16 ? backendBf16Home(backend) : undefined,
   });
   assertFinite(tensors, fileOf);
   const model = modelFromTensors(config, tensors, { fileName: fileOf(''), fileOf, dtypes });
@@ -99,8 +114,28 @@ export async function loadHfFolder(
       fileOf('model.embed_tokens.weight'),
     );
   }
-  await useDefaultBackend();
   return { model, config, tokenizer: tokenizer ?? undefined, source: dir };
+}
+
+/**
+ * Where BF16 weights go: the backend's own memory when it offers one (its decode kernels
+ * then read them in place: one copy), an ordinary array once that memory is full or
+ * elsewhere (the fused decoder then copies them, and says so if they do not fit).
+ */
+function backendBf16Home(backend: Backend): ((count: number) => Bf16Home) | undefined {
+  if (!backend.bf16Home) return undefined;
+  let full = false;
+  return (count) => {
+    if (!full) {
+      try {
+        return backend.bf16Home!(count);
+      } catch (err) {
+        if (!(err instanceof WasmMemoryError)) throw err;
+        full = true;
+      }
+    }
+    return arrayBf16Home(new Uint16Array(count));
+  };
 }
 
 /**

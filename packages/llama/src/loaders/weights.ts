@@ -1,4 +1,4 @@
-import { InputError, type Module, type Rng, type Tensor } from '@t2/tensor-core';
+import { InputError, type Module, type Rng, type Tensor, withEmptyInit } from '@t2/tensor-core';
 import type { LlamaConfig } from '../model/config';
 import { LlamaForCausalLM } from '../model/llama-model';
 
@@ -67,7 +67,11 @@ export function modelFromTensors(
     info.set(name, { shape: t.shape, dtype: opts.dtypes?.get(name) });
   }
   checkCheckpointLayout(config, info, opts);
-  return new LlamaForCausalLM(config, { rng: placeholderRng, adopt: adoptFrom(tensors) });
+  // Placeholders with shapes only: every parameter is replaced by a checkpoint tensor as
+  // its layer is built, so initialising them would cost time and memory for nothing.
+  return withEmptyInit(
+    () => new LlamaForCausalLM(config, { rng: placeholderRng, adopt: adoptFrom(tensors) }),
+  );
 }
 
 /** A tensor's name, shape and stored dtype, as a safetensors header gives them. */
@@ -137,7 +141,7 @@ export function checkCheckpointLayout(
   }
 }
 
-/** Placeholder weights are replaced at once, so they need not be random (that would be slow). */
+/** Nothing draws from it under withEmptyInit; it keeps the default generator untouched. */
 const placeholderRng = { uniform: () => 0, normal: () => 0 } as unknown as Rng;
 
 function adoptFrom(tensors: Map<string, Tensor>): (module: Module, prefix: string) => void {

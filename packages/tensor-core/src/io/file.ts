@@ -1,3 +1,4 @@
+import { arrayBf16Home, type Bf16Home, bf16Tensor } from '../tensor/bf16-data';
 import { Tensor } from '../tensor/tensor';
 import { withAtomicFile } from './atomic';
 import { assertLittleEndian, dtypeSizes, encodeInto } from './dtypes';
@@ -20,11 +21,14 @@ const ENCODE_CHUNK_ELEMENTS = 1 << 22;
  * each tensor's bytes are then read straight into its own float32 buffer, so peak memory is
  * about the size of the tensors, not twice the file.
  */
-export async function readSafetensorsFile(path: string): Promise<SafetensorsFile> {
+export async function readSafetensorsFile(
+  path: string,
+  opts: ReadTensorsOptions = {},
+): Promise<SafetensorsFile> {
   assertLittleEndian();
   const fh = await openRegular(path);
   try {
-    return await readOpened(fh, path);
+    return await readOpened(fh, path, opts);
   } catch (err) {
     // Header and tensor errors already name the file; I/O errors (a file that shrank, a
     // folder opened as a file) get its name too.
@@ -88,7 +92,23 @@ async function readHeaderOf(fh: FileHandle, path: string): Promise<Header & { da
   return { ...header, dataStart: 8 + n };
 }
 
-async function readOpened(fh: FileHandle, path: string): Promise<SafetensorsFile> {
+/** How tensor data is kept in memory. */
+export interface ReadTensorsOptions {
+  /**
+   * Keep BF16 tensors as their bfloat16 bits (`Bf16Data`, half the memory of float32),
+   * widened to float32 on their first host read; kernels that widen as they read (the
+   * fused decoder's) use the bits in place. Off by default: every tensor is float32.
+   */
+  keepBf16?: boolean;
+  /** Where kept bits go (a backend's memory, so its kernels read them without a copy). */
+  bf16Home?: (count: number) => Bf16Home;
+}
+
+async function readOpened(
+  fh: FileHandle,
+  path: string,
+  opts: ReadTensorsOptions,
+): Promise<SafetensorsFile> {
   const header = await readHeaderOf(fh, path);
   const dataStart = header.dataStart;
   const read = new Map<string, Tensor>();
@@ -100,6 +120,21 @@ async function readOpened(fh: FileHandle, path: string): Promise<SafetensorsFile
         const out = new Float32Array(span / 4);
         await readExact(fh, dataStart + e.begin, span, new Uint8Array(out.buffer));
         read.set(e.name, new Tensor(out, e.shape));
+      } else if (e.dtype === 'BF16' && (opts.keepBf16 || opts.bf16Home)) {
+        const home = opts.bf16Home?.(span / 2) ?? arrayBf16Home(new Uint16Array(span / 2));
+        try {
+          const bits = home.bits();
+          await readExact(
+            fh,
+            dataStart + e.begin,
+            span,
+            new Uint8Array(bits.buffer, bits.byteOffset, span),
+          );
+        } catch (err) {
+          home.free();
+          throw err;
+        }
+        read.set(e.name, bf16Tensor(home, e.shape));
       } else {
         read.set(e.name, decodeEntry(e, await readExact(fh, dataStart + e.begin, span), path));
       }

@@ -1,5 +1,7 @@
+import { bf16DataOf } from '../tensor/bf16-data';
 import type { Tensor } from '../tensor/tensor';
 import { SafetensorsError } from './errors';
+import { bf16ToF32 } from './float16';
 
 let enabled = true;
 
@@ -25,6 +27,29 @@ export function firstNonFinite(data: ArrayLike<number>): number {
   return -1;
 }
 
+/** Index of the first NaN or ±Infinity among bfloat16 bits (exponent all ones), or −1. */
+export function firstNonFiniteBf16(bits: Uint16Array): number {
+  let i = 0;
+  if (bits.byteOffset % 4 === 0) {
+    // Two values per 32-bit word: x has a zero half exactly where a value's exponent is all
+    // ones, and (x − 0x00010001) & ~x & 0x80008000 flags zero halves (the bits x can hold
+    // are 0x7f80 per half, so no borrow crosses into a nonzero half).
+    // Int32 throughout: a Uint32Array's words ≥ 2^31 would be doubles, three times slower.
+    const words = new Int32Array(bits.buffer, bits.byteOffset, bits.length >> 1);
+    const signs = 0x80008000 | 0;
+    for (let w = 0; w < words.length; w++) {
+      const x = (words[w]! & 0x7f807f80) ^ 0x7f807f80;
+      if (((x - 0x00010001) & ~x & signs) !== 0) {
+        i = 2 * w;
+        break;
+      }
+      i = 2 * w + 2;
+    }
+  }
+  for (; i < bits.length; i++) if ((bits[i]! & 0x7f80) === 0x7f80) return i;
+  return -1;
+}
+
 /**
  * Refuses tensors holding NaN or ±Infinity, naming the file, the tensor and the first bad
  * element: a NaN weight would otherwise give wrong (or silently NaN) results far from its
@@ -36,12 +61,15 @@ export function assertFinite(
 ): void {
   if (!enabled) return;
   for (const [name, t] of tensors) {
-    const i = firstNonFinite(t.data);
+    // Bits kept as bfloat16 are scanned as they are (reading t.data would widen them).
+    const bits = bf16DataOf(t)?.where.bits();
+    const i = bits ? firstNonFiniteBf16(bits) : firstNonFinite(t.data);
     if (i < 0) continue;
     const file = typeof fileOf === 'string' ? fileOf : fileOf(name);
     const at = unravel(i, t.shape);
+    const value = bits ? bf16ToF32(bits[i]!) : t.data[i];
     throw new SafetensorsError(
-      `holds ${t.data[i]} at [${at.join(', ')}]; weights must be finite (the file is corrupt or comes from a run that diverged; --skip-finite-check skips this scan)`,
+      `holds ${value} at [${at.join(', ')}]; weights must be finite (the file is corrupt or comes from a run that diverged; --skip-finite-check skips this scan)`,
       { file, tensor: name },
     );
   }

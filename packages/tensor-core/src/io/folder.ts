@@ -2,7 +2,12 @@ import type { Tensor } from '../tensor/tensor';
 import { writeFileAtomic } from './atomic';
 import { dtypeSizes } from './dtypes';
 import { SafetensorsError } from './errors';
-import { readSafetensorsFile, readSafetensorsHeader, writeSafetensorsFile } from './file';
+import {
+  type ReadTensorsOptions,
+  readSafetensorsFile,
+  readSafetensorsHeader,
+  writeSafetensorsFile,
+} from './file';
 import { compareNames } from './header';
 import { nodeModules } from './node';
 import {
@@ -55,7 +60,7 @@ export async function loadSafetensorsFolder(
         info.set(e.name, { dtype: e.dtype, shape: e.shape, file: single });
       opts.check(info);
     }
-    return readSafetensorsFile(single);
+    return readSafetensorsFile(single, opts);
   }
   const indexFile = path.join(dir, INDEX_FILE);
   if (!(await exists(indexFile))) {
@@ -125,7 +130,7 @@ export async function loadSafetensorsFolder(
   const metadata: Record<string, string> = {};
   for (const [shard] of byShard) {
     const shardFile = path.join(dir, shard);
-    const part = await readSafetensorsFile(shardFile);
+    const part = await readSafetensorsFile(shardFile, opts);
     for (const [name, t] of part.tensors) {
       loaded.set(name, t);
       dtypes.set(name, part.dtypes.get(name)!);
@@ -146,7 +151,7 @@ export interface FolderTensorInfo {
   file: string;
 }
 
-export interface LoadFolderOptions {
+export interface LoadFolderOptions extends ReadTensorsOptions {
   /**
    * Called with every tensor's name, dtype, shape and file, from the headers alone, before
    * any tensor data is read: a caller that throws here (a wrong name, shape or dtype) costs

@@ -3,8 +3,19 @@
 export { writeFileAtomic } from './atomic';
 export type { SafetensorsDtype } from './dtypes';
 export { InputError, isInputError, SafetensorsError } from './errors';
-export { readSafetensorsFile, readSafetensorsHeader, writeSafetensorsFile } from './file';
-export { assertFinite, finiteChecksEnabled, firstNonFinite, setFiniteChecks } from './finite';
+export {
+  type ReadTensorsOptions,
+  readSafetensorsFile,
+  readSafetensorsHeader,
+  writeSafetensorsFile,
+} from './file';
+export {
+  assertFinite,
+  finiteChecksEnabled,
+  firstNonFinite,
+  firstNonFiniteBf16,
+  setFiniteChecks,
+} from './finite';
 export { bf16ToF32, f16ToF32, f32ToBf16, f32ToF16 } from './float16';
 export {
   type FolderTensorInfo,

@@ -3,6 +3,7 @@
  * data. Ops (src/ops) check shapes and record gradients; kernels only do arithmetic,
  * so a new backend never touches an op (the tfjs-core split).
  */
+import type { Bf16Home } from './bf16-home';
 import { bufferPool } from './buffer-pool';
 import type { DecodeKernels } from './decode-kernels';
 
@@ -185,6 +186,11 @@ export interface Backend<D extends KernelData = KernelData> {
    * backend has them (wasm); callers fall back to the ops otherwise.
    */
   decodeKernels?(): DecodeKernels;
+  /**
+   * Memory for `count` bfloat16 values that this backend's decode kernels read in place
+   * (`DecodeKernels.residentBf16`): a loader that puts BF16 weights there keeps one copy.
+   */
+  bf16Home?(count: number): Bf16Home;
   /** Frees device-side resources; CPU backends have none. */
   dispose?(): void;
 }

@@ -1,3 +1,5 @@
+import type { Bf16Home } from './bf16-home';
+
 /**
  * Kernels for decoding a language model one token at a time. A decode step is dozens
  * of small products; through the tensor ops each would copy its weights into the
@@ -15,6 +17,50 @@ export interface DecodeKernels {
   /** Frees every buffer this kernel set allocated. */
   release(): void;
   write(dst: DeviceBuffer, src: Float32Array): void;
+  /**
+   * A resident buffer of `count` bfloat16 values (2 bytes each), zero-filled; weights a
+   * checkpoint stored as BF16 kept at half the bytes. Handles address bytes: value i of
+   * such a buffer is at `buf + 2 * i`.
+   */
+  allocBf16(count: number): DeviceBuffer;
+  /**
+   * The handle of bfloat16 bits that already live in this kernel set's memory (a home from
+   * the backend's `bf16Home`), to use in place; null when they live elsewhere. The caller
+   * must not use the handle once the home is freed.
+   */
+  residentBf16(home: Bf16Home): DeviceBuffer | null;
+  /** Copies bfloat16 bits (a `Uint16Array`) into a buffer from `allocBf16`. */
+  writeBf16(dst: DeviceBuffer, bits: Uint16Array): void;
+  /**
+   * `gemv`, `gemvBatch` and `linearRows` with W a bfloat16 buffer, widened to float32 as
+   * it is read: every output has the bits the float32 kernel gives for the widened W.
+   */
+  gemvBf16(
+    w: DeviceBuffer,
+    x: DeviceBuffer,
+    y: DeviceBuffer,
+    rows: number,
+    cols: number,
+    bias: DeviceBuffer,
+  ): void;
+  gemvBatchBf16(
+    w: DeviceBuffer,
+    x: DeviceBuffer,
+    y: DeviceBuffer,
+    m: number,
+    rows: number,
+    cols: number,
+    bias: DeviceBuffer,
+  ): void;
+  linearRowsBf16(
+    x: DeviceBuffer,
+    w: DeviceBuffer,
+    y: DeviceBuffer,
+    m: number,
+    k: number,
+    n: number,
+    bias: DeviceBuffer,
+  ): void;
   read(src: DeviceBuffer, out: Float32Array): Float32Array;
   /** y = W x (+ bias); W is rows × cols, row-major (a Linear's weight). bias 0 for none. */
   gemv(

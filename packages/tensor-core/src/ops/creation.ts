@@ -1,8 +1,42 @@
+import type { DeviceData } from '../kernels/backend';
 import { defaultRng, type Rng } from '../random/rng';
 import { assertValidShape, type Shape, sizeOf } from '../tensor/shape';
 import { Tensor } from '../tensor/tensor';
 
 export type TensorLike = Tensor | number;
+
+let emptyInit = 0;
+
+/** Device data with a length and no values: a parameter that a loader replaces at once. */
+class Placeholder implements DeviceData {
+  constructor(readonly length: number) {}
+  read(): Float32Array {
+    throw new Error(
+      'a placeholder weight (built under withEmptyInit) was read before being replaced',
+    );
+  }
+  release(): void {}
+}
+
+/**
+ * Runs `fn` with `full`, `zeros`, `ones`, `rand` and `randn` returning placeholders that
+ * have shapes but no values (accelerate's init_empty_weights): a loader builds a model
+ * whose every parameter it then replaces, without allocating or initialising them.
+ */
+export function withEmptyInit<T>(fn: () => T): T {
+  emptyInit++;
+  try {
+    return fn();
+  } finally {
+    emptyInit--;
+  }
+}
+
+function placeholder(shape: Shape): Tensor | null {
+  if (!emptyInit) return null;
+  assertValidShape(shape);
+  return new Tensor(new Placeholder(sizeOf(shape)), shape);
+}
 
 /** Wraps values (copied) in a tensor; the shape defaults to 1-D. */
 export function fromArray(values: ArrayLike<number>, shape?: Shape): Tensor {
@@ -21,6 +55,8 @@ export function scalar(value: number): Tensor {
 
 export function full(shape: Shape, value: number): Tensor {
   assertValidShape(shape, 'full');
+  const empty = placeholder(shape);
+  if (empty) return empty;
   return new Tensor(new Float32Array(sizeOf(shape)).fill(value), shape);
 }
 
@@ -55,6 +91,8 @@ export function arange(start: number, end?: number, step = 1): Tensor {
 
 /** Uniform values in [low, high) from a seeded generator. */
 export function rand(shape: Shape, opts: { low?: number; high?: number; rng?: Rng } = {}): Tensor {
+  const empty = placeholder(shape);
+  if (empty) return empty;
   const { low = 0, high = 1, rng = defaultRng() } = opts;
   const data = new Float32Array(sizeOf(shape));
   for (let i = 0; i < data.length; i++) data[i] = low + (high - low) * rng.uniform();
@@ -63,6 +101,8 @@ export function rand(shape: Shape, opts: { low?: number; high?: number; rng?: Rn
 
 /** Normal values with the given mean and std from a seeded generator. */
 export function randn(shape: Shape, opts: { mean?: number; std?: number; rng?: Rng } = {}): Tensor {
+  const empty = placeholder(shape);
+  if (empty) return empty;
   const { mean = 0, std = 1, rng = defaultRng() } = opts;
   const data = new Float32Array(sizeOf(shape));
   for (let i = 0; i < data.length; i++) data[i] = mean + std * rng.normal();

@@ -145,6 +145,11 @@ export class Tensor {
     return this.data;
   }
 
+  /** The device data while the values are still only there (see `Storage`), else null. */
+  get deviceData(): DeviceData | null {
+    return this.released ? null : this.storage.deviceData;
+  }
+
   /** Whether the values are still only on a device (not yet read back). */
   get onDevice(): boolean {
     return !this.released && this.storage.deviceData !== null;

@@ -9,7 +9,7 @@ import type { HostBackend } from '../backend';
 import { createJsBackend } from '../js/index';
 import { registerBackend } from '../registry';
 import { wasmAttention, wasmAttentionBackward } from './attention';
-import { wasmDecodeKernels } from './decode';
+import { WasmBf16Home, wasmDecodeKernels } from './decode';
 import { wasmBinary, wasmUnary } from './elementwise';
 import { wasmMatmul } from './matmul';
 import { wasmPermute, wasmReduce, wasmRope } from './movement';
@@ -23,7 +23,7 @@ import {
 import { WasmRuntime, type WasmRuntimeOptions } from './runtime';
 
 export { PARALLEL_MIN_FLOPS } from './matmul';
-export { type WasmRuntimeOptions, wasmSimdSupported } from './runtime';
+export { WasmMemoryError, type WasmRuntimeOptions, wasmSimdSupported } from './runtime';
 export { threadsSupported as wasmThreadsSupported } from './threads';
 
 export interface WasmBackend extends HostBackend {
@@ -67,6 +67,7 @@ export async function createWasmBackend(opts: WasmRuntimeOptions = {}): Promise<
     crossEntropyBackward: (logits, targets, rows, cols, ignoreIndex, rowGrad) =>
       wasmCrossEntropyBackward(rt, logits, targets, rows, cols, ignoreIndex, rowGrad),
     decodeKernels: () => wasmDecodeKernels(rt),
+    bf16Home: (count) => WasmBf16Home.reserve(rt, count),
     dispose() {
       rt.dispose();
       live.delete(rt);

@@ -44,6 +44,10 @@ export interface KernelExports {
     r1: number,
     work: number,
   ): void;
+  /** gemv and gemvBatch over bfloat16 weights (same arguments). */
+  gemvBf16: KernelExports['gemv'];
+  gemvBatchBf16: KernelExports['gemvBatch'];
+  widenBf16(src: number, dst: number, n: number): void;
   addBias(y: number, bias: number, rows: number, cols: number): void;
   addInto(a: number, b: number, n: number): void;
   swiglu(g: number, u: number, out: number, n: number): void;
@@ -167,6 +171,8 @@ export const PARALLEL_KERNELS = [
   'attentionBackward',
   'gemv',
   'gemvBatch',
+  'gemvBf16',
+  'gemvBatchBf16',
   'unary',
   'binary',
   'softmax',

@@ -11,6 +11,13 @@ const PAGE = 65536;
 /** Bytes below the arena: mailboxes of the worker threads. */
 const RESERVED = PAGE;
 const ALIGN = 64;
+/** The most memory a runtime addresses: SHARED_MAX_PAGES (2 GiB). */
+const MAX_BYTES = SHARED_MAX_PAGES * PAGE;
+
+/** The wasm memory cannot hold what was asked (it tops out at 2 GiB). */
+export class WasmMemoryError extends RangeError {
+  override name = 'WasmMemoryError';
+}
 
 export interface WasmRuntimeOptions {
   /**
@@ -88,15 +95,18 @@ export class WasmRuntime {
   }
 
   /**
-   * Bytes that stay put across calls (weights, caches), zero-filled, until `release`.
+   * Bytes that stay put across calls (weights, caches), zero-filled unless `zero: false`,
+   * until `release`.
    * Must not be called while a kernel's operands are laid out (between calls only).
    */
-  reserve(bytes: number): number {
+  reserve(bytes: number, opts: { zero?: boolean } = {}): number {
     this.top = this.base;
     const start = this.alloc(bytes);
     this.base = this.top;
     this.regions.push({ start, end: this.base, live: true });
-    this.f32.fill(0, start >> 2, this.base >> 2);
+    // A caller about to overwrite every byte (a loader) skips the fill: on a fresh
+    // gigabyte it is the page faults, seconds, not the zeros.
+    if (opts.zero !== false) this.f32.fill(0, start >> 2, this.base >> 2);
     return start;
   }
 
@@ -113,7 +123,16 @@ export class WasmRuntime {
   /** Byte offset of `bytes` fresh (uninitialised) bytes, 64-byte aligned. */
   alloc(bytes: number): number {
     const ptr = this.top;
-    this.top = ptr + Math.ceil(bytes / ALIGN) * ALIGN;
+    const end = ptr + Math.ceil(bytes / ALIGN) * ALIGN;
+    if (end > MAX_BYTES) {
+      // Byte offsets are int32s in the kernels' glue (`ptr >> 2`), so 2 GiB is the limit
+      // for both the shared and the single-threaded memory.
+      const mib = (n: number) => `${Math.ceil(n / 2 ** 20).toLocaleString('en-US')} MiB`;
+      throw new WasmMemoryError(
+        `wasm backend: ${mib(end)} of memory needed (${mib(ptr - RESERVED)} already resident, ${mib(bytes)} more), over the wasm memory's ${mib(MAX_BYTES)}`,
+      );
+    }
+    this.top = end;
     const have = this.memory.buffer.byteLength;
     if (this.top > have) {
       const pages = Math.ceil((this.top - have) / PAGE);
