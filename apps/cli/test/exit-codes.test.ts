@@ -1,4 +1,4 @@
-import { InputError, SafetensorsError } from '@t2/tensor-core';
+import { InputError, SafetensorsError, WasmMemoryError } from '@t2/tensor-core';
 import { describe, expect, it } from 'vitest';
 import { UsageError } from '../src/lib/command';
 import { describeError } from '../src/lib/errors';
@@ -11,6 +11,8 @@ describe('exit codes and messages of errors', () => {
       new InputError('a.json: invalid JSON'),
       new SafetensorsError('hole', { file: 'm.safetensors', tensor: 'w' }),
       Object.assign(new Error('config.json: bad'), { name: 'ConfigError' }),
+      // A model too big for the wasm memory: a limit, said plainly, not "a bug in t2".
+      new WasmMemoryError('wasm backend: 2,058 MiB of memory needed'),
     ]) {
       const d = describeError(err);
       expect(d.code).toBe(2);

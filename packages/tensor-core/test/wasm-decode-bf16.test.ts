@@ -172,3 +172,46 @@ describe('bfloat16 weights in the wasm memory', () => {
     }
   });
 });
+
+describe('resident regions of the wasm memory', () => {
+  it('are reused first-fit once freed, adjacent freed ones as one gap, and zero-filled', async () => {
+    const backend = await createWasmBackend({ threads: 1 });
+    try {
+      const k = backend.decodeKernels!();
+      const home = (count: number) => {
+        const h = backend.bf16Home!(count);
+        h.bits().fill(0xffff);
+        return { h, at: k.residentBf16(h)! };
+      };
+      const a = home(1000);
+      const b = home(1000);
+      const c = home(1000);
+      const top = home(32);
+      b.h.free();
+      // Fits b's gap (2,048 bytes rounded from 2,000): placed there, below c.
+      const d = home(900);
+      expect(d.at).toBe(b.at);
+      expect(d.at).toBeLessThan(c.at);
+      // Too big for what is left of b's gap: above everything.
+      const e = home(1000);
+      expect(e.at).toBeGreaterThan(top.at);
+      // a and c freed beside d: a's and d's gaps are not adjacent to c's while d lives.
+      a.h.free();
+      c.h.free();
+      const f = home(1500);
+      expect(f.at).toBeGreaterThan(e.at);
+      d.h.free();
+      // Now a, b(d) and c form one gap of 6,144 bytes.
+      const g = home(3000);
+      expect(g.at).toBe(a.at);
+      // Zero-filled when asked (the default for decode buffers), also over freed bytes.
+      g.h.free();
+      const buf = k.alloc(1400);
+      expect(buf).toBe(a.at);
+      expect(k.read(buf, new Float32Array(1400))).toEqual(new Float32Array(1400));
+      k.release();
+    } finally {
+      backend.dispose();
+    }
+  });
+});

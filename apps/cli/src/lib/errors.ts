@@ -63,6 +63,10 @@ export function describeError(err: unknown): { code: number; message: string; in
     }
     return { code: EXIT_BAD_INPUT, message: oneLine(text), internal: false };
   }
+  if (err instanceof Error && err.name === 'WasmMemoryError') {
+    // The model does not fit the backend's memory: a limit to state, not a bug.
+    return { code: EXIT_BAD_INPUT, message: oneLine(err.message), internal: false };
+  }
   if (err instanceof SyntaxError) {
     // JSON.parse / RegExp on user input that a caller did not wrap.
     return { code: EXIT_BAD_INPUT, message: oneLine(err.message), internal: false };

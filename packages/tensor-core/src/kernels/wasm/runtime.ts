@@ -101,13 +101,40 @@ export class WasmRuntime {
    */
   reserve(bytes: number, opts: { zero?: boolean } = {}): number {
     this.top = this.base;
-    const start = this.alloc(bytes);
-    this.base = this.top;
-    this.regions.push({ start, end: this.base, live: true });
+    let start = this.reuse(bytes);
+    if (start === null) {
+      start = this.alloc(bytes);
+      this.base = this.top;
+      this.regions.push({ start, end: this.base, live: true });
+    }
     // A caller about to overwrite every byte (a loader) skips the fill: on a fresh
     // gigabyte it is the page faults, seconds, not the zeros.
-    if (opts.zero !== false) this.f32.fill(0, start >> 2, this.base >> 2);
+    if (opts.zero !== false) this.f32.fill(0, start >> 2, (start + bytes + 3) >> 2);
     return start;
+  }
+
+  /**
+   * First fit among freed regions below the arena (weights a loader put here and an op has
+   * since widened to the host): without it their bytes would be lost until everything above
+   * them is freed too. Regions are contiguous, so a run of freed ones is one gap.
+   */
+  private reuse(bytes: number): number | null {
+    const need = Math.ceil(bytes / ALIGN) * ALIGN;
+    const r = this.regions;
+    for (let i = 0; i < r.length; i++) {
+      if (r[i]!.live) continue;
+      let j = i;
+      while (j < r.length && !r[j]!.live) j++;
+      const start = r[i]!.start;
+      const end = r[j - 1]!.end;
+      if (end - start >= need) {
+        const rest = end - start > need ? [{ start: start + need, end, live: false }] : [];
+        r.splice(i, j - i, { start, end: start + need, live: true }, ...rest);
+        return start;
+      }
+      i = j;
+    }
+    return null;
   }
 
   /** Frees a region from `reserve`; the arena shrinks back once no live region lies above. */
