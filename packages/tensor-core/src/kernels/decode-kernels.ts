@@ -35,32 +35,9 @@ export interface DecodeKernels {
    * `gemv`, `gemvBatch` and `linearRows` with W a bfloat16 buffer, widened to float32 as
    * it is read: every output has the bits the float32 kernel gives for the widened W.
    */
-  gemvBf16(
-    w: DeviceBuffer,
-    x: DeviceBuffer,
-    y: DeviceBuffer,
-    rows: number,
-    cols: number,
-    bias: DeviceBuffer,
-  ): void;
-  gemvBatchBf16(
-    w: DeviceBuffer,
-    x: DeviceBuffer,
-    y: DeviceBuffer,
-    m: number,
-    rows: number,
-    cols: number,
-    bias: DeviceBuffer,
-  ): void;
-  linearRowsBf16(
-    x: DeviceBuffer,
-    w: DeviceBuffer,
-    y: DeviceBuffer,
-    m: number,
-    k: number,
-    n: number,
-    bias: DeviceBuffer,
-  ): void;
+  gemvBf16: DecodeKernels['gemv'];
+  gemvBatchBf16: DecodeKernels['gemvBatch'];
+  linearRowsBf16: DecodeKernels['linearRows'];
   read(src: DeviceBuffer, out: Float32Array): Float32Array;
   /** y = W x (+ bias); W is rows × cols, row-major (a Linear's weight). bias 0 for none. */
   gemv(
