@@ -25,6 +25,8 @@ export interface LoadRuntimeOptions
   svdCacheDir?: string;
   /** Batching and defaults of generation and scoring. */
   text?: LlamaTextOptions;
+  /** Keep BF16 weights as stored (default true; see `loadHfFolder`'s `keepBf16`). */
+  keepBf16?: boolean;
 }
 
 export interface LoadedRuntime {
@@ -54,7 +56,9 @@ async function runtimeFingerprint(base: string, files: readonly string[]): Promi
  * layers on the weights the experts adapt and wires generation and scoring.
  */
 export async function loadRuntime(options: LoadRuntimeOptions): Promise<LoadedRuntime> {
-  const { model, config, tokenizer } = await loadModel(options.modelPath);
+  const { model, config, tokenizer } = await loadModel(options.modelPath, {
+    keepBf16: options.keepBf16,
+  });
   if (!tokenizer) {
     throw new Error(
       `${options.modelPath}: the model has no tokenizer (tokenizer.json); the runtime works on text prompts`,

@@ -13,6 +13,7 @@ import {
   STRATEGIES,
   type StrategyName,
 } from '@t2/transformer2-runtime';
+import { keepStoredWeights } from './backend';
 import { DEFAULT_SVD_CACHE } from './cache-dirs';
 import { UsageError } from './command';
 import { parseNumber } from './flags';
@@ -207,6 +208,7 @@ export async function openRuntime(opts: OpenRuntimeOptions): Promise<OpenedRunti
       alphaCacheFile,
       svdCacheDir: opts.svdCacheDir ?? DEFAULT_SVD_CACHE,
       mixing: parseMixing(opts.mixing),
+      keepBf16: keepStoredWeights(),
     });
   } catch (err) {
     const message = (err as Error).message;
