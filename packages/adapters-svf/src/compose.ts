@@ -25,9 +25,30 @@ export function composeWeight(factors: SvfFactors, mask: Tensor): Tensor {
       `svf: mask has shape [${mask.shape.join(', ')}], the weight has ${s.size} singular values`,
     );
   }
+  return matmul(mul(U, scaledValues(factors, mask)), V, { transB: true });
+}
+
+/** σ ⊙ m · Σσ/Σ(σ⊙m): the diagonal of W' between U and Vᵀ. */
+function scaledValues(factors: SvfFactors, mask: Tensor): Tensor {
+  const s = factors.singularValues;
   const masked = mul(s, mask);
-  const scaled = mul(masked, div(sum(s), sum(masked)));
-  return matmul(mul(U, scaled), V, { transB: true });
+  return mul(masked, div(sum(s), sum(masked)));
+}
+
+/**
+ * `x W'ᵀ` as `((x V) ⊙ scaled) Uᵀ`, without forming W': while z trains, W' would be formed
+ * (out·in·k multiply-adds) and differentiated (another full out × in gradient) on every
+ * forward; applied through its factors, a batch of T tokens costs T·k·(in + out) each way.
+ * Same value as `matmul(x, composeWeight(…), { transB: true })` up to float rounding.
+ */
+export function applyComposed(x: Tensor, factors: SvfFactors, mask: Tensor): Tensor {
+  const { U, singularValues: s, V } = factors;
+  if (mask.ndim !== 1 || mask.size !== s.size) {
+    throw new Error(
+      `svf: mask has shape [${mask.shape.join(', ')}], the weight has ${s.size} singular values`,
+    );
+  }
+  return matmul(mul(matmul(x, V), scaledValues(factors, mask)), U, { transB: true });
 }
 
 /** `composeWeight` for a fixed mask given as numbers. */

@@ -11,7 +11,13 @@ import {
   type Tensor,
   tidy,
 } from '@t2/tensor-core';
-import { composeWeight, composeWeightFromMask, maskFromZ, maskValues } from './compose';
+import {
+  applyComposed,
+  composeWeight,
+  composeWeightFromMask,
+  maskFromZ,
+  maskValues,
+} from './compose';
 import type { SvfFactors } from './factors';
 
 export interface SvfLinearOptions {
@@ -149,9 +155,7 @@ export class SvfLinear extends Module implements InferenceWeights {
    * it is composed once per mask and reused (generation calls forward once per token).
    */
   adaptedWeight(): Tensor {
-    if (!this.fixedMask && this.z.requiresGrad && isGradEnabled()) {
-      return composeWeight(this.factors, maskFromZ(this.z, this.maxMult));
-    }
+    if (this.trainingZ()) return composeWeight(this.factors, maskFromZ(this.z, this.maxMult));
     const mask = this.currentMask();
     if (this.cached && sameValues(this.cached.mask, mask)) return this.cached.weight;
     // The previous W' is left to the garbage collector: a graph built before may still use it.
@@ -160,16 +164,27 @@ export class SvfLinear extends Module implements InferenceWeights {
     return weight;
   }
 
+  /** Whether z is being trained now: grad mode, and the mask comes from a z that wants grads. */
+  private trainingZ(): boolean {
+    return !this.fixedMask && this.z.requiresGrad && isGradEnabled();
+  }
+
   forward(x: Tensor): Tensor {
     if (x.shape[x.ndim - 1] !== this.inFeatures) {
       throw new Error(
         `SvfLinear '${this.path}' (${this.inFeatures}→${this.outFeatures}): input [${x.shape.join(', ')}] has the wrong last axis`,
       );
     }
-    let w: Tensor;
-    if (this.original) w = this.enabled ? this.weight : this.original;
-    else w = this.enabled ? this.adaptedWeight() : this.weight;
-    const y = matmul(x, w, { transB: true });
+    let y: Tensor;
+    if (!this.original && this.enabled && this.trainingZ()) {
+      // z gets its gradient through the factors, W' is never formed (see applyComposed).
+      y = applyComposed(x, this.factors, maskFromZ(this.z, this.maxMult));
+    } else {
+      let w: Tensor;
+      if (this.original) w = this.enabled ? this.weight : this.original;
+      else w = this.enabled ? this.adaptedWeight() : this.weight;
+      y = matmul(x, w, { transB: true });
+    }
     return this.bias ? add(y, this.bias) : y;
   }
 
