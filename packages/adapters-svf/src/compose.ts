@@ -19,18 +19,18 @@ export function maskValues(z: ArrayLike<number>, maxMult: number): Float32Array 
  * depends on a trainable `z` receives its gradient. The sum ratio keeps the scale of W.
  */
 export function composeWeight(factors: SvfFactors, mask: Tensor): Tensor {
-  const { U, singularValues: s, V } = factors;
-  if (mask.ndim !== 1 || mask.size !== s.size) {
-    throw new Error(
-      `svf: mask has shape [${mask.shape.join(', ')}], the weight has ${s.size} singular values`,
-    );
-  }
+  const { U, V } = factors;
   return matmul(mul(U, scaledValues(factors, mask)), V, { transB: true });
 }
 
 /** σ ⊙ m · Σσ/Σ(σ⊙m): the diagonal of W' between U and Vᵀ. */
 function scaledValues(factors: SvfFactors, mask: Tensor): Tensor {
   const s = factors.singularValues;
+  if (mask.ndim !== 1 || mask.size !== s.size) {
+    throw new Error(
+      `svf: mask has shape [${mask.shape.join(', ')}], the weight has ${s.size} singular values`,
+    );
+  }
   const masked = mul(s, mask);
   return mul(masked, div(sum(s), sum(masked)));
 }
@@ -42,12 +42,7 @@ function scaledValues(factors: SvfFactors, mask: Tensor): Tensor {
  * Same value as `matmul(x, composeWeight(…), { transB: true })` up to float rounding.
  */
 export function applyComposed(x: Tensor, factors: SvfFactors, mask: Tensor): Tensor {
-  const { U, singularValues: s, V } = factors;
-  if (mask.ndim !== 1 || mask.size !== s.size) {
-    throw new Error(
-      `svf: mask has shape [${mask.shape.join(', ')}], the weight has ${s.size} singular values`,
-    );
-  }
+  const { U, V } = factors;
   return matmul(mul(matmul(x, V), scaledValues(factors, mask)), U, { transB: true });
 }
 
