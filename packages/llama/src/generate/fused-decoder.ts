@@ -280,8 +280,7 @@ export class FusedDecoder {
     const last = (tokens.length - 1) % FusedDecoder.chunk;
     const h = this.x + 4 * last * this.hidden;
     k.rmsNorm(h, this.finalNorm, this.xb, 1, this.hidden, this.eps);
-    const gemv = this.head.bf16 ? k.gemvBf16 : k.gemv;
-    gemv(this.head.w, this.xb, this.logits, this.vocab, this.hidden, this.head.b);
+    this.gemvRows(this.head, this.xb, this.logits, 1);
     return k.read(this.logits, out);
   }
 
@@ -317,8 +316,7 @@ export class FusedDecoder {
       this.forwardChunk(part, tokens.slice(i, i + room), true);
       const k = this.k;
       k.rmsNorm(this.x, this.finalNorm, this.xb, n, this.hidden, this.eps);
-      const gemvBatch = this.head.bf16 ? k.gemvBatchBf16 : k.gemvBatch;
-      gemvBatch(this.head.w, this.xb, this.logits, n, this.vocab, this.hidden, this.head.b);
+      this.gemvRows(this.head, this.xb, this.logits, n);
       for (let t = 0; t < n; t++) k.read(this.logits + 4 * t * this.vocab, outs[i + t]!);
     }
     return outs;
@@ -358,9 +356,7 @@ export class FusedDecoder {
     const kvDim = kvHeads * headDim;
     const half = headDim / 2;
     const project = (p: Resident, x: DeviceBuffer, y: DeviceBuffer) =>
-      batched
-        ? (p.bf16 ? k.gemvBatchBf16 : k.gemvBatch)(p.w, x, y, n, p.rows, p.cols, p.b)
-        : this.project(p, x, y, n);
+      batched ? this.gemvRows(p, x, y, n) : this.project(p, x, y, n);
     for (const L of this.layers) {
       k.rmsNorm(this.x, L.inputNorm, this.xb, n, hidden, this.eps);
       project(L.q, this.xb, this.q);
@@ -405,6 +401,12 @@ export class FusedDecoder {
     for (let t = 0; t < n; t++) this.lengths[rowOf[t]!] = positions[t]! + 1;
   }
 
+  /** n vectors (distinct rows' tokens) through `p` with one pass over its weight. */
+  private gemvRows(p: Resident, x: DeviceBuffer, y: DeviceBuffer, n: number): void {
+    (p.bf16 ? this.k.gemvBatchBf16 : this.k.gemvBatch)(p.w, x, y, n, p.rows, p.cols, p.b);
+  }
+
+  /** n consecutive tokens of one row through `p` as one matrix product. */
   private project(p: Resident, x: DeviceBuffer, y: DeviceBuffer, n: number): void {
     (p.bf16 ? this.k.linearRowsBf16 : this.k.linearRows)(x, p.w, y, n, p.cols, p.rows, p.b);
   }
@@ -416,9 +418,7 @@ export class FusedDecoder {
       out.set(this.embedding.subarray(id * h, (id + 1) * h));
       return;
     }
-    const bits = this.embedding.where.bits();
-    const u32 = new Uint32Array(out.buffer, out.byteOffset, h);
-    for (let i = 0; i < h; i++) u32[i] = bits[id * h + i]! << 16;
+    this.embedding.widen(id * h, out);
   }
 
   /** Frees the resident weights, caches and scratch. */

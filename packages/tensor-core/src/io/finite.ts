@@ -37,14 +37,13 @@ export function firstNonFiniteBf16(bits: Uint16Array): number {
     // Int32 throughout: a Uint32Array's words ≥ 2^31 would be doubles, three times slower.
     const words = new Int32Array(bits.buffer, bits.byteOffset, bits.length >> 1);
     const signs = 0x80008000 | 0;
-    for (let w = 0; w < words.length; w++) {
+    let w = 0;
+    for (; w < words.length; w++) {
       const x = (words[w]! & 0x7f807f80) ^ 0x7f807f80;
-      if (((x - 0x00010001) & ~x & signs) !== 0) {
-        i = 2 * w;
-        break;
-      }
-      i = 2 * w + 2;
+      if (((x - 0x00010001) & ~x & signs) !== 0) break;
     }
+    // The flagged word (or the odd last value) is resolved value by value below.
+    i = 2 * w;
   }
   for (; i < bits.length; i++) if ((bits[i]! & 0x7f80) === 0x7f80) return i;
   return -1;

@@ -1,9 +1,9 @@
+import { decodeBf16 } from '../io/float16';
 import type { DeviceData } from '../kernels/backend';
 import type { Bf16Home } from '../kernels/bf16-home';
+import { Tensor } from './tensor';
 
 export type { Bf16Home };
-
-import { Tensor } from './tensor';
 
 /** A home in an ordinary array. */
 export function arrayBf16Home(bits: Uint16Array): Bf16Home {
@@ -34,10 +34,13 @@ export class Bf16Data implements DeviceData {
   }
 
   read(): Float32Array {
-    const bits = this.where.bits();
-    const out = new Float32Array(this.length);
-    const u32 = new Uint32Array(out.buffer);
-    for (let i = 0; i < bits.length; i++) u32[i] = bits[i]! << 16;
+    return this.widen(0, new Float32Array(this.length));
+  }
+
+  /** Values [start, start + out.length) widened to float32 into `out` (one embedding row, say). */
+  widen(start: number, out: Float32Array): Float32Array {
+    const bits = this.where.bits().subarray(start, start + out.length);
+    decodeBf16(bits, new Uint32Array(out.buffer, out.byteOffset, bits.length));
     return out;
   }
 
