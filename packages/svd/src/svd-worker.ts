@@ -3,7 +3,7 @@
 // back by transfer.
 import { parentPort } from 'node:worker_threads';
 import { NonFiniteInputError, SvdConvergenceError } from './errors';
-import { type SvdOptions, svd } from './svd';
+import { type SvdOptions, type SvdResult, svd } from './svd';
 
 export interface WorkerJob {
   index: number;
@@ -20,16 +20,7 @@ export interface WorkerError {
 }
 
 export type WorkerReply =
-  | {
-      ok: true;
-      index: number;
-      U: Float64Array;
-      S: Float64Array;
-      V: Float64Array;
-      m: number;
-      n: number;
-      k: number;
-    }
+  | ({ ok: true; index: number } & SvdResult)
   | { ok: false; index: number; error: WorkerError };
 
 function describe(err: unknown): WorkerError {
