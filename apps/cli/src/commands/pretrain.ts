@@ -6,7 +6,7 @@ import { getBackend, Rng } from '@t2/tensor-core';
 import { BACKEND_FLAG, backendUsage, keepStoredWeights, useBackend } from '../lib/backend';
 import { type Command, type CommandIO, UsageError } from '../lib/command';
 import { parseFlags, parseNumber } from '../lib/flags';
-import { claimOutputDir, lockFolder, removeStaleTemps } from '../lib/output-dir';
+import { claimOutputDir, lockFolder, RUN_FLAGS, removeStaleTemps } from '../lib/output-dir';
 import { ProgressBar, trainingHooks } from '../lib/progress';
 import { type FamilyAccuracy, familyAccuracies } from '../pretrain/base-eval';
 import { charTokenizerFiles } from '../pretrain/char-tokenizer';
@@ -32,9 +32,7 @@ const PRETRAIN_FLAGS = {
   seed: { type: 'string' },
   'eval-n': { type: 'string' },
   ...BACKEND_FLAG,
-  resume: { type: 'boolean', default: false },
-  overwrite: { type: 'boolean', default: false },
-  json: { type: 'boolean', default: false },
+  ...RUN_FLAGS,
 } as const;
 
 type PretrainValues = ReturnType<typeof parseFlags<typeof PRETRAIN_FLAGS>>['values'];

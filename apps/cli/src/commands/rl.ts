@@ -24,7 +24,7 @@ import { DEFAULT_SVD_CACHE } from '../lib/cache-dirs';
 import { type Command, type CommandIO, UsageError } from '../lib/command';
 import { parseFlags, parseNumber } from '../lib/flags';
 import { loadModelForCli } from '../lib/load-model';
-import { claimOutputDir, type OutputDir } from '../lib/output-dir';
+import { claimOutputDir, type OutputDir, RUN_FLAGS } from '../lib/output-dir';
 import { ProgressBar } from '../lib/progress';
 import { parseRewardSpec, type RewardSpec } from '../lib/rewards';
 import { type RlData, rlData, someTrainSamples } from '../lib/rl-data';
@@ -88,9 +88,7 @@ const RL_FLAGS = {
   cache: { type: 'string' },
   seed: { type: 'string' },
   out: { type: 'string' },
-  resume: { type: 'boolean', default: false },
-  overwrite: { type: 'boolean', default: false },
-  json: { type: 'boolean', default: false },
+  ...RUN_FLAGS,
   ...BACKEND_FLAG,
 } as const;
 

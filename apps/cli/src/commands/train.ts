@@ -3,7 +3,7 @@ import { BACKEND_FLAG, backendUsage, useBackend } from '../lib/backend';
 import { type Command, type CommandIO, UsageError } from '../lib/command';
 import { parseFlags, parseNumber } from '../lib/flags';
 import { loadModelForCli } from '../lib/load-model';
-import { claimOutputDir } from '../lib/output-dir';
+import { claimOutputDir, RUN_FLAGS } from '../lib/output-dir';
 import { parameterShare } from '../lib/parameter-share';
 import { ProgressBar, trainingHooks } from '../lib/progress';
 import { parseTargets } from '../lib/targets';
@@ -117,9 +117,7 @@ const TRAIN_FLAGS = {
   'max-length': { type: 'string' },
   seed: { type: 'string' },
   out: { type: 'string' },
-  resume: { type: 'boolean', default: false },
-  overwrite: { type: 'boolean', default: false },
-  json: { type: 'boolean', default: false },
+  ...RUN_FLAGS,
   ...BACKEND_FLAG,
 } as const;
 

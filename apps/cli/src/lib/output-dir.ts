@@ -38,6 +38,16 @@ export interface ClaimOptions {
 
 export const LOCK_FILE = '.t2-lock';
 
+/**
+ * `--resume`, `--overwrite` and `--json` of the commands that train into an `--out` folder
+ * (train, rl, pretrain), spread into their flags.
+ */
+export const RUN_FLAGS = {
+  resume: { type: 'boolean', default: false },
+  overwrite: { type: 'boolean', default: false },
+  json: { type: 'boolean', default: false },
+} as const;
+
 /** Claims not yet released; `releaseOutputDirs` (called when a command returns) ends them. */
 const active = new Set<() => Promise<void>>();
 
